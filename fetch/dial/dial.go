@@ -1,0 +1,149 @@
+package dial
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/proxy"
+)
+
+// Dialer opens connections, directly or through a SOCKS5 proxy.
+type Dialer struct {
+	proxyAddr string // host:port, "" for direct connections
+	remoteDNS bool   // socks5h
+	timeout   time.Duration
+}
+
+// New makes a Dialer for the proxy URL ("" for direct connections):
+// socks5h://HOST:PORT or socks5://HOST:PORT.
+func New(proxyURL string) (*Dialer, error) {
+	d := &Dialer{timeout: 2 * time.Minute}
+	if proxyURL == "" {
+		return d, nil
+	}
+	u, err := url.Parse(proxyURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrProxyURL, proxyURL, err)
+	}
+	switch u.Scheme {
+	case "socks5h":
+		d.remoteDNS = true
+	case "socks5":
+	default:
+		return nil, fmt.Errorf("%w %q: the scheme must be socks5h:// (or socks5://)", ErrProxyURL, proxyURL)
+	}
+	if u.Port() == "" || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+		return nil, fmt.Errorf("%w %q: want socks5h://HOST:PORT", ErrProxyURL, proxyURL)
+	}
+	d.proxyAddr = u.Host
+	return d, nil
+}
+
+// Proxied reports whether connections go through a proxy.
+func (d *Dialer) Proxied() bool { return d.proxyAddr != "" }
+
+// IsOnion reports whether host (without port) is an onion service name.
+func IsOnion(host string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(host), "."), ".onion")
+}
+
+// Check says whether the host of u can be reached with this Dialer.
+func (d *Dialer) Check(u *url.URL) error {
+	if !IsOnion(u.Hostname()) {
+		return nil
+	}
+	if d.proxyAddr == "" {
+		return ErrOnionNeedsProxy
+	}
+	if !d.remoteDNS {
+		return ErrOnionLocalDNS
+	}
+	return nil
+}
+
+// Identity is a circuit identity: the SOCKS credentials of a connection.
+type Identity struct {
+	User, Pass string
+}
+
+// NewIdentity returns a fresh random identity.
+func NewIdentity() Identity {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return Identity{User: "grab-" + hex.EncodeToString(b[:8]), Pass: hex.EncodeToString(b[8:])}
+}
+
+// Dial connects to addr ("host:port") with identity id.
+func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Check(&url.URL{Host: addr}); err != nil {
+		return nil, err
+	}
+	direct := &net.Dialer{Timeout: d.timeout, KeepAlive: 30 * time.Second}
+	if d.proxyAddr == "" {
+		return direct.DialContext(ctx, network, addr)
+	}
+	if !d.remoteDNS && net.ParseIP(host) == nil {
+		ips, err := net.DefaultResolver.LookupIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
+		}
+		addr = net.JoinHostPort(ips[0].String(), port)
+	}
+	auth := &proxy.Auth{User: id.User, Password: id.Pass}
+	if id.User == "" {
+		auth = nil
+	}
+	sd, err := proxy.SOCKS5("tcp", d.proxyAddr, auth, direct)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sd.(proxy.ContextDialer).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, classify(err, d.proxyAddr)
+	}
+	return c, nil
+}
+
+// HTTPClient returns a client whose connections all use identity id. It
+// reads no proxy variables, asks for no compression (byte ranges must mean
+// bytes of the file) and never follows a redirect away from an onion host.
+func (d *Dialer) HTTPClient(id Identity) *http.Client {
+	tr := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.Dial(ctx, id, network, addr)
+		},
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       2 * time.Minute,
+		TLSHandshakeTimeout:   time.Minute,
+		ResponseHeaderTimeout: 2 * time.Minute,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+}
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return fmt.Errorf("%w: more than 5 redirects", ErrRedirect)
+	}
+	from := via[0].URL
+	if IsOnion(from.Hostname()) && !strings.EqualFold(req.URL.Host, from.Host) {
+		return fmt.Errorf("%w: %s is an onion service and redirects to %s", ErrRedirect, from.Host, req.URL.Host)
+	}
+	if from.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("%w: from https to %s", ErrRedirect, req.URL.Scheme)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package digest
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseChecksums(t *testing.T) {
+	sha := hex.EncodeToString(sha256.New().Sum(nil))
+	md := hex.EncodeToString(md5.New().Sum(nil))
+	in := "# comment\n" +
+		sha + "  photos/a.jpg\n" +
+		strings.ToUpper(md) + " *./docs/b.pdf\r\n" +
+		"SHA256 (c d.zip) = " + sha + "\n\n"
+	c, err := ParseChecksums(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != 3 {
+		t.Fatalf("Len = %d", c.Len())
+	}
+	if got := c.Lookup("photos/a.jpg"); got[SHA256] != sha {
+		t.Errorf("photos/a.jpg: %v", got)
+	}
+	if got := c.Lookup("docs/b.pdf"); got[MD5] != md {
+		t.Errorf("docs/b.pdf: %v", got)
+	}
+	if got := c.Lookup("elsewhere/c d.zip"); got[SHA256] != sha {
+		t.Errorf("lookup by base name: %v", got)
+	}
+	if got := c.Lookup("nothing"); got != nil {
+		t.Errorf("unknown file: %v", got)
+	}
+	_, err = ParseChecksums(strings.NewReader("abc  file\n"))
+	if !errors.Is(err, ErrChecksumLine) || err.Error() != `unreadable checksum line 1: "abc  file"` {
+		t.Errorf("bad line error: %v", err)
+	}
+}
+
+func TestHeadersAndCheck(t *testing.T) {
+	sum := sha256.Sum256([]byte("hello"))
+	b64 := base64.StdEncoding.EncodeToString(sum[:])
+	want := hex.EncodeToString(sum[:])
+	s := FromHeaders([]string{"unixsum=:AAAA:, sha-256=:" + b64 + ":"}, nil)
+	if s[SHA256] != want {
+		t.Fatalf("Repr-Digest: %v", s)
+	}
+	if s := FromHeaders(nil, []string{"SHA-256=" + b64}); s[SHA256] != want {
+		t.Fatalf("Digest: %v", s)
+	}
+	if s := FromHeaders([]string{"sha-256=:AAAA:"}, nil); len(s) != 0 {
+		t.Fatalf("short digest accepted: %v", s)
+	}
+	h := NewHasher(Set{MD5: "x"})
+	h.Write([]byte("hello"))
+	got := h.Sum()
+	if got[SHA256] != want || got[MD5] != "5d41402abc4b2a76b9719d911017c592" {
+		t.Fatalf("Sum = %v", got)
+	}
+	if err := Check(Set{SHA256: want}, got); err != nil {
+		t.Fatal(err)
+	}
+	err := Check(Set{MD5: "00"}, got)
+	if !errors.Is(err, ErrMismatch) || err.Error() != "digest mismatch: md5 is 5d41402abc4b2a76b9719d911017c592, expected 00" {
+		t.Fatalf("mismatch error: %v", err)
+	}
+}
+
+func FuzzParseChecksums(f *testing.F) {
+	f.Add("d41d8cd98f00b204e9800998ecf8427e  a\nSHA256 (x) = 00\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseChecksums(strings.NewReader(s))
+		if err == nil && c.Len() < 0 {
+			t.Fatal("negative")
+		}
+	})
+}

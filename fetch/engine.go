@@ -1,0 +1,352 @@
+package fetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/span"
+)
+
+// Config sets up an Engine. Zero values take the defaults shown.
+type Config struct {
+	Dir         string        // output folder: finished files land here
+	StateDir    string        // partial files live in StateDir/part (default Dir/.grab)
+	Workers     int           // 16
+	ChunkSize   int64         // largest run of bytes one request asks for: 4 MiB
+	BlockSize   int64         // hashing and progress granule: 256 KiB
+	MinSplit    int64         // a running task is split only if this much is left to it: 4 blocks
+	Retries     int           // failures in a row without progress before a file is given up: 10
+	CommitEvery time.Duration // 1s
+	Backoff     Backoff
+
+	Source  Source
+	Journal Journal
+	Log     *slog.Logger
+	Now     func() time.Time // time.Now
+	Rand    *rand.Rand       // jitter; seeded from the clock if nil
+}
+
+// Engine runs one job.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	mu       sync.Mutex
+	commitMu sync.Mutex    // one commit at a time
+	wake     chan struct{} // closed and replaced whenever work may have appeared
+
+	files  []*fileState // in fetch order
+	byURL  map[string]*fileState
+	nextID uint64
+	resets []uint64
+	fatal  error
+	stats  counters
+}
+
+type counters struct {
+	fetched  int64 // body bytes received this run
+	wasted   int64 // received but thrown away (cut mid-block, changed files)
+	resumed  int64 // bytes found done on disk at start
+	rehashed int64 // blocks that failed re-verification on resume
+}
+
+// fileState is a file in memory: its record and block map.
+type fileState struct {
+	File
+	dirty     bool // record changed since the last commit
+	gen       int  // bumped when the file restarts
+	done      []bool
+	hashes    [][32]byte
+	doneBytes int64
+	unsynced  []int64 // done blocks not yet recorded
+	tasks     map[*task]struct{}
+	part      *os.File
+	stale     []*os.File // parts of earlier generations still written by old tasks
+	scanFrom  int64
+	fails     int
+	notBefore time.Time
+	finishing bool
+	lastErr   string
+}
+
+// task is one request's worth of work: bytes [start, end) of a file, of
+// which [start, cursor) have arrived. end shrinks when an idle worker takes
+// over the back of the range; it is -1 for a whole stream of unknown length.
+type task struct {
+	f      *fileState
+	gen    int
+	part   *os.File
+	start  int64
+	cursor int64
+	end    int64
+	probe  bool // size unknown when issued
+	whole  bool
+}
+
+// New makes an engine. Call Add and Run.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Source == nil || cfg.Journal == nil || cfg.Dir == "" {
+		return nil, errors.New("fetch: Config needs Dir, Source and Journal")
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(cfg.Dir, ".grab")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.BlockSize <= 0 {
+		cfg.BlockSize = 256 << 10
+	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = 4 << 20
+	}
+	cfg.ChunkSize = max(span.AlignUp(cfg.ChunkSize, cfg.BlockSize), cfg.BlockSize)
+	if cfg.MinSplit <= 0 {
+		cfg.MinSplit = 4 * cfg.BlockSize
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 10
+	}
+	if cfg.CommitEvery <= 0 {
+		cfg.CommitEvery = time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	}
+	cfg.Backoff = cfg.Backoff.withDefaults()
+	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1}
+	if err := os.MkdirAll(e.partDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("creating state folder: %w", err)
+	}
+	if err := e.load(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) partDir() string { return filepath.Join(e.cfg.StateDir, "part") }
+
+func (e *Engine) partPath(id uint64) string {
+	return filepath.Join(e.partDir(), fmt.Sprintf("%016x", id))
+}
+
+// load restores the journal's files and re-verifies their done blocks.
+func (e *Engine) load() error {
+	saved, err := e.cfg.Journal.Load()
+	if err != nil {
+		return fmt.Errorf("loading job: %w", err)
+	}
+	for _, s := range saved {
+		f := &fileState{File: s.File, tasks: map[*task]struct{}{}}
+		e.files = append(e.files, f)
+		e.byURL[f.URL] = f
+		e.nextID = max(e.nextID, f.ID+1)
+		switch f.State {
+		case Done:
+			if err := e.finishMove(f); err != nil {
+				return err
+			}
+			continue
+		case Failed:
+			continue
+		}
+		if err := e.reverify(f, s.Blocks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reverify trusts a recorded block only if the bytes on disk still hash to
+// its recorded hash.
+func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte) error {
+	if f.Size >= 0 {
+		n := span.Blocks(f.Size, e.cfg.BlockSize)
+		f.done = make([]bool, n)
+		f.hashes = make([][32]byte, n)
+	}
+	if len(blocks) == 0 {
+		return nil
+	}
+	part, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		e.log.Warn("partial file missing, starting over", "path", f.Path)
+		e.resets = append(e.resets, f.ID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("opening partial file: %w", err)
+	}
+	f.part = part
+	buf := make([]byte, e.cfg.BlockSize)
+	bad := 0
+	for i, want := range blocks {
+		if i < 0 || (f.Size >= 0 && i >= int64(len(f.done))) {
+			bad++
+			continue
+		}
+		r := span.Block(i, e.cfg.BlockSize, f.Size)
+		if f.Size < 0 {
+			continue // a whole stream of unknown length restarts anyway
+		}
+		n, err := part.ReadAt(buf[:r.Len()], r.Start)
+		if int64(n) != r.Len() || sha256.Sum256(buf[:n]) != want {
+			bad++
+			_ = err
+			continue
+		}
+		f.done[i], f.hashes[i] = true, want
+		f.doneBytes += r.Len()
+	}
+	if bad > 0 {
+		e.log.Warn("blocks failed verification on resume and will be fetched again", "path", f.Path, "blocks", bad)
+		e.stats.rehashed += int64(bad)
+		e.resets = append(e.resets, f.ID)
+		for i := range f.done {
+			if f.done[i] {
+				f.unsynced = append(f.unsynced, int64(i))
+			}
+		}
+	}
+	if f.Whole && f.doneBytes < f.Size {
+		// A whole stream cannot resume in the middle.
+		f.doneBytes = 0
+		clear(f.done)
+	}
+	e.stats.resumed += f.doneBytes
+	return nil
+}
+
+// Add queues files, in order, after those already known. Files whose URL is
+// already in the job are left as they are. It returns how many were new.
+func (e *Engine) Add(files []File) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, in := range files {
+		if _, ok := e.byURL[in.URL]; ok {
+			continue
+		}
+		f := &fileState{File: in, dirty: true, tasks: map[*task]struct{}{}}
+		f.ID = e.nextID
+		e.nextID++
+		f.State = Pending
+		if f.Size == 0 {
+			f.Size = -1 // a zero is a guess; the source tells
+		}
+		e.files = append(e.files, f)
+		e.byURL[f.URL] = f
+		n++
+	}
+	e.broadcast()
+	return n
+}
+
+// Run fetches every pending file. It returns nil when all are done,
+// ErrFailed (wrapped) when some failed, ctx's error when cancelled, or the
+// error that stopped the job (such as ErrDiskFull). Progress is committed
+// before it returns in every case.
+func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	commitDone := make(chan error, 1)
+	stopCommit := make(chan struct{})
+	go func() { commitDone <- e.commitLoop(stopCommit) }()
+
+	var wg sync.WaitGroup
+	for i := range e.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn := e.cfg.Source.Conn(i)
+			defer conn.Close()
+			if err := e.work(ctx, conn); err != nil {
+				e.stop(err)
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		e.mu.Lock()
+		e.broadcast()
+		e.mu.Unlock()
+	}()
+	wg.Wait()
+	close(stopCommit)
+	cerr := <-commitDone
+
+	e.mu.Lock()
+	fatal := e.fatal
+	for _, f := range e.files {
+		for _, p := range append(f.stale, f.part) {
+			if p != nil {
+				p.Close()
+			}
+		}
+		f.part, f.stale = nil, nil
+	}
+	failed := 0
+	for _, f := range e.files {
+		if f.State == Failed {
+			failed++
+		}
+	}
+	e.mu.Unlock()
+	switch {
+	case fatal != nil:
+		return fatal
+	case cerr != nil:
+		return cerr
+	case ctx.Err() != nil && !e.allSettled():
+		return context.Cause(ctx)
+	case failed > 0:
+		return fmt.Errorf("%w: %d of %d", ErrFailed, failed, len(e.files))
+	}
+	return nil
+}
+
+// stop ends the job with err, the first such error winning.
+func (e *Engine) stop(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fatal == nil {
+		e.fatal = err
+	}
+	e.broadcast()
+}
+
+func (e *Engine) allSettled() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, f := range e.files {
+		if f.State == Pending {
+			return false
+		}
+	}
+	return true
+}
+
+// broadcast wakes every worker waiting for work. e.mu is held.
+func (e *Engine) broadcast() {
+	close(e.wake)
+	e.wake = make(chan struct{})
+}
+
+// isDiskFull reports a write error caused by a full disk or quota.
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}

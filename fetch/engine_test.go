@@ -1,0 +1,300 @@
+package fetch_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fakesrv"
+	"github.com/grab-ir/grab/fetch/httpsrc"
+	"github.com/grab-ir/grab/store"
+)
+
+const kib = 1 << 10
+
+// job is a test job against a fake server.
+type job struct {
+	t   *testing.T
+	dir string
+	srv *fakesrv.Server
+	cfg fetch.Config
+}
+
+func newJob(t *testing.T, files map[string]*fakesrv.File) *job {
+	srv := fakesrv.New(files)
+	t.Cleanup(srv.Close)
+	d, err := dial.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &job{t: t, dir: t.TempDir(), srv: srv, cfg: fetch.Config{
+		Workers: 4, BlockSize: 64 * kib, ChunkSize: 512 * kib, CommitEvery: 50 * time.Millisecond,
+		Retries: 3, Backoff: fetch.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond},
+		Source: &httpsrc.Source{Dialer: d},
+	}}
+}
+
+// run opens the store, adds the paths and runs the engine until done or
+// until stop returns true for a status.
+func (j *job) run(ctx context.Context, stop func(fetch.Status) bool, paths ...string) (*fetch.Engine, error) {
+	j.t.Helper()
+	st, err := store.Open(j.dir)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := j.cfg
+	cfg.Dir, cfg.Journal = j.dir, st
+	e, err := fetch.New(cfg)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	var files []fetch.File
+	for _, p := range paths {
+		files = append(files, fetch.File{URL: j.srv.FileURL(p), Path: strings.TrimPrefix(p, "/"), Size: -1})
+	}
+	e.Add(files)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if stop != nil {
+		go func() {
+			for ctx.Err() == nil {
+				if stop(e.Status()) {
+					cancel()
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	return e, e.Run(ctx)
+}
+
+func (j *job) want(path string, data []byte) {
+	j.t.Helper()
+	got, err := os.ReadFile(filepath.Join(j.dir, filepath.FromSlash(strings.TrimPrefix(path, "/"))))
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		j.t.Fatalf("%s: %d bytes differ from the %d served", path, len(got), len(data))
+	}
+}
+
+func (j *job) absent(path string) {
+	j.t.Helper()
+	if _, err := os.Stat(filepath.Join(j.dir, strings.TrimPrefix(path, "/"))); !errors.Is(err, os.ErrNotExist) {
+		j.t.Fatalf("%s is in the output tree: %v", path, err)
+	}
+}
+
+func TestRangedDownload(t *testing.T) {
+	data := fakesrv.Data("a", 3*1024*kib+123)
+	j := newJob(t, map[string]*fakesrv.File{"/big.bin": {Data: data}, "/empty": {}, "/small": {Data: []byte("hi")}})
+	e, err := j.run(t.Context(), nil, "/big.bin", "/empty", "/small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.want("/big.bin", data)
+	j.want("/empty", nil)
+	j.want("/small", []byte("hi"))
+	ranges := j.srv.Ranges()
+	if ranges[0] != "bytes=0-524287" {
+		t.Errorf("first request Range %q, want bytes=0-524287", ranges[0])
+	}
+	for _, r := range ranges {
+		if r == "" {
+			t.Errorf("a request without Range: %q", ranges)
+		}
+	}
+	st := e.Status()
+	if st.Done != 3 || st.DoneBytes != int64(len(data))+2 || st.Wasted != 0 || st.Fetched != int64(len(data))+2 {
+		t.Errorf("status %+v", st)
+	}
+	for _, f := range e.Files() {
+		if f.State != fetch.Done || len(f.SHA256) != 64 {
+			t.Errorf("%s: %v %q", f.Path, f.State, f.SHA256)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(j.dir, ".grab", "part")); err != nil {
+		t.Error(err)
+	}
+	if parts, _ := os.ReadDir(filepath.Join(j.dir, ".grab", "part")); len(parts) != 0 {
+		t.Errorf("partial files left: %d", len(parts))
+	}
+}
+
+func TestServerIgnoresRanges(t *testing.T) {
+	data := fakesrv.Data("b", 1500*kib)
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, NoRanges: true}})
+	e, err := j.run(t.Context(), nil, "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.want("/x", data)
+	if f := e.Files()[0]; !f.Whole {
+		t.Error("file not marked as whole-stream")
+	}
+	if n := j.srv.Requests("/x"); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestWrongContentRange(t *testing.T) {
+	j := newJob(t, map[string]*fakesrv.File{
+		"/small": {Data: fakesrv.Data("c", 300*kib), ShiftRange: 100},
+		"/big":   {Data: fakesrv.Data("c", 3000*kib), ShiftRange: 100},
+	})
+	e, err := j.run(t.Context(), nil, "/small", "/big")
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, want := range []string{
+		`giving up after 4 tries: source sent a different range: asked bytes=0-524287, got "bytes 100-307299/307200"`,
+		`giving up after 4 tries: source sent a different range: asked bytes=0-524287, got "bytes 100-524387/3072000"`,
+	} {
+		if f := e.Files()[i]; f.State != fetch.Failed || f.Err != want {
+			t.Errorf("%s: state %v, err %q\nwant %q", f.Path, f.State, f.Err, want)
+		}
+	}
+	j.absent("/small")
+	j.absent("/big")
+	if sent := j.srv.Requests("/small") + j.srv.Requests("/big"); sent != 8 {
+		t.Errorf("%d requests, want 8", sent)
+	}
+}
+
+func TestChangedFileRestarts(t *testing.T) {
+	v0 := fakesrv.Data("v0", 2048*kib)
+	v1 := fakesrv.Data("v1", 2048*kib+5)
+	for _, noETag := range []bool{false, true} {
+		j := newJob(t, map[string]*fakesrv.File{"/x": {Data: v0, Versions: [][]byte{v1}, ChangeAfter: 2, NoETag: noETag}})
+		e, err := j.run(t.Context(), nil, "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.want("/x", v1)
+		if st := e.Status(); st.Wasted == 0 {
+			t.Errorf("noETag=%v: nothing counted wasted after the change: %+v", noETag, st)
+		}
+	}
+}
+
+func TestCutBodies(t *testing.T) {
+	data := fakesrv.Data("d", 3*1024*kib)
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, CutAfter: 100000, CutTimes: 5}})
+	e, err := j.run(t.Context(), nil, "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.want("/x", data)
+	// Each cut response delivered one whole 64 KiB block and 34464 bytes
+	// of the next, which are thrown away.
+	st := e.Status()
+	if want := int64(5 * (100000 - 64*kib)); st.Wasted != want || st.Fetched != int64(len(data))+want {
+		t.Fatalf("wasted %d, fetched %d; want %d and %d", st.Wasted, st.Fetched, want, int64(len(data))+want)
+	}
+}
+
+func TestPermanentAndTransientErrors(t *testing.T) {
+	ok := fakesrv.Data("e", 100*kib)
+	j := newJob(t, map[string]*fakesrv.File{
+		"/forbidden": {Status: 403},
+		"/busy":      {Data: ok, FailFirst: 3, RetryAfter: "0"},
+	})
+	e, err := j.run(t.Context(), nil, "/missing", "/forbidden", "/busy")
+	if !errors.Is(err, fetch.ErrFailed) || err.Error() != "some files failed: 2 of 3" {
+		t.Fatalf("Run: %v", err)
+	}
+	j.want("/busy", ok)
+	byPath := map[string]fetch.File{}
+	for _, f := range e.Files() {
+		byPath[f.Path] = f
+	}
+	if f := byPath["missing"]; f.State != fetch.Failed || f.Err != j.srv.FileURL("/missing")+": 404 Not Found" {
+		t.Errorf("missing: %v %q", f.State, f.Err)
+	}
+	if f := byPath["forbidden"]; f.State != fetch.Failed || !strings.HasSuffix(f.Err, ": 403 Forbidden") {
+		t.Errorf("forbidden: %v %q", f.State, f.Err)
+	}
+	if n := j.srv.Requests("/missing") + j.srv.Requests("/forbidden"); n != 2 {
+		t.Errorf("permanent errors were retried: %d requests", n)
+	}
+	if n := j.srv.Requests("/busy"); n != 4 {
+		t.Errorf("/busy: %d requests, want 4", n)
+	}
+}
+
+func TestDigestMismatchStaysOut(t *testing.T) {
+	data := fakesrv.Data("f", 200*kib)
+	j := newJob(t, map[string]*fakesrv.File{"/bad": {Data: data, ReprDigest: true, BadDigest: true}, "/good": {Data: data, ReprDigest: true}})
+	e, err := j.run(t.Context(), nil, "/bad", "/good")
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("Run: %v", err)
+	}
+	j.absent("/bad")
+	j.want("/good", data)
+	f := e.Files()[0]
+	if f.State != fetch.Failed || !strings.HasPrefix(f.Err, "digest mismatch: sha256 is ") {
+		t.Fatalf("bad: %v %q", f.State, f.Err)
+	}
+	kept, err := os.ReadFile(filepath.Join(j.dir, ".grab", "part", "0000000000000001"))
+	if err != nil || !bytes.Equal(kept, data) {
+		t.Fatalf("quarantined copy: %v", err)
+	}
+}
+
+// A block corrupted on disk while the job was stopped is caught by the
+// re-hash on resume and fetched again; nothing else is.
+func TestResumeCatchesCorruptBlock(t *testing.T) {
+	data := fakesrv.Data("g", 1024*kib)
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, StopAfter: 2}})
+	j.cfg.Workers, j.cfg.ChunkSize, j.cfg.Retries = 1, 128*kib, 1000
+	_, err := j.run(t.Context(), func(s fetch.Status) bool { return s.DoneBytes == 256*kib }, "/x")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	part := filepath.Join(j.dir, ".grab", "part", "0000000000000001")
+	fh, err := os.OpenFile(part, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.WriteAt([]byte{data[70*kib] ^ 0xff}, 70*kib) // inside block 1
+	fh.Close()
+
+	j.srv.Update("/x", func(f *fakesrv.File) { f.StopAfter = 0 })
+	sent := j.srv.Sent()
+	e, err := j.run(t.Context(), nil, "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.want("/x", data)
+	st := e.Status()
+	if st.Rehashed != 1 || st.Resumed != 192*kib {
+		t.Fatalf("rehashed %d blocks, resumed %d bytes: %+v", st.Rehashed, st.Resumed, st)
+	}
+	if got := j.srv.Sent() - sent; got != int64(len(data))-192*kib {
+		t.Fatalf("second run fetched %d bytes, want %d", got, len(data)-192*kib)
+	}
+}
+
+func TestSecondJobOnSameDir(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = store.Open(dir)
+	var inUse *store.InUseError
+	if !errors.As(err, &inUse) {
+		t.Fatalf("second open: %v", err)
+	}
+}

@@ -1,0 +1,51 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+var (
+	// ErrDiskFull stops a job when the disk holding the output is full.
+	// Nothing recorded is lost; the job can be resumed once space is freed.
+	ErrDiskFull = errors.New("disk full")
+	// ErrChanged is wrapped by ChangedError.
+	ErrChanged = errors.New("remote file changed")
+	// ErrShortBody reports a stream that ended before the bytes it announced.
+	ErrShortBody = errors.New("stream ended early")
+	// ErrBadRange reports a source answering with bytes other than those asked.
+	ErrBadRange = errors.New("source sent a different range")
+	// ErrFailed is returned by Run when some files could not be fetched.
+	ErrFailed = errors.New("some files failed")
+)
+
+// PermanentError is a failure that retrying will not cure, such as an HTTP
+// 404 or 403. The file is recorded as failed.
+type PermanentError struct {
+	Err error
+}
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// TransientError is a failure worth retrying after a delay; RetryAfter, when
+// set, is the source's own request (HTTP Retry-After).
+type TransientError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// ChangedError reports that the remote file is no longer the version being
+// fetched: its validator or size differ. The file restarts from nothing.
+type ChangedError struct {
+	Size      int64
+	Validator string
+	Why       string
+}
+
+func (e *ChangedError) Error() string { return fmt.Sprintf("%v: %s", ErrChanged, e.Why) }
+func (e *ChangedError) Unwrap() error { return ErrChanged }

@@ -1,0 +1,182 @@
+package httpsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/span"
+)
+
+// UserAgent is sent with every request.
+const UserAgent = "grab/0.1"
+
+// Source hands out one HTTP client per worker, each with its own identity.
+type Source struct {
+	Dialer *dial.Dialer
+	Now    func() time.Time
+}
+
+var _ fetch.Source = (*Source)(nil)
+
+// Conn implements fetch.Source.
+func (s *Source) Conn(int) fetch.Conn {
+	return &Conn{client: s.Dialer.HTTPClient(dial.NewIdentity()), now: s.Now}
+}
+
+// Conn is one worker's HTTP client.
+type Conn struct {
+	client *http.Client
+	now    func() time.Time
+}
+
+// Close drops the connections kept alive.
+func (c *Conn) Close() error {
+	c.client.CloseIdleConnections()
+	return nil
+}
+
+// Get implements fetch.Conn.
+func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return nil, &fetch.PermanentError{Err: err}
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	ranged := false
+	switch {
+	case r.Range.End > r.Range.Start:
+		req.Header.Set("Range", r.Range.Header())
+		ranged = true
+	case r.Range.End < 0 && r.Range.Start > 0:
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(r.Range.Start, 10)+"-")
+		ranged = true
+	}
+	if ranged && r.Validator != "" {
+		req.Header.Set("If-Range", r.Validator)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if errors.Is(err, dial.ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
+			return nil, &fetch.PermanentError{Err: err}
+		}
+		return nil, &fetch.TransientError{Err: err}
+	}
+	s, err := c.check(r, ranged, resp)
+	if err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.Stream, error) {
+	val := Validator(resp.Header)
+	digests := digest.FromHeaders(resp.Header.Values("Repr-Digest"), resp.Header.Values("Digest"))
+	changed := func(size int64, why string) error {
+		return &fetch.ChangedError{Size: size, Validator: val, Why: why}
+	}
+	status := fmt.Sprintf("%s: %s", r.URL, resp.Status)
+	switch code := resp.StatusCode; {
+	case code == http.StatusPartialContent:
+		if !ranged {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("%w: 206 to a request without Range", fetch.ErrBadRange)}
+		}
+		crs := resp.Header.Values("Content-Range")
+		if len(crs) != 1 {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("%w: %s: %d Content-Range headers (multipart answers are not asked for)", fetch.ErrBadRange, r.URL, len(crs))}
+		}
+		cr, err := span.ParseContentRange(crs[0])
+		if err != nil || cr.Range.Empty() || cr.Range.Start != r.Range.Start || (r.Range.End > 0 && cr.Range.End > r.Range.End) {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("%w: asked %s, got %q", fetch.ErrBadRange, r.Range.Header(), crs[0])}
+		}
+		if resp.ContentLength >= 0 && resp.ContentLength != cr.Range.Len() {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("%w: Content-Range %q but Content-Length %d", fetch.ErrBadRange, crs[0], resp.ContentLength)}
+		}
+		if r.Size >= 0 && cr.Size >= 0 && cr.Size != r.Size {
+			return nil, changed(cr.Size, fmt.Sprintf("size was %d, is %d", r.Size, cr.Size))
+		}
+		if r.Validator != "" && val != "" && val != r.Validator {
+			return nil, changed(cr.Size, fmt.Sprintf("validator was %s, is %s", r.Validator, val))
+		}
+		return &fetch.Stream{Body: resp.Body, Offset: cr.Range.Start, Len: cr.Range.Len(), Size: cr.Size, Validator: val, Digests: digests}, nil
+
+	case code == http.StatusOK:
+		size := resp.ContentLength
+		if r.Validator != "" && val != r.Validator {
+			return nil, changed(size, fmt.Sprintf("validator was %s, is %q", r.Validator, val))
+		}
+		if r.Size >= 0 && size >= 0 && size != r.Size {
+			return nil, changed(size, fmt.Sprintf("size was %d, is %d", r.Size, size))
+		}
+		return &fetch.Stream{Body: resp.Body, Len: size, Size: size, Validator: val, Whole: true, Digests: digests}, nil
+
+	case code == http.StatusRequestedRangeNotSatisfiable:
+		cr, err := span.ParseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil || cr.Size < 0 {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("%s without a usable Content-Range", status)}
+		}
+		if r.Size >= 0 && cr.Size != r.Size {
+			return nil, changed(cr.Size, fmt.Sprintf("size was %d, is %d", r.Size, cr.Size))
+		}
+		if cr.Size == 0 && r.Range.Start == 0 {
+			return &fetch.Stream{Body: http.NoBody, Len: 0, Size: 0, Validator: val, Digests: digests}, nil
+		}
+		return nil, &fetch.TransientError{Err: fmt.Errorf("%w: %s for %s of a %d-byte file", fetch.ErrBadRange, status, r.Range.Header(), cr.Size)}
+
+	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		return nil, &fetch.TransientError{Err: errors.New(status), RetryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now)}
+	case code >= 500:
+		return nil, &fetch.TransientError{Err: errors.New(status)}
+	case code == http.StatusRequestTimeout:
+		return nil, &fetch.TransientError{Err: errors.New(status)}
+	default: // 404, 410, 403, 401, 451, unfollowed redirects, other 4xx
+		return nil, &fetch.PermanentError{Err: errors.New(status)}
+	}
+}
+
+// Validator is the header that identifies a version of the file: a strong
+// ETag, else Last-Modified. Weak ETags cannot be used with If-Range.
+func Validator(h http.Header) string {
+	if et := h.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+		return et
+	}
+	return h.Get("Last-Modified")
+}
+
+// retryAfter parses Retry-After as seconds or an HTTP date.
+func retryAfter(v string, now func() time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if now == nil {
+			now = time.Now
+		}
+		if d := t.Sub(now()); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// ReadAll is for small documents such as listings: it reads at most max
+// bytes of a body.
+func ReadAll(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("document larger than %d bytes", max)
+	}
+	return b, err
+}

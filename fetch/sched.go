@@ -1,0 +1,412 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/span"
+)
+
+// next blocks until there is a task for a worker, or returns nil when every
+// file is settled, or an error when the job stops.
+func (e *Engine) next(ctx context.Context) (*task, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for {
+		if e.fatal != nil {
+			return nil, e.fatal
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t, wait, err := e.pick()
+		if t != nil || err != nil {
+			return t, err
+		}
+		if wait < 0 {
+			return nil, nil // nothing left to do
+		}
+		ch := e.wake
+		e.mu.Unlock()
+		var timer <-chan time.Time
+		if wait > 0 {
+			tm := time.NewTimer(wait)
+			timer = tm.C
+			defer tm.Stop()
+		}
+		select {
+		case <-ch:
+		case <-timer:
+		case <-ctx.Done():
+		}
+		e.mu.Lock()
+	}
+}
+
+// pick chooses work under e.mu. Without a task it returns how long to wait
+// (0: until woken) or -1 when every file is settled.
+func (e *Engine) pick() (*task, time.Duration, error) {
+	now := e.cfg.Now()
+	var soonest time.Duration
+	open := false
+	for _, f := range e.files {
+		if f.State != Pending {
+			continue
+		}
+		open = true
+		if f.finishing {
+			continue
+		}
+		if d := f.notBefore.Sub(now); d > 0 {
+			if soonest == 0 || d < soonest {
+				soonest = d
+			}
+			continue
+		}
+		t, err := e.pickIn(f)
+		if t != nil || err != nil {
+			return t, 0, err
+		}
+	}
+	if t := e.steal(); t != nil {
+		return t, 0, nil
+	}
+	if !open {
+		return nil, -1, nil
+	}
+	return nil, soonest, nil
+}
+
+// pickIn finds a task in one file, if it has unclaimed work.
+func (e *Engine) pickIn(f *fileState) (*task, error) {
+	if f.Size < 0 || f.Whole {
+		if len(f.tasks) > 0 {
+			return nil, nil // one probe or one whole stream at a time
+		}
+		t := &task{f: f, probe: f.Size < 0, whole: f.Whole, end: e.cfg.ChunkSize}
+		if f.Whole {
+			t.end = f.Size
+		}
+		return e.issue(t)
+	}
+	if f.Size == 0 {
+		if len(f.tasks) == 0 && !f.finishing {
+			f.finishing = true
+			return &task{f: f, gen: f.gen}, nil // nothing to fetch: the worker finishes it
+		}
+		return nil, nil
+	}
+	bs := e.cfg.BlockSize
+	n := int64(len(f.done))
+	for b := f.scanFrom; b < n; b++ {
+		if f.done[b] || e.covered(f, b) {
+			if b == f.scanFrom && f.done[b] {
+				f.scanFrom++
+			}
+			continue
+		}
+		end := b + 1
+		limit := b + e.cfg.ChunkSize/bs
+		for end < n && end < limit && !f.done[end] && !e.covered(f, end) {
+			end++
+		}
+		return e.issue(&task{f: f, start: b * bs, end: min(end*bs, f.Size)})
+	}
+	return nil, nil
+}
+
+// covered reports whether block b lies in the unreceived part of a task.
+func (e *Engine) covered(f *fileState, b int64) bool {
+	bs := e.cfg.BlockSize
+	for t := range f.tasks {
+		if b >= t.cursor/bs && (t.end < 0 || b*bs < t.end) {
+			return true
+		}
+	}
+	return false
+}
+
+// issue registers t with its file, opening the partial file if needed.
+func (e *Engine) issue(t *task) (*task, error) {
+	f := t.f
+	if f.part == nil {
+		p, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening partial file for %s: %w", f.Path, err)
+		}
+		f.part = p
+	}
+	t.gen, t.part, t.cursor = f.gen, f.part, t.start
+	f.tasks[t] = struct{}{}
+	return t, nil
+}
+
+// steal splits the running task with the most bytes left, giving the back
+// half to the caller. The owner keeps the front and stops where the new task
+// starts. The split point lies at least one block past the owner's cursor,
+// so the owner never writes into the part it gave away.
+func (e *Engine) steal() *task {
+	var best *task
+	var left int64
+	for _, f := range e.files {
+		if f.State != Pending || f.Whole || f.Size < 0 {
+			continue
+		}
+		for t := range f.tasks {
+			if t.probe || t.end < 0 || t.gen != f.gen {
+				continue
+			}
+			if l := t.end - t.cursor; l > left {
+				best, left = t, l
+			}
+		}
+	}
+	if best == nil || left < e.cfg.MinSplit {
+		return nil
+	}
+	bs := e.cfg.BlockSize
+	mid := span.AlignUp(best.cursor+left/2, bs)
+	mid = max(mid, span.AlignDown(best.cursor, bs)+2*bs)
+	if mid >= best.end {
+		return nil
+	}
+	nt := &task{f: best.f, gen: best.gen, part: best.part, start: mid, cursor: mid, end: best.end}
+	best.end = mid
+	best.f.tasks[nt] = struct{}{}
+	return nt
+}
+
+// received accounts n bytes written at t.cursor with the block hash state
+// of the caller: it advances the cursor and returns the index of the block
+// completed by these bytes, or -1. Blocks complete one at a time because the
+// worker never writes across a block boundary in one call.
+func (e *Engine) received(t *task, n int64, sum func() [32]byte) (completed int64, keep bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := t.f
+	e.stats.fetched += n
+	if t.gen != f.gen {
+		e.stats.wasted += n
+		return -1, false
+	}
+	t.cursor += n
+	bs := e.cfg.BlockSize
+	if t.cursor%bs != 0 && t.cursor != f.Size {
+		return -1, true
+	}
+	return e.completeWith(t, sum), true
+}
+
+// ended closes a whole stream of unknown length at its EOF: the file's size
+// is now known and its last, partial block complete.
+func (e *Engine) ended(t *task, sum func() [32]byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := t.f
+	if t.gen != f.gen || f.Size >= 0 {
+		return
+	}
+	f.Size, f.dirty = t.cursor, true
+	if t.cursor%e.cfg.BlockSize != 0 {
+		e.completeWith(t, sum)
+	}
+	f.done = f.done[:span.Blocks(f.Size, e.cfg.BlockSize)]
+	f.hashes = f.hashes[:len(f.done)]
+}
+
+// completeWith marks the block that ends at t.cursor done, with the hash
+// sum gives. e.mu is held.
+func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
+	f := t.f
+	bs := e.cfg.BlockSize
+	b := (t.cursor - 1) / bs
+	if b >= int64(len(f.done)) { // whole stream of unknown length grows
+		f.done = append(f.done, make([]bool, b+1-int64(len(f.done)))...)
+		f.hashes = append(f.hashes, make([][32]byte, b+1-int64(len(f.hashes)))...)
+	}
+	if !f.done[b] {
+		f.done[b] = true
+		f.hashes[b] = sum()
+		f.doneBytes += t.cursor - b*bs
+		f.unsynced = append(f.unsynced, b)
+	} else {
+		e.stats.wasted += t.cursor - b*bs // fetched twice (a whole stream over done blocks)
+		if h := sum(); h != f.hashes[b] {
+			f.hashes[b] = h
+			f.unsynced = append(f.unsynced, b)
+		}
+	}
+	f.fails = 0
+	return b
+}
+
+// limit is how many bytes the task may still write from its cursor; -1 for
+// no limit. It returns 0 when the task has been cut short or superseded.
+func (e *Engine) limit(t *task) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t.gen != t.f.gen || t.f.State != Pending {
+		return 0
+	}
+	if t.end < 0 {
+		return -1
+	}
+	return t.end - t.cursor
+}
+
+// release ends a task. A task that ended with unreceived bytes leaves them
+// pending again; a partial block it was in the middle of is counted wasted.
+// It reports whether the file now has all its blocks and should be finished
+// by the caller.
+func (e *Engine) release(t *task) (finish bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := t.f
+	delete(f.tasks, t)
+	if t.gen == f.gen {
+		bs := e.cfg.BlockSize
+		if part := t.cursor % bs; part != 0 && (f.Size < 0 || t.cursor < f.Size) {
+			e.stats.wasted += part
+		}
+		if b := t.cursor / bs; b < f.scanFrom {
+			f.scanFrom = b
+		}
+	}
+	e.broadcast()
+	if f.State != Pending || f.finishing || len(f.tasks) > 0 || f.Size < 0 || f.doneBytes < f.Size {
+		return false
+	}
+	f.finishing = true
+	return true
+}
+
+// fail handles a task's error: the file backs off, restarts or fails.
+func (e *Engine) fail(t *task, err error, progressed bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := t.f
+	if t.gen != f.gen || f.State != Pending {
+		return
+	}
+	f.lastErr = err.Error()
+	var perm *PermanentError
+	var changed *ChangedError
+	var tr *TransientError
+	switch {
+	case errors.As(err, &perm):
+		e.failFile(f, err.Error())
+	case errors.As(err, &changed):
+		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
+		e.restart(f, changed.Size, changed.Validator)
+	default:
+		if !progressed {
+			f.fails++
+		}
+		if f.fails > e.cfg.Retries {
+			e.failFile(f, fmt.Sprintf("giving up after %d tries: %v", f.fails, err))
+			return
+		}
+		d := e.cfg.Backoff.Delay(max(f.fails, 1), e.cfg.Rand)
+		if errors.As(err, &tr) && tr.RetryAfter > d {
+			d = tr.RetryAfter
+		}
+		f.notBefore = e.cfg.Now().Add(d)
+		e.log.Debug("retrying later", "path", f.Path, "in", d.Round(time.Millisecond), "err", err)
+	}
+	e.broadcast()
+}
+
+func (e *Engine) failFile(f *fileState, why string) {
+	f.State, f.Err, f.dirty = Failed, why, true
+	f.gen++ // running tasks of this file stop at their next write
+	e.log.Error("file failed", "path", f.Path, "err", why)
+}
+
+// restart throws away everything fetched of f: the remote file is another
+// version now. Old tasks keep writing to the old partial file, which is
+// unlinked, until they notice the new generation.
+func (e *Engine) restart(f *fileState, size int64, validator string) {
+	f.gen++
+	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
+	e.stats.wasted += f.doneBytes
+	f.doneBytes, f.scanFrom, f.unsynced = 0, 0, nil
+	f.done = make([]bool, max(span.Blocks(size, e.cfg.BlockSize), 0))
+	f.hashes = make([][32]byte, len(f.done))
+	e.resets = append(e.resets, f.ID)
+	if f.part != nil {
+		f.stale = append(f.stale, f.part)
+		f.part = nil
+		os.Remove(e.partPath(f.ID))
+	}
+}
+
+// learn takes in what a stream says about its file. It may switch the file
+// to whole-stream mode or restart it. It returns false if the task should
+// stop reading this stream.
+func (e *Engine) learn(t *task, s *Stream) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := t.f
+	if t.gen != f.gen || f.State != Pending {
+		return false, nil
+	}
+	if len(s.Digests) > 0 {
+		if f.Expect == nil {
+			f.Expect = s.Digests
+			f.dirty = true
+		} else if len(f.Expect) < len(s.Digests) {
+			f.Expect.Merge(s.Digests)
+			f.dirty = true
+		}
+	}
+	if f.Size >= 0 && s.Size >= 0 && s.Size != f.Size {
+		e.restart(f, s.Size, s.Validator)
+		return false, nil
+	}
+	if f.Validator != "" && s.Validator != "" && s.Validator != f.Validator {
+		e.restart(f, s.Size, s.Validator)
+		return false, nil
+	}
+	if f.Size < 0 && s.Size >= 0 {
+		f.Size, f.dirty = s.Size, true
+		f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
+		f.hashes = make([][32]byte, len(f.done))
+	}
+	if f.Validator == "" && s.Validator != "" {
+		f.Validator, f.dirty = s.Validator, true
+	}
+	if s.Whole {
+		if !f.Whole {
+			e.log.Info("source ignores byte ranges, fetching as one stream", "path", f.Path)
+			f.Whole, f.dirty = true, true
+			// Every other task of this file would get the whole file too.
+			for o := range f.tasks {
+				if o != t {
+					o.gen = -1
+				}
+			}
+		}
+		t.start, t.cursor, t.end, t.probe, t.whole = 0, 0, f.Size, false, true
+		return true, nil
+	}
+	if s.Offset != t.start {
+		return false, fmt.Errorf("%w: asked from %d, got from %d", ErrBadRange, t.start, s.Offset)
+	}
+	if t.probe {
+		t.probe = false
+		if f.Size >= 0 {
+			t.end = min(t.end, f.Size)
+		}
+		if f.Size == 0 {
+			t.end = 0
+		}
+	}
+	if s.Len >= 0 && t.start+s.Len < t.end {
+		t.end = t.start + s.Len // the source sends less than asked: the rest stays pending
+	}
+	e.broadcast() // the size may have opened up work
+	return true, nil
+}

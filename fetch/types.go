@@ -1,0 +1,114 @@
+package fetch
+
+import (
+	"context"
+	"io"
+
+	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/span"
+)
+
+// State is where a file stands in a job.
+type State int
+
+// File states, in the order a file passes through them.
+const (
+	Pending State = iota // not complete yet (possibly partly fetched)
+	Done                 // complete, verified and in the output tree
+	Failed               // given up; Err says why
+)
+
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Done:
+		return "done"
+	case Failed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// File is one remote file of a job and what is known about it.
+type File struct {
+	ID        uint64
+	URL       string
+	Path      string // local path relative to the output folder, slash-separated
+	Size      int64  // -1 until learned
+	Validator string // strong ETag or Last-Modified, learned on first contact
+	Whole     bool   // the source serves this file only as one whole stream
+	Expect    digest.Set
+	State     State
+	SHA256    string // hex, once Done
+	Err       string // why it failed
+}
+
+// Request asks a Conn for bytes of a file.
+type Request struct {
+	URL string
+	// Range is the part wanted. A Conn may return a Stream for less, never
+	// for more or from another offset.
+	Range span.Range
+	// Size and Validator are what is known so far (-1 and "" at first); a
+	// Conn reports a remote file that no longer matches as *ChangedError.
+	Size      int64
+	Validator string
+}
+
+// Stream is a Conn's answer: a body and what it says about the file.
+type Stream struct {
+	Body io.ReadCloser
+	// Offset is where Body starts in the file; Len how many bytes it holds
+	// (-1 unknown: until EOF).
+	Offset, Len int64
+	// Size is the file's complete length, -1 if unknown.
+	Size      int64
+	Validator string
+	// Whole is set when the source ignored the range and sends the whole
+	// file from its start.
+	Whole bool
+	// Digests are digests of the whole file announced by the source.
+	Digests digest.Set
+}
+
+// Source hands out connections. Each worker holds one Conn for its life,
+// which keeps its own connections and, through a proxy, its own identity.
+type Source interface {
+	Conn(worker int) Conn
+}
+
+// Conn fetches byte ranges. Errors are *PermanentError, *TransientError,
+// *ChangedError or anything else (treated as transient).
+type Conn interface {
+	Get(ctx context.Context, r Request) (*Stream, error)
+	Close() error
+}
+
+// Journal keeps a job's progress. store implements it on bbolt.
+type Journal interface {
+	// Load returns every file with the hashes of its recorded blocks.
+	Load() ([]Saved, error)
+	// Save applies a batch atomically: Resets first, then Files, then Blocks.
+	Save(b *Batch) error
+}
+
+// Saved is a file as the Journal holds it.
+type Saved struct {
+	File   File
+	Blocks map[int64][32]byte
+}
+
+// Batch is one commit of progress.
+type Batch struct {
+	Resets []uint64 // files whose recorded blocks are void (the remote changed, or the file is done)
+	Files  []File   // new or updated records
+	Blocks []BlockHash
+}
+
+// BlockHash records a block made durable.
+type BlockHash struct {
+	File  uint64
+	Index int64
+	Hash  [32]byte
+}

@@ -1,0 +1,248 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/digest"
+)
+
+// Format is the record format this package writes.
+const Format = 1
+
+var (
+	bucketMeta   = []byte("meta")
+	bucketFiles  = []byte("files")
+	bucketBlocks = []byte("blocks")
+	keyFormat    = []byte("format")
+	keyJob       = []byte("job")
+)
+
+// Job is what a job was started with, so that `grab -o DIR` alone resumes it.
+type Job struct {
+	URLs      []string          `json:"urls"`
+	Created   time.Time         `json:"created"`
+	Options   map[string]string `json:"options,omitempty"`
+	Checksums string            `json:"checksums,omitempty"`
+}
+
+// Store is an open job.
+type Store struct {
+	db      *bolt.DB
+	pidPath string
+}
+
+var _ fetch.Journal = (*Store)(nil)
+
+// Path is where the database of the job in dir lives.
+func Path(dir string) string { return filepath.Join(dir, ".grab", "state.db") }
+
+// Exists reports whether dir holds a job.
+func Exists(dir string) bool {
+	_, err := os.Stat(Path(dir))
+	return err == nil
+}
+
+// Open opens or creates the job in dir and takes its lock.
+func Open(dir string) (*Store, error) {
+	path := Path(dir)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating state folder: %w", err)
+	}
+	pidPath := filepath.Join(filepath.Dir(path), "pid")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		pid, _ := readPID(pidPath)
+		return nil, &InUseError{PID: pid, Path: dir}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening state %s: %w", path, err)
+	}
+	s := &Store{db: db, pidPath: pidPath}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("writing pid file: %w", err)
+	}
+	return s, nil
+}
+
+func readPID(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(keyFormat); v != nil {
+			n, err := strconv.Atoi(string(v))
+			if err != nil || n != Format {
+				return fmt.Errorf("%w %q: this grab reads format %d", ErrFormat, v, Format)
+			}
+		} else if err := meta.Put(keyFormat, []byte(strconv.Itoa(Format))); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketFiles, bucketBlocks} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Close releases the job.
+func (s *Store) Close() error {
+	os.Remove(s.pidPath)
+	return s.db.Close()
+}
+
+// Job returns the saved job, or ErrNoJob.
+func (s *Store) Job() (Job, error) {
+	var j Job
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get(keyJob)
+		if v == nil {
+			return ErrNoJob
+		}
+		return json.Unmarshal(v, &j)
+	})
+	return j, err
+}
+
+// SetJob saves the job description.
+func (s *Store) SetJob(j Job) error {
+	v, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyJob, v) })
+}
+
+// record is the stored form of a file, format 1. Field names are part of
+// the format: see docs/state.md.
+type record struct {
+	URL       string            `json:"url"`
+	Path      string            `json:"path"`
+	Size      int64             `json:"size"`
+	Validator string            `json:"validator,omitempty"`
+	Whole     bool              `json:"whole,omitempty"`
+	Expect    map[string]string `json:"expect,omitempty"`
+	State     string            `json:"state"`
+	SHA256    string            `json:"sha256,omitempty"`
+	Err       string            `json:"err,omitempty"`
+}
+
+func toRecord(f fetch.File) record {
+	return record{URL: f.URL, Path: f.Path, Size: f.Size, Validator: f.Validator, Whole: f.Whole,
+		Expect: f.Expect, State: f.State.String(), SHA256: f.SHA256, Err: f.Err}
+}
+
+func fromRecord(id uint64, r record) (fetch.File, error) {
+	f := fetch.File{ID: id, URL: r.URL, Path: r.Path, Size: r.Size, Validator: r.Validator, Whole: r.Whole,
+		Expect: digest.Set(r.Expect), SHA256: r.SHA256, Err: r.Err}
+	switch r.State {
+	case "pending":
+		f.State = fetch.Pending
+	case "done":
+		f.State = fetch.Done
+	case "failed":
+		f.State = fetch.Failed
+	default:
+		return f, fmt.Errorf("%w: file %d has state %q", ErrFormat, id, r.State)
+	}
+	return f, nil
+}
+
+func key(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// Load implements fetch.Journal.
+func (s *Store) Load() ([]fetch.Saved, error) {
+	var out []fetch.Saved
+	err := s.db.View(func(tx *bolt.Tx) error {
+		blocks := tx.Bucket(bucketBlocks)
+		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				return fmt.Errorf("%w: file key of %d bytes", ErrFormat, len(k))
+			}
+			id := binary.BigEndian.Uint64(k)
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: file %d: %v", ErrFormat, id, err)
+			}
+			f, err := fromRecord(id, r)
+			if err != nil {
+				return err
+			}
+			sv := fetch.Saved{File: f}
+			if b := blocks.Bucket(k); b != nil {
+				sv.Blocks = map[int64][32]byte{}
+				err := b.ForEach(func(bk, bv []byte) error {
+					if len(bk) != 8 || len(bv) != 32 {
+						return fmt.Errorf("%w: block record of file %d", ErrFormat, id)
+					}
+					sv.Blocks[int64(binary.BigEndian.Uint64(bk))] = [32]byte(bv)
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			out = append(out, sv)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Save implements fetch.Journal.
+func (s *Store) Save(b *fetch.Batch) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		files, blocks := tx.Bucket(bucketFiles), tx.Bucket(bucketBlocks)
+		for _, id := range b.Resets {
+			if err := blocks.DeleteBucket(key(id)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		for _, f := range b.Files {
+			v, err := json.Marshal(toRecord(f))
+			if err != nil {
+				return err
+			}
+			if err := files.Put(key(f.ID), v); err != nil {
+				return err
+			}
+		}
+		for _, bh := range b.Blocks {
+			fb, err := blocks.CreateBucketIfNotExists(key(bh.File))
+			if err != nil {
+				return err
+			}
+			if err := fb.Put(key(uint64(bh.Index)), bh.Hash[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

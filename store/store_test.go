@@ -1,0 +1,102 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/digest"
+)
+
+func TestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := Job{URLs: []string{"http://h/a", "http://h/b"}, Created: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Options: map[string]string{"workers": "16"}}
+	if _, err := s.Job(); !errors.Is(err, ErrNoJob) {
+		t.Fatalf("Job on a new store: %v", err)
+	}
+	if err := s.SetJob(job); err != nil {
+		t.Fatal(err)
+	}
+	a := fetch.File{ID: 1, URL: "http://h/a", Path: "a", Size: 600 << 10, Validator: `"abc"`, Expect: digest.Set{"sha256": "00ff"}}
+	b := fetch.File{ID: 2, URL: "http://h/b", Path: "d/b", Size: 5, State: fetch.Done, SHA256: "aa"}
+	c := fetch.File{ID: 3, URL: "http://h/c", Path: "c", Size: -1, State: fetch.Failed, Err: "404 Not Found"}
+	h1, h2 := [32]byte{1}, [32]byte{2}
+	err = s.Save(&fetch.Batch{Files: []fetch.File{a, b, c}, Blocks: []fetch.BlockHash{{File: 1, Index: 0, Hash: h1}, {File: 1, Index: 2, Hash: h2}, {File: 2, Index: 0, Hash: h1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A reset drops block records before the batch's own blocks are added.
+	if err := s.Save(&fetch.Batch{Resets: []uint64{2}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	gotJob, err := s.Job()
+	if err != nil || !reflect.DeepEqual(gotJob, job) {
+		t.Fatalf("Job = %+v, %v", gotJob, err)
+	}
+	saved, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []fetch.Saved{
+		{File: a, Blocks: map[int64][32]byte{0: h1, 2: h2}},
+		{File: b},
+		{File: c},
+	}
+	if !reflect.DeepEqual(saved, want) {
+		t.Fatalf("Load =\n%+v\nwant\n%+v", saved, want)
+	}
+}
+
+func TestSecondOpenNamesPID(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = Open(dir)
+	var inUse *InUseError
+	if !errors.As(err, &inUse) || inUse.PID != os.Getpid() {
+		t.Fatalf("second Open: %v", err)
+	}
+	if want := "job in use by pid " + strconv.Itoa(os.Getpid()) + " (" + dir + ")"; err.Error() != want {
+		t.Fatalf("error text %q, want %q", err, want)
+	}
+}
+
+func TestNewerFormatRefused(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(filepath.Join(dir, ".grab", "state.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyFormat, []byte("2")) })
+	db.Close()
+	_, err = Open(dir)
+	if !errors.Is(err, ErrFormat) || err.Error() != `unsupported state format "2": this grab reads format 1` {
+		t.Fatalf("Open of format 2: %v", err)
+	}
+}
