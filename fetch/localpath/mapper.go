@@ -1,0 +1,282 @@
+package localpath
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+const (
+	// DefaultMaxName is the per-component byte limit NewMapper uses when
+	// given 0 or less. It leaves room below Linux's NAME_MAX (255) for the
+	// suffixes of temporary files.
+	DefaultMaxName = 200
+
+	// MinMaxName is the smallest per-component limit a Mapper accepts; a
+	// smaller one is raised to it so that a hash tag, an extension and a
+	// collision counter always fit.
+	MinMaxName = 40
+
+	// MaxPath is the byte limit on a whole local relative path, leaving
+	// room below Linux's PATH_MAX (4096) for the output directory.
+	MaxPath = 3072
+
+	// StateDir is grab's state folder in the output directory; the Mapper
+	// never hands it out as a top-level name.
+	StateDir = ".grab"
+
+	// maxExt is the longest extension, dot included, that is kept apart
+	// when a name is shortened or numbered; a longer one is part of the stem.
+	maxExt = 17
+)
+
+// Mapper assigns each remote file or directory a unique, safe local relative
+// path (slash-separated, for filepath.FromSlash). It is deterministic: the
+// same sequence of calls gives the same results. It is safe for concurrent
+// use, though concurrent calls make the order, and so the results, vary.
+type Mapper struct {
+	mu      sync.Mutex
+	maxName int
+	byKey   map[string]string   // remote key (see Key) -> local path
+	used    map[string]struct{} // local paths handed out or reserved
+	next    map[string]int      // local path -> next collision number to try
+}
+
+// NewMapper returns a Mapper whose path components are at most maxName bytes;
+// 0 or less means DefaultMaxName, and values below MinMaxName are raised to
+// it.
+func NewMapper(maxName int) *Mapper {
+	switch {
+	case maxName <= 0:
+		maxName = DefaultMaxName
+	case maxName < MinMaxName:
+		maxName = MinMaxName
+	}
+	return &Mapper{
+		maxName: maxName,
+		byKey:   make(map[string]string),
+		used:    map[string]struct{}{StateDir: {}},
+		next:    make(map[string]int),
+	}
+}
+
+// MaxName returns the Mapper's per-component byte limit.
+func (m *Mapper) MaxName() int { return m.maxName }
+
+// Key returns the remote key of a path given as decoded segments: the
+// segments joined with "/", and a trailing "/" for a directory, so that a
+// file "x" and a directory "x/" are different keys. It is what Restore takes.
+func Key(segments []string, dir bool) string {
+	k := strings.Join(segments, "/")
+	if dir {
+		k += "/"
+	}
+	return k
+}
+
+// Map returns the local path of the remote file (dir false) or directory (dir
+// true) whose decoded path segments below the crawl root are given. The same
+// segments and kind always give the same path; different ones never share a
+// path, and a file's path is never the directory of another path. Folder
+// segments are mapped as directories, so every file of one remote directory
+// lands in one local directory. The root directory itself (no segments, dir
+// true) maps to ".". An error wraps ErrBadSegment or ErrPathTooLong and names
+// the reason; nothing is registered then.
+func (m *Mapper) Map(segments []string, dir bool) (string, error) {
+	if len(segments) == 0 {
+		if dir {
+			return ".", nil
+		}
+		return "", fmt.Errorf("%w: a file needs a name", ErrBadSegment)
+	}
+	names := make([]string, len(segments))
+	for i, seg := range segments {
+		n, err := clean(seg)
+		if err != nil {
+			return "", err
+		}
+		names[i] = n
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if local, ok := m.byKey[Key(segments, dir)]; ok {
+		return local, nil
+	}
+	// Work out every missing component first and register them only once
+	// the whole path is known to fit.
+	type entry struct{ key, local string }
+	var fresh []entry
+	p := plan{used: make(map[string]struct{}), next: make(map[string]int)}
+	parent := ""
+	for i := range segments {
+		key := Key(segments[:i+1], dir || i < len(segments)-1)
+		if local, ok := m.byKey[key]; ok {
+			parent = local
+			continue
+		}
+		local := m.assign(parent, names[i], segments[i], &p)
+		if len(local) > MaxPath {
+			return "", fmt.Errorf("%w: %d bytes, the limit is %d", ErrPathTooLong, len(local), MaxPath)
+		}
+		p.used[local] = struct{}{}
+		fresh = append(fresh, entry{key, local})
+		parent = local
+	}
+	for _, e := range fresh {
+		m.byKey[e.key] = e.local
+		m.used[e.local] = struct{}{}
+	}
+	for base, n := range p.next {
+		m.next[base] = n
+	}
+	return parent, nil
+}
+
+// Restore registers a local path handed out earlier for a remote key (as made
+// by Key), so that a resumed job maps that key to the same path again and
+// never gives the path, or its parent directories, to another key. The
+// parent directories of the key are registered too when the key and the path
+// have the same number of components, as Map's results do. Restore trusts
+// its input: a later Restore of the same key wins.
+func (m *Mapper) Restore(remoteKey string, local string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byKey[remoteKey] = local
+	m.used[local] = struct{}{}
+	rsegs := strings.Split(strings.TrimSuffix(remoteKey, "/"), "/")
+	lsegs := strings.Split(local, "/")
+	for i := 1; i < len(lsegs); i++ {
+		dl := strings.Join(lsegs[:i], "/")
+		m.used[dl] = struct{}{}
+		if len(rsegs) == len(lsegs) {
+			dk := Key(rsegs[:i], true)
+			if _, ok := m.byKey[dk]; !ok {
+				m.byKey[dk] = dl
+			}
+		}
+	}
+}
+
+// plan holds what one Map call is about to register.
+type plan struct {
+	used map[string]struct{}
+	next map[string]int
+}
+
+// assign picks a free local path for name inside the local directory parent
+// ("" for the top), shortening and numbering it as needed. raw is the remote
+// segment, which the hash of a shortened name is taken from.
+func (m *Mapper) assign(parent, name, raw string, pl *plan) string {
+	free := func(n string) (string, bool) {
+		p := n
+		if parent != "" {
+			p = parent + "/" + n
+		}
+		if _, ok := m.used[p]; ok {
+			return p, false
+		}
+		_, ok := pl.used[p]
+		return p, !ok
+	}
+	name = m.shorten(name, raw)
+	base, ok := free(name)
+	if ok {
+		return base
+	}
+	// Numbers below next[base] are known to be taken, so a listing of many
+	// names that clean to one costs linear, not quadratic, time.
+	stem, ext := splitExt(name)
+	start := m.next[base]
+	if n, ok := pl.next[base]; ok {
+		start = n
+	}
+	for n := max(2, start); ; n++ {
+		if p, ok := free(m.fit(stem, " ("+strconv.Itoa(n)+")", ext)); ok {
+			pl.next[base] = n + 1
+			return p
+		}
+	}
+}
+
+// shorten returns name unchanged if it fits the limit, otherwise a prefix of
+// it, "~", 8 hex digits of the SHA-256 of raw, and name's extension.
+func (m *Mapper) shorten(name, raw string) string {
+	if len(name) <= m.maxName {
+		return name
+	}
+	sum := sha256.Sum256([]byte(raw))
+	stem, ext := splitExt(name)
+	return m.fit(stem, "~"+hex.EncodeToString(sum[:4]), ext)
+}
+
+// fit returns stem+tag+ext, cutting stem on a character boundary so that the
+// result is at most maxName bytes.
+func (m *Mapper) fit(stem, tag, ext string) string {
+	room := m.maxName - len(tag) - len(ext)
+	if room < 0 { // cannot happen with MinMaxName and maxExt; be safe
+		ext, room = "", m.maxName-len(tag)
+	}
+	return cutUTF8(stem, room) + tag + ext
+}
+
+// clean turns one decoded remote segment into a local name, or rejects it.
+func clean(seg string) (string, error) {
+	switch {
+	case seg == "":
+		return "", fmt.Errorf("%w: empty name", ErrBadSegment)
+	case seg == "." || seg == "..":
+		return "", fmt.Errorf("%w %q: dot segment", ErrBadSegment, seg)
+	case strings.Contains(seg, "/"):
+		return "", fmt.Errorf("%w %q: contains a slash", ErrBadSegment, seg)
+	}
+	var b strings.Builder
+	for i := 0; i < len(seg); {
+		r, size := utf8.DecodeRuneInString(seg[i:])
+		switch {
+		case size == 1 && r == utf8.RuneError:
+			b.WriteByte(seg[i]) // not UTF-8: Linux names are bytes, keep it
+		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == '\\':
+			b.WriteByte('_')
+		default:
+			b.WriteString(seg[i : i+size])
+		}
+		i += size
+	}
+	return b.String(), nil
+}
+
+// splitExt splits a name into stem and extension (dot included). A leading
+// dot does not start an extension, ".tar.X" counts as one extension, and an
+// extension longer than maxExt bytes is left in the stem.
+func splitExt(name string) (stem, ext string) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 || len(name)-dot > maxExt || dot == len(name)-1 {
+		return name, ""
+	}
+	if strings.HasSuffix(strings.ToLower(name[:dot]), ".tar") && dot > len(".tar") {
+		dot -= len(".tar")
+	}
+	return name[:dot], name[dot:]
+}
+
+// cutUTF8 returns the longest prefix of s of at most n bytes that does not
+// split a UTF-8 sequence; bytes that are not UTF-8 count as one character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for i < len(s) {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		if i+size > n {
+			break
+		}
+		i += size
+	}
+	return s[:i]
+}
