@@ -1,0 +1,33 @@
+package tortest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPrefixWriter(t *testing.T) {
+	var out strings.Builder
+	w := &prefixWriter{prefix: "auth0: ", w: &out}
+	for _, s := range []string{"one\ntw", "o\n", "", "three\nfour\nfi", "ve"} {
+		if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if want := "auth0: one\nauth0: two\nauth0: three\nauth0: four\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := &tailBuffer{max: 5}
+	for _, s := range []string{"ab", "cd", "efgh", "", "i"} {
+		b.Write([]byte(s))
+	}
+	if got := b.String(); got != "efghi" {
+		t.Errorf("got %q, want %q", got, "efghi")
+	}
+	b.Write([]byte("0123456789"))
+	if got := b.String(); got != "56789" {
+		t.Errorf("got %q, want %q", got, "56789")
+	}
+}
