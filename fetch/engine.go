@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -349,4 +350,19 @@ func (e *Engine) broadcast() {
 // isDiskFull reports a write error caused by a full disk or quota.
 func isDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// Expect adds known digests to the file with the given URL.
+func (e *Engine) Expect(url string, d digest.Set) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.byURL[url]
+	if !ok || f.State != Pending {
+		return
+	}
+	if f.Expect == nil {
+		f.Expect = digest.Set{}
+	}
+	f.Expect.Merge(d)
+	f.dirty = true
 }

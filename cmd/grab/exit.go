@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/store"
+)
+
+// Exit codes, documented in docs/usage.md.
+const (
+	exitOK          = 0
+	exitError       = 1 // the job could not run or stopped (disk full, job in use, ...)
+	exitUsage       = 2 // bad command line
+	exitFailed      = 3 // the job ran, but some files could not be fetched
+	exitInterrupted = 130
+)
+
+// usageError is a bad command line; hint says what to type instead.
+type usageError struct {
+	msg, hint string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// hinted is an error with a next step for the user.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e *hinted) Error() string { return e.err.Error() }
+func (e *hinted) Unwrap() error { return e.err }
+
+// ui is where grab talks to people: progress on stdout, messages on stderr.
+type ui struct {
+	stdout, stderr io.Writer
+}
+
+func (u *ui) printf(format string, a ...any) {
+	fmt.Fprintf(u.stderr, "grab: "+format+"\n", a...)
+}
+
+// exit turns the outcome of a command into messages and an exit code: the
+// one place that does.
+func (u *ui) exit(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var h *hinted
+	var help helpRequest
+	var inUse *store.InUseError
+	switch {
+	case errors.As(err, &help):
+		fmt.Fprint(u.stdout, string(help))
+		return exitOK
+	case errors.As(err, &ue):
+		u.printf("error: %s", ue.msg)
+		if ue.hint != "" {
+			u.printf("hint: %s", ue.hint)
+		}
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		u.printf("interrupted: progress is saved; run the same command again to resume")
+		return exitInterrupted
+	case errors.Is(err, fetch.ErrFailed):
+		u.printf("error: %v", err)
+		return exitFailed
+	case errors.As(err, &h):
+		u.printf("error: %v", h.err)
+		u.printf("hint: %s", h.hint)
+	case errors.Is(err, fetch.ErrDiskFull):
+		u.printf("error: %v", err)
+		u.printf("hint: free some space, then run the same command again: nothing recorded is lost")
+	case errors.As(err, &inUse):
+		u.printf("error: %v", err)
+		u.printf("hint: wait for it to finish, or stop it (Ctrl-C saves its progress)")
+	case errors.Is(err, dial.ErrOnionNeedsProxy):
+		u.printf("error: %v", err)
+		u.printf("hint: add --proxy socks5h://127.0.0.1:9050 (a running Tor) or --tor")
+	default:
+		u.printf("error: %s", strings.TrimPrefix(err.Error(), "grab: "))
+	}
+	return exitError
+}

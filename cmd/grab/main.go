@@ -1,0 +1,51 @@
+// Command grab pulls large dumps from slow, flaky sources such as onion
+// services, with many workers on separate Tor circuits, verified chunks and
+// resumable state. Run `grab help` for usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // the first signal saves and exits; a second one aborts at once
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is grab without the process: it returns the exit code (docs/usage.md).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := "get"
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo", "bench", "help", "version":
+			cmd, args = args[0], args[1:]
+		case "-h", "--help":
+			cmd = "help"
+		}
+	}
+	ui := &ui{stdout: stdout, stderr: stderr}
+	switch cmd {
+	case "help":
+		fmt.Fprint(stdout, usageGet)
+		return exitOK
+	case "version":
+		fmt.Fprintln(stdout, "grab", version)
+		return exitOK
+	case "demo":
+		return ui.exit(runDemo(ctx, ui, args))
+	case "bench":
+		return ui.exit(runBench(ctx, ui, args))
+	}
+	return ui.exit(runGet(ctx, ui, args))
+}
+
+const version = "0.1.0-dev"

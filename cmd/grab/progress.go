@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cheggaaa/pb/v3"
+	"github.com/mattn/go-isatty"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/rate"
+)
+
+// progress shows a job's progress: a bar on a terminal, a line every
+// plainEvery otherwise.
+type progress struct {
+	ui    *ui
+	e     *fetch.Engine
+	bar   *pb.ProgressBar
+	meter rate.Meter
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+const plainEvery = 10 * time.Second
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func startProgress(u *ui, e *fetch.Engine) *progress {
+	p := &progress{ui: u, e: e, done: make(chan struct{})}
+	if isTerminal(u.stdout) {
+		p.bar = pb.New64(0)
+		p.bar.SetWriter(u.stdout)
+		p.bar.Set(pb.Bytes, true)
+		p.bar.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }} {{string . "rate"}} {{string . "eta"}} {{string . "files"}}`)
+		p.bar.SetRefreshRate(500 * time.Millisecond)
+		p.bar.Start()
+	}
+	p.wg.Add(1)
+	go p.loop()
+	return p
+}
+
+func (p *progress) loop() {
+	defer p.wg.Done()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	lastLine := time.Now()
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-tick.C:
+			s := p.e.Status()
+			p.meter.Observe(now, s.Fetched)
+			if p.bar != nil {
+				p.bar.SetTotal(s.Size)
+				p.bar.SetCurrent(s.DoneBytes)
+				r, eta := p.rateETA(s)
+				p.bar.Set("rate", r)
+				p.bar.Set("eta", eta)
+				p.bar.Set("files", fmt.Sprintf("%d/%d files", s.Done, s.Files))
+			} else if now.Sub(lastLine) >= plainEvery {
+				lastLine = now
+				fmt.Fprintln(p.ui.stdout, p.line(s))
+			}
+		}
+	}
+}
+
+func (p *progress) rateETA(s fetch.Status) (string, string) {
+	r, ok := p.meter.Rate()
+	if !ok {
+		return "-- kB/s", "ETA --"
+	}
+	rs := rate.Speed(r)
+	if s.Unknown > 0 {
+		return rs, "ETA --"
+	}
+	eta, ok := p.meter.ETA(s.Size - s.DoneBytes)
+	if !ok {
+		return rs, "ETA --"
+	}
+	return rs, "ETA " + rate.Duration(eta)
+}
+
+// line is the plain progress report.
+func (p *progress) line(s fetch.Status) string {
+	r, eta := p.rateETA(s)
+	pct := 0.0
+	if s.Size > 0 {
+		pct = 100 * float64(s.DoneBytes) / float64(s.Size)
+	}
+	size := rate.Bytes(s.Size)
+	if s.Unknown > 0 {
+		size += fmt.Sprintf(" + %d of unknown size", s.Unknown)
+	}
+	return fmt.Sprintf("grab: %s of %s (%.1f%%), %s, %s, %d/%d files done, %d failed, %d requests",
+		rate.Bytes(s.DoneBytes), size, pct, r, eta, s.Done, s.Files, s.Failed, s.Requests)
+}
+
+func (p *progress) stop() {
+	close(p.done)
+	p.wg.Wait()
+	if p.bar != nil {
+		s := p.e.Status()
+		p.bar.SetTotal(s.Size)
+		p.bar.SetCurrent(s.DoneBytes)
+		p.bar.Finish()
+	}
+}
+
+// summarize prints what a run achieved, and every failed file.
+func summarize(u *ui, e *fetch.Engine, took time.Duration) {
+	s := e.Status()
+	u.printf("%d of %d files done (%s), %d failed, in %s; fetched %s this run, %s wasted",
+		s.Done, s.Files, rate.Bytes(s.DoneBytes), s.Failed, rate.Duration(took), rate.Bytes(s.Fetched), rate.Bytes(s.Wasted))
+	for _, f := range e.Files() {
+		if f.State == fetch.Failed {
+			u.printf("failed: %s: %s", f.Path, f.Err)
+		}
+	}
+}
+
+// logHandler prints engine events as "grab: message: key=value ...",
+// clearing a progress bar's line first on a terminal.
+type logHandler struct {
+	w     io.Writer
+	tty   bool
+	level slog.Level
+	mu    *sync.Mutex
+	attrs []slog.Attr
+}
+
+func newLogger(u *ui, verbose bool) *slog.Logger {
+	lvl := slog.LevelWarn
+	if verbose {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(&logHandler{w: u.stderr, tty: isTerminal(u.stderr), level: lvl, mu: &sync.Mutex{}})
+}
+
+func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	if h.tty {
+		b.WriteString("\r\033[K")
+	}
+	b.WriteString("grab: ")
+	if r.Level >= slog.LevelWarn {
+		b.WriteString(strings.ToLower(r.Level.String()) + ": ")
+	}
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	b.WriteString("\n")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	n := *h
+	n.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
+	return &n
+}
+
+func (h *logHandler) WithGroup(string) slog.Handler { return h }
