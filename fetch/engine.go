@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +31,16 @@ type Config struct {
 	CommitEvery time.Duration // 1s
 	Backoff     Backoff
 
+	// Less orders pending files: the scheduler hands out work from the
+	// first file in this order that has any. Listings always come first;
+	// nil keeps the order in which files were added.
+	Less func(a, b *File) bool
+	// Expand turns a fetched listing into the files and listings it links
+	// to. It is called from workers, one listing at a time per worker.
+	Expand     func(listing File, page Page) ([]File, error)
+	ListingMax int64 // largest listing accepted: 32 MiB
+	CrawlOnly  bool  // read listings, fetch no file (--dry-run)
+
 	Source  Source
 	Journal Journal
 	Log     *slog.Logger
@@ -44,7 +56,8 @@ type Engine struct {
 	commitMu sync.Mutex    // one commit at a time
 	wake     chan struct{} // closed and replaced whenever work may have appeared
 
-	files  []*fileState // in fetch order
+	files  []*fileState // every item, in the order added
+	queue  []*fileState // pending items in fetch order
 	byURL  map[string]*fileState
 	nextID uint64
 	resets []uint64
@@ -119,6 +132,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.CommitEvery <= 0 {
 		cfg.CommitEvery = time.Second
 	}
+	if cfg.ListingMax <= 0 {
+		cfg.ListingMax = 32 << 20
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -168,8 +184,32 @@ func (e *Engine) load() error {
 		if err := e.reverify(f, s.Blocks); err != nil {
 			return err
 		}
+		e.queue = append(e.queue, f)
 	}
+	slices.SortStableFunc(e.queue, e.compare)
 	return nil
+}
+
+func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, &a.File, &b.File) }
+
+// Compare is the fetch order: listings first, then less, then the order of
+// discovery.
+func Compare(less func(a, b *File) bool, a, b *File) int {
+	if a.Kind != b.Kind {
+		if a.Kind == KindListing {
+			return -1
+		}
+		return 1
+	}
+	if less != nil {
+		if less(a, b) {
+			return -1
+		}
+		if less(b, a) {
+			return 1
+		}
+	}
+	return cmp.Compare(a.ID, b.ID)
 }
 
 // reverify trusts a recorded block only if the bytes on disk still hash to
@@ -237,6 +277,13 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte) error {
 func (e *Engine) Add(files []File) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	n := e.add(files)
+	e.broadcast()
+	return n
+}
+
+// add is Add with e.mu held.
+func (e *Engine) add(files []File) int {
 	n := 0
 	for _, in := range files {
 		if _, ok := e.byURL[in.URL]; ok {
@@ -249,11 +296,16 @@ func (e *Engine) Add(files []File) int {
 		if f.Size == 0 {
 			f.Size = -1 // a zero is a guess; the source tells
 		}
+		if f.Size > 0 {
+			f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
+			f.hashes = make([][32]byte, len(f.done))
+		}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
+		i, _ := slices.BinarySearchFunc(e.queue, f, e.compare)
+		e.queue = slices.Insert(e.queue, i, f)
 		n++
 	}
-	e.broadcast()
 	return n
 }
 

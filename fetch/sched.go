@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/grab-ir/grab/fetch/span"
@@ -51,9 +52,10 @@ func (e *Engine) next(ctx context.Context) (*task, error) {
 func (e *Engine) pick() (*task, time.Duration, error) {
 	now := e.cfg.Now()
 	var soonest time.Duration
+	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
 	open := false
-	for _, f := range e.files {
-		if f.State != Pending {
+	for _, f := range e.queue {
+		if e.cfg.CrawlOnly && f.Kind == KindFile {
 			continue
 		}
 		open = true
@@ -82,6 +84,14 @@ func (e *Engine) pick() (*task, time.Duration, error) {
 
 // pickIn finds a task in one file, if it has unclaimed work.
 func (e *Engine) pickIn(f *fileState) (*task, error) {
+	if f.Kind == KindListing {
+		if len(f.tasks) > 0 {
+			return nil, nil
+		}
+		t := &task{f: f, gen: f.gen, end: -1, whole: true}
+		f.tasks[t] = struct{}{}
+		return t, nil
+	}
 	if f.Size < 0 || f.Whole {
 		if len(f.tasks) > 0 {
 			return nil, nil // one probe or one whole stream at a time
@@ -151,8 +161,8 @@ func (e *Engine) issue(t *task) (*task, error) {
 func (e *Engine) steal() *task {
 	var best *task
 	var left int64
-	for _, f := range e.files {
-		if f.State != Pending || f.Whole || f.Size < 0 {
+	for _, f := range e.queue {
+		if f.State != Pending || f.Whole || f.Size < 0 || f.Kind == KindListing {
 			continue
 		}
 		for t := range f.tasks {

@@ -1,18 +1,25 @@
 package fetch
 
-import "maps"
+import (
+	"maps"
+	"slices"
+)
 
-// Status is a snapshot of a job for display.
+// Status is a snapshot of a job for display. Files and bytes count files,
+// not listings.
 type Status struct {
-	Files, Done, Failed int
-	Unknown             int   // pending files whose size is not known yet
-	Size                int64 // total of known sizes, failed files left out
-	DoneBytes           int64 // in verified blocks and finished files
-	Requests            int   // requests in flight
-	Fetched             int64 // bytes received in this run
-	Wasted              int64 // of which thrown away: cut mid-block, fetched twice, changed files
-	Resumed             int64 // bytes found done on disk when the job started
-	Rehashed            int64 // blocks that failed re-verification at start
+	Listings, ListingsDone int
+	Estimated              int64 // announced sizes of pending files whose exact size is unknown
+	Classes                map[string]ClassStatus
+	Files, Done, Failed    int
+	Unknown                int   // pending files whose size is not known yet
+	Size                   int64 // total of known sizes, failed files left out
+	DoneBytes              int64 // in verified blocks and finished files
+	Requests               int   // requests in flight
+	Fetched                int64 // bytes received in this run
+	Wasted                 int64 // of which thrown away: cut mid-block, fetched twice, changed files
+	Resumed                int64 // bytes found done on disk when the job started
+	Rehashed               int64 // blocks that failed re-verification at start
 }
 
 // Status returns the job's state now.
@@ -21,33 +28,71 @@ func (e *Engine) Status() Status {
 	defer e.mu.Unlock()
 	s := Status{Files: len(e.files), Fetched: e.stats.fetched, Wasted: e.stats.wasted,
 		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed}
+	s.Files = 0
+	s.Classes = map[string]ClassStatus{}
 	for _, f := range e.files {
 		s.Requests += len(f.tasks)
+		if f.Kind == KindListing {
+			s.Listings++
+			if f.State != Pending {
+				s.ListingsDone++
+			}
+			continue
+		}
+		s.Files++
+		c := s.Classes[f.Class]
+		c.Files++
 		switch f.State {
 		case Done:
 			s.Done++
+			c.Done++
 			s.Size += f.Size
 			s.DoneBytes += f.Size
+			c.Size += f.Size
+			c.DoneBytes += f.Size
 		case Failed:
 			s.Failed++
+			c.Failed++
 		default:
 			if f.Size < 0 {
 				s.Unknown++
-				continue
+				c.Unknown++
+				if f.Estimate > 0 {
+					s.Estimated += f.Estimate
+					c.Estimated += f.Estimate
+				}
+				break
 			}
 			s.Size += f.Size
 			s.DoneBytes += f.doneBytes
+			c.Size += f.Size
+			c.DoneBytes += f.doneBytes
 		}
+		s.Classes[f.Class] = c
 	}
 	return s
 }
 
-// Files returns a copy of every file record, in fetch order.
+// ClassStatus is the part of a Status for one class of files.
+type ClassStatus struct {
+	Files, Done, Failed, Unknown int
+	Size, DoneBytes, Estimated   int64
+}
+
+// Files returns a copy of every record, listings included: first the
+// pending ones in fetch order, then the others in the order added.
 func (e *Engine) Files() []File {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]File, len(e.files))
-	for i, f := range e.files {
+	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
+	order := slices.Clone(e.queue)
+	for _, f := range e.files {
+		if f.State != Pending {
+			order = append(order, f)
+		}
+	}
+	out := make([]File, len(order))
+	for i, f := range order {
 		out[i] = f.File
 		out[i].Expect = maps.Clone(f.Expect)
 		if f.State == Pending && f.lastErr != "" {

@@ -30,10 +30,24 @@ func (s State) String() string {
 	return "unknown"
 }
 
+// Kind tells files from directory listings.
+type Kind int
+
+// Kinds of items.
+const (
+	KindFile    Kind = iota
+	KindListing      // fetched whole into memory and handed to Config.Expand
+)
+
 // File is one remote file of a job and what is known about it.
 type File struct {
 	ID        uint64
+	Kind      Kind
 	URL       string
+	Root      string // the start URL it was found under ("" for a start URL itself)
+	Depth     int    // folders below Root
+	Class     string // priority class, set by whoever adds the file
+	Estimate  int64  // size announced by a listing, possibly rounded; -1 if none
 	Path      string // local path relative to the output folder, slash-separated
 	Size      int64  // -1 until learned
 	Validator string // strong ETag or Last-Modified, learned on first contact
@@ -70,6 +84,16 @@ type Stream struct {
 	Whole bool
 	// Digests are digests of the whole file announced by the source.
 	Digests digest.Set
+	// URL is where the body came from after redirects; Type its media type
+	// (such as "text/html; charset=utf-8"), "" if unknown.
+	URL, Type string
+}
+
+// Page is a listing's body, as handed to Config.Expand.
+type Page struct {
+	URL  string // after redirects
+	Type string
+	Body []byte
 }
 
 // Source hands out connections. Each worker holds one Conn for its life,

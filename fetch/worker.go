@@ -28,6 +28,11 @@ func (e *Engine) work(ctx context.Context, conn Conn) error {
 			return nil
 		}
 		finish := false
+		if t.f.Kind == KindListing {
+			e.crawl(ctx, conn, t)
+			e.release(t)
+			continue
+		}
 		if t.f.finishing { // a file with nothing to fetch
 			finish = true
 		} else {
@@ -120,4 +125,56 @@ func (e *Engine) run(ctx context.Context, conn Conn, t *task, buf []byte, h hash
 			return nil
 		}
 	}
+}
+
+// crawl fetches a listing and adds what Config.Expand finds in it. The
+// listing is recorded as done in the same commit as its children, so a
+// resumed job neither loses them nor fetches the listing again.
+func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
+	e.mu.Lock()
+	rec := t.f.File
+	e.mu.Unlock()
+	s, err := conn.Get(ctx, Request{URL: rec.URL, Range: span.Range{Start: 0, End: -1}, Size: -1})
+	if err != nil {
+		if ctx.Err() == nil {
+			e.fail(t, err, false)
+		}
+		return
+	}
+	defer s.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(s.Body, e.cfg.ListingMax+1))
+	e.mu.Lock()
+	e.stats.fetched += int64(len(body))
+	e.mu.Unlock()
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			e.fail(t, fmt.Errorf("reading listing %s: %w", rec.URL, err), false)
+		}
+		return
+	case int64(len(body)) > e.cfg.ListingMax:
+		e.fail(t, &PermanentError{Err: fmt.Errorf("listing %s is larger than %d bytes", rec.URL, e.cfg.ListingMax)}, false)
+		return
+	case e.cfg.Expand == nil:
+		e.fail(t, &PermanentError{Err: fmt.Errorf("%s is a listing, and this job does not crawl", rec.URL)}, false)
+		return
+	}
+	page := Page{URL: s.URL, Type: s.Type, Body: body}
+	if page.URL == "" {
+		page.URL = rec.URL
+	}
+	found, err := e.cfg.Expand(rec, page)
+	if err != nil {
+		e.fail(t, &PermanentError{Err: err}, false)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t.gen != t.f.gen || t.f.State != Pending {
+		return
+	}
+	n := e.add(found)
+	t.f.State, t.f.dirty = Done, true
+	e.log.Info("listing read", "url", rec.URL, "entries", len(found), "new", n)
+	e.broadcast()
 }

@@ -31,10 +31,9 @@ var (
 
 // Job is what a job was started with, so that `grab -o DIR` alone resumes it.
 type Job struct {
-	URLs      []string          `json:"urls"`
-	Created   time.Time         `json:"created"`
-	Options   map[string]string `json:"options,omitempty"`
-	Checksums string            `json:"checksums,omitempty"`
+	URLs     []string        `json:"urls"`
+	Created  time.Time       `json:"created"`
+	Settings json.RawMessage `json:"settings,omitempty"` // the command line's, owned by cmd/grab
 }
 
 // Store is an open job.
@@ -143,7 +142,12 @@ func (s *Store) SetJob(j Job) error {
 // record is the stored form of a file, format 1. Field names are part of
 // the format: see docs/state.md.
 type record struct {
+	Kind      string            `json:"kind,omitempty"` // "" for a file, "listing"
 	URL       string            `json:"url"`
+	Root      string            `json:"root,omitempty"`
+	Depth     int               `json:"depth,omitempty"`
+	Class     string            `json:"class,omitempty"`
+	Estimate  int64             `json:"estimate,omitempty"`
 	Path      string            `json:"path"`
 	Size      int64             `json:"size"`
 	Validator string            `json:"validator,omitempty"`
@@ -155,13 +159,24 @@ type record struct {
 }
 
 func toRecord(f fetch.File) record {
-	return record{URL: f.URL, Path: f.Path, Size: f.Size, Validator: f.Validator, Whole: f.Whole,
+	kind := ""
+	if f.Kind == fetch.KindListing {
+		kind = "listing"
+	}
+	return record{Kind: kind, Root: f.Root, Depth: f.Depth, Class: f.Class, Estimate: f.Estimate, URL: f.URL, Path: f.Path, Size: f.Size, Validator: f.Validator, Whole: f.Whole,
 		Expect: f.Expect, State: f.State.String(), SHA256: f.SHA256, Err: f.Err}
 }
 
 func fromRecord(id uint64, r record) (fetch.File, error) {
-	f := fetch.File{ID: id, URL: r.URL, Path: r.Path, Size: r.Size, Validator: r.Validator, Whole: r.Whole,
+	f := fetch.File{ID: id, Root: r.Root, Depth: r.Depth, Class: r.Class, Estimate: r.Estimate, URL: r.URL, Path: r.Path, Size: r.Size, Validator: r.Validator, Whole: r.Whole,
 		Expect: digest.Set(r.Expect), SHA256: r.SHA256, Err: r.Err}
+	switch r.Kind {
+	case "":
+	case "listing":
+		f.Kind = fetch.KindListing
+	default:
+		return f, fmt.Errorf("%w: file %d has kind %q", ErrFormat, id, r.Kind)
+	}
 	switch r.State {
 	case "pending":
 		f.State = fetch.Pending

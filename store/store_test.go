@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,16 +22,16 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := Job{URLs: []string{"http://h/a", "http://h/b"}, Created: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Options: map[string]string{"workers": "16"}}
+	job := Job{URLs: []string{"http://h/a", "http://h/b"}, Created: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Settings: json.RawMessage(`{"workers":16}`)}
 	if _, err := s.Job(); !errors.Is(err, ErrNoJob) {
 		t.Fatalf("Job on a new store: %v", err)
 	}
 	if err := s.SetJob(job); err != nil {
 		t.Fatal(err)
 	}
-	a := fetch.File{ID: 1, URL: "http://h/a", Path: "a", Size: 600 << 10, Validator: `"abc"`, Expect: digest.Set{"sha256": "00ff"}}
+	a := fetch.File{ID: 1, URL: "http://h/a", Root: "http://h/", Class: "photos", Estimate: 614400, Path: "a", Size: 600 << 10, Validator: `"abc"`, Expect: digest.Set{"sha256": "00ff"}}
 	b := fetch.File{ID: 2, URL: "http://h/b", Path: "d/b", Size: 5, State: fetch.Done, SHA256: "aa"}
-	c := fetch.File{ID: 3, URL: "http://h/c", Path: "c", Size: -1, State: fetch.Failed, Err: "404 Not Found"}
+	c := fetch.File{ID: 3, Kind: fetch.KindListing, Depth: 2, URL: "http://h/c/", Path: "c", Size: -1, State: fetch.Failed, Err: "404 Not Found"}
 	h1, h2 := [32]byte{1}, [32]byte{2}
 	err = s.Save(&fetch.Batch{Files: []fetch.File{a, b, c}, Blocks: []fetch.BlockHash{{File: 1, Index: 0, Hash: h1}, {File: 1, Index: 2, Hash: h2}, {File: 2, Index: 0, Hash: h1}}})
 	if err != nil {

@@ -117,7 +117,8 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 
 // HTTPClient returns a client whose connections all use identity id. It
 // reads no proxy variables, asks for no compression (byte ranges must mean
-// bytes of the file) and never follows a redirect away from an onion host.
+// bytes of the file) and follows redirects only on the same host: a dump
+// never sends grab elsewhere, and an onion source never to the clearnet.
 func (d *Dialer) HTTPClient(id Identity) *http.Client {
 	tr := &http.Transport{
 		Proxy: nil,
@@ -139,8 +140,11 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: more than 5 redirects", ErrRedirect)
 	}
 	from := via[0].URL
-	if IsOnion(from.Hostname()) && !strings.EqualFold(req.URL.Host, from.Host) {
-		return fmt.Errorf("%w: %s is an onion service and redirects to %s", ErrRedirect, from.Host, req.URL.Host)
+	if !strings.EqualFold(req.URL.Host, from.Host) {
+		if IsOnion(from.Hostname()) {
+			return fmt.Errorf("%w: %s is an onion service and redirects to %s", ErrRedirect, from.Host, req.URL.Host)
+		}
+		return fmt.Errorf("%w: %s redirects to another host, %s", ErrRedirect, from.Host, req.URL.Host)
 	}
 	if from.Scheme == "https" && req.URL.Scheme != "https" {
 		return fmt.Errorf("%w: from https to %s", ErrRedirect, req.URL.Scheme)

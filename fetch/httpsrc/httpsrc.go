@@ -75,6 +75,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		resp.Body.Close()
 		return nil, err
 	}
+	s.URL, s.Type = resp.Request.URL.String(), resp.Header.Get("Content-Type")
 	return s, nil
 }
 

@@ -34,8 +34,10 @@
 // Each decoded segment becomes one local component:
 //   - "", "." and ".." are rejected (ErrBadSegment), and so is a segment
 //     containing "/", which cannot be one segment;
-//   - C0 control characters (0x00-0x1F, including NUL and tab), DEL (0x7F),
-//     C1 controls encoded as UTF-8 (U+0080-U+009F) and "\" become "_";
+//   - C0 control characters (0x00-0x1F, NUL included) but tab, DEL (0x7F),
+//     C1 controls encoded as UTF-8 (U+0080-U+009F) and "\" become "_": they
+//     can drive a terminal (ESC) or end a name early (NUL). A tab is kept:
+//     it is harmless in a Linux name, and the tree should come back as it was;
 //   - everything else is kept as it is, case included: spaces, "%", "#",
 //     "?", "&", quotes, brackets, UTF-8, and bytes that are not valid UTF-8
 //     (Linux file names are byte strings);

@@ -240,7 +240,7 @@ func clean(seg string) (string, error) {
 		switch {
 		case size == 1 && r == utf8.RuneError:
 			b.WriteByte(seg[i]) // not UTF-8: Linux names are bytes, keep it
-		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f, r == '\\':
+		case r < 0x20 && r != '\t', r == 0x7f, r >= 0x80 && r <= 0x9f, r == '\\':
 			b.WriteByte('_')
 		default:
 			b.WriteString(seg[i : i+size])

@@ -3,6 +3,7 @@ package localpath
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -173,4 +174,26 @@ func joinHostPort(host string, port int) string {
 		host = "[" + host + "]"
 	}
 	return host + ":" + strconv.Itoa(port)
+}
+
+// URL is the canonical address of the entry at segments below the scope's
+// root directory (a directory when dir is set): every segment escaped the
+// same way, whatever form the listing used, so that one remote file has one
+// URL.
+func (s Scope) URL(segments []string, dir bool) string {
+	var b strings.Builder
+	host := joinHostPort(s.host, s.port)
+	if (s.scheme == "http" && s.port == 80) || (s.scheme == "https" && s.port == 443) {
+		host = strings.TrimSuffix(host, ":"+strconv.Itoa(s.port))
+	}
+	b.WriteString(s.scheme + "://" + host + "/")
+	for _, seg := range append(slices.Clone(s.dir), segments...) {
+		b.WriteString(url.PathEscape(seg))
+		b.WriteString("/")
+	}
+	out := b.String()
+	if !dir && len(segments) > 0 {
+		out = strings.TrimSuffix(out, "/")
+	}
+	return out
 }

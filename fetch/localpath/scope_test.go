@@ -188,3 +188,29 @@ func TestCheckLongName(t *testing.T) {
 		t.Errorf("got %d segments", len(got))
 	}
 }
+
+func TestScopeURL(t *testing.T) {
+	root, _ := url.Parse("http://H:80/du%6dp/")
+	s := NewScope(root)
+	for _, c := range []struct {
+		segs []string
+		dir  bool
+		want string
+	}{
+		{nil, true, "http://h/dump/"},
+		{[]string{"a b#1?.jpg"}, false, "http://h/dump/a%20b%231%3F.jpg"},
+		{[]string{"sub", "x"}, true, "http://h/dump/sub/x/"},
+	} {
+		if got := s.URL(c.segs, c.dir); got != c.want {
+			t.Errorf("URL(%q, %v) = %q, want %q", c.segs, c.dir, got, c.want)
+		}
+		u, _ := url.Parse(c.want)
+		if segs, err := s.Check(u); err != nil || len(segs) != len(c.segs) {
+			t.Errorf("Check(%s) = %q, %v", c.want, segs, err)
+		}
+	}
+	onion, _ := url.Parse("http://abc.onion:8080/")
+	if got := NewScope(onion).URL([]string{"a"}, false); got != "http://abc.onion:8080/a" {
+		t.Errorf("port kept: %q", got)
+	}
+}

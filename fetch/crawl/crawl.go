@@ -1,0 +1,174 @@
+package crawl
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/class"
+	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/listing"
+	"github.com/grab-ir/grab/fetch/localpath"
+)
+
+// Crawler expands listings into files. It is safe for concurrent use.
+type Crawler struct {
+	classes  *class.Set
+	filter   class.Filter
+	only     map[string]bool // nil: every class
+	maxDepth int
+	log      *slog.Logger
+	mapper   *localpath.Mapper
+	sums     *digest.Checksums
+}
+
+// SetChecksums makes files found from now on expect the digests listed.
+func (c *Crawler) SetChecksums(s *digest.Checksums) { c.sums = s }
+
+// Options configure a Crawler.
+type Options struct {
+	Classes  *class.Set
+	Filter   class.Filter
+	Only     map[string]bool
+	MaxDepth int // 32 if zero
+	Log      *slog.Logger
+}
+
+// New makes a Crawler.
+func New(o Options) *Crawler {
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 32
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Classes == nil {
+		o.Classes, _ = class.NewSet(nil)
+	}
+	return &Crawler{classes: o.Classes, filter: o.Filter, only: o.Only, maxDepth: o.MaxDepth, log: o.Log, mapper: localpath.NewMapper(0)}
+}
+
+// rootOf is the start URL an item was found under.
+func rootOf(f *fetch.File) string {
+	if f.Root != "" {
+		return f.Root
+	}
+	return f.URL
+}
+
+// Restore registers the local paths of items a job already has, so that
+// new names never collide with them.
+func (c *Crawler) Restore(known []fetch.File) {
+	for _, f := range known {
+		if f.Kind != fetch.KindFile || f.Path == "" {
+			continue
+		}
+		root, err := url.Parse(rootOf(&f))
+		if err != nil {
+			continue
+		}
+		u, err := url.Parse(f.URL)
+		if err != nil {
+			continue
+		}
+		if segs, err := localpath.NewScope(root).Check(u); err == nil {
+			c.mapper.Restore(localpath.Key(segs, false), f.Path)
+		}
+	}
+}
+
+// Start turns start URLs into items.
+func (c *Crawler) Start(urls []*url.URL) ([]fetch.File, error) {
+	var out []fetch.File
+	for _, u := range urls {
+		scope := localpath.NewScope(u)
+		if strings.HasSuffix(u.Path, "/") || u.Path == "" {
+			out = append(out, fetch.File{Kind: fetch.KindListing, URL: scope.URL(nil, true), Size: -1, Estimate: -1})
+			continue
+		}
+		segs, err := scope.Check(u)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", u, err)
+		}
+		p, err := c.mapper.Map(segs, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", u, err)
+		}
+		out = append(out, fetch.File{URL: u.String(), Path: p, Size: -1, Estimate: -1, Class: c.classes.Classify(path.Base(p))})
+	}
+	return out, nil
+}
+
+// Expand implements fetch.Config.Expand.
+func (c *Crawler) Expand(l fetch.File, page fetch.Page) ([]fetch.File, error) {
+	root, err := url.Parse(rootOf(&l))
+	if err != nil {
+		return nil, err
+	}
+	scope := localpath.NewScope(root)
+	base, err := url.Parse(page.URL)
+	if err != nil {
+		return nil, fmt.Errorf("listing URL %q: %w", page.URL, err)
+	}
+	if _, err := scope.Check(base); err != nil {
+		return nil, fmt.Errorf("listing %s was redirected out of the crawl: %w", l.URL, err)
+	}
+	entries, _, err := listing.Parse(base, page.Type, page.Body)
+	if err != nil {
+		return nil, err
+	}
+	var out []fetch.File
+	for _, e := range entries {
+		if f, ok := c.entry(scope, root.String(), e); ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// entry makes an item of one listing entry, or logs why not.
+func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fetch.File, bool) {
+	skip := func(why any) (fetch.File, bool) {
+		c.log.Warn("skipped", "url", e.URL.String(), "why", why)
+		return fetch.File{}, false
+	}
+	segs, err := scope.Check(e.URL)
+	if err != nil {
+		return skip(err)
+	}
+	if len(segs) == 0 {
+		return fetch.File{}, false // the listing itself, or its root
+	}
+	if e.Dir {
+		if len(segs) > c.maxDepth {
+			return skip(fmt.Sprintf("deeper than --depth %d", c.maxDepth))
+		}
+		return fetch.File{Kind: fetch.KindListing, URL: scope.URL(segs, true), Root: root, Depth: len(segs), Size: -1, Estimate: -1}, true
+	}
+	rel := strings.Join(segs, "/")
+	size, estimate := int64(-1), e.Size
+	if !e.Approx && e.Size >= 0 {
+		size = e.Size
+	}
+	if ok, why := c.filter.Match(rel, size); !ok {
+		c.log.Info("left out", "path", rel, "why", why)
+		return fetch.File{}, false
+	}
+	cls := c.classes.Classify(segs[len(segs)-1])
+	if c.only != nil && !c.only[cls] {
+		c.log.Info("left out", "path", rel, "why", "class "+cls+" is not in --only")
+		return fetch.File{}, false
+	}
+	local, err := c.mapper.Map(segs, false)
+	if err != nil {
+		return skip(err)
+	}
+	return fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local, Class: cls,
+		Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}, true
+}
+
+// SetLog sets where skipped entries are reported.
+func (c *Crawler) SetLog(l *slog.Logger) { c.log = l }
