@@ -33,7 +33,7 @@ func awkwardTree(t *testing.T) string {
 		"what?.doc":                    []byte("question"),
 		"a&b=c.txt":                    []byte("amp"),
 		`quote"d 'single'.txt`:         []byte("quotes"),
-		"ünïcödé ファイル.jpg":              []byte("utf8"),
+		"ünïcödé ファイル.jpg":             []byte("utf8"),
 		"tab\there.txt":                []byte("tab"),
 		"[brackets] (1) {x}.tif":       []byte("brackets"),
 		"empty":                        nil,

@@ -84,11 +84,11 @@ func TestHostileListing(t *testing.T) {
 	}
 	got := tree(t, out)
 	want := map[string][]byte{
-		"ok.jpg":           []byte("content of /dump/ok.jpg"),
-		"ok2.pdf":          []byte("content of /dump/ok2.pdf"),
-		"nul_byte.jpg":     []byte("content of /dump/nul\x00byte.jpg"),
-		"esc_[31m.txt":     []byte("content of /dump/esc\x1b[31m.txt"),
-		".grab (2)":        []byte("content of /dump/.grab"),
+		"ok.jpg":          []byte("content of /dump/ok.jpg"),
+		"ok2.pdf":         []byte("content of /dump/ok2.pdf"),
+		"nul_byte.jpg":    []byte("content of /dump/nul\x00byte.jpg"),
+		"esc_[31m.txt":    []byte("content of /dump/esc\x1b[31m.txt"),
+		".grab (2)":       []byte("content of /dump/.grab"),
 		shortName(t, got): []byte("content of /dump/" + long),
 	}
 	checkSame(t, want, got)
