@@ -35,7 +35,7 @@ examples:
 `
 
 func runDemo(ctx context.Context, ui *ui, args []string) error {
-	o := getOptions{}
+	var o settings
 	fs := o.flags("grab demo")
 	seed := fs.Int64("seed", 1, "")
 	stalls := fs.Bool("stalls", false, "")
@@ -46,8 +46,8 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	if len(pos) > 0 {
 		return &usageError{msg: "grab demo takes no URL", hint: "grab demo [-o DIR] [--workers N]"}
 	}
-	if o.output == "" {
-		o.output = "grab-demo"
+	if o.Output == "" {
+		o.Output = "grab-demo"
 	}
 	model := demo.DefaultModel()
 	model.Seed = *seed
@@ -62,10 +62,10 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	ui.printf("demo: onion-like source %s: %d files, %s; circuits: median %s, sigma %.1f, link %s, RTT %v, build %v",
 		srv.Host(), len(srv.Dump().Files()), rate.Bytes(srv.Dump().TotalSize()), rate.Speed(model.Median), model.Sigma,
 		rate.Speed(model.LinkCap), model.RTT, model.Build)
-	o.proxy = "socks5h://" + srv.SOCKSAddr()
+	o.Proxy = "socks5h://" + srv.SOCKSAddr()
 	given := fs.given()
 	given["proxy"] = true // the demo's proxy moves with each run
-	targets, err := parseURLs(srv.URLs())
+	targets, err := parseURLs([]string{srv.BaseURL()})
 	if err != nil {
 		return err
 	}
@@ -73,12 +73,12 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := compareTree(o.output, files, srv)
+	n, err := compareTree(o.Output, files, srv)
 	if err != nil {
 		return err
 	}
 	ui.printf("demo: all %d files in %s are byte-identical to the source; SHA-256 of each in %s",
-		n, o.output, filepath.Join(o.output, ".grab", "SHA256SUMS"))
+		n, o.Output, filepath.Join(o.Output, ".grab", "SHA256SUMS"))
 	return nil
 }
 
@@ -86,6 +86,9 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 func compareTree(dir string, files []fetch.File, srv *demo.Server) (int, error) {
 	n := 0
 	for _, f := range files {
+		if f.Kind != fetch.KindFile {
+			continue
+		}
 		rel, err := url.PathUnescape(strings.TrimPrefix(f.URL, srv.BaseURL()))
 		if err != nil {
 			return n, err

@@ -39,6 +39,7 @@ func (e *hinted) Unwrap() error { return e.err }
 
 // ui is where grab talks to people: progress on stdout, messages on stderr.
 type ui struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 

@@ -1,23 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
-	"github.com/grab-ir/grab/fetch/class"
-	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/httpsrc"
-	"github.com/grab-ir/grab/fetch/localpath"
 	"github.com/grab-ir/grab/store"
 )
 
@@ -25,172 +23,172 @@ const usageGet = `grab: pull large dumps from slow, flaky sources (onion service
 
 usage: grab [flags] URL...        start or resume a job (flags may follow the URLs)
        grab -o DIR                resume the job in DIR
+       grab ls [-o DIR] [--json]  the plan: every file in fetch order, with class, size, state
+       grab classes               the file classes and their extensions
        grab demo [flags]          download from a built-in slow onion-like source
        grab bench [flags]         measure grab against the physical limit and other tools
        grab help | version
 
+A URL ending in "/" is a directory listing: it is crawled, and files land
+in DIR at their path below it (http://h/dump/a/b.jpg → DIR/a/b.jpg). Any
+other URL is one file (→ DIR/b.jpg).
+
 flags:
   -o, --output DIR       where files go (default: a folder named after the host);
                          grab's state lives in DIR/.grab
+  -i, --input FILE       read URLs from FILE, one per line, # for comments; - for stdin
       --proxy URL        SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor (socks5h: names
                          are resolved by the proxy; socks5: locally, refused for .onion)
   -w, --workers N        parallel workers, each with its own circuit (default 16)
       --chunk-size SIZE  largest range one request asks for (default 4M)
       --retries N        failures in a row without progress before a file is given up (default 10)
       --checksums FILE   SHA256SUMS / MD5SUMS style file to verify against
-  -v, --verbose          log every file as it completes
+      --priority LIST    classes first, in this order, e.g. photos,documents (grab classes)
+      --only LIST        fetch only these classes
+      --include GLOB     fetch only paths matching GLOB (repeatable; * stays in a folder, ** crosses)
+      --exclude GLOB     leave out paths matching GLOB (repeatable)
+      --min-size SIZE    leave out files smaller than SIZE (e.g. 10k)
+      --max-size SIZE    leave out files larger than SIZE (e.g. 2G)
+      --order HOW        inside a class: size (smallest first, default), name or listing
+      --depth N          folders to descend below a start URL (default 32)
+      --class NAME=EXTS  add a class or replace its extensions, e.g. --class plates=jpg,tif
+      --dry-run          crawl and print the plan; download nothing
+  -v, --verbose          log every file and listing as it completes
+
+Settings given once are saved with the job; give a flag again to change it
+on resume (for example a different --priority re-orders what is pending).
 
 examples:
-  grab --proxy socks5h://127.0.0.1:9050 http://xxxx.onion/dump/archive.7z
-  grab http://xxxx.onion/dump/a.zip -o case42 --proxy socks5h://127.0.0.1:9050 -w 32
+  grab --proxy socks5h://127.0.0.1:9050 --priority photos http://xxxx.onion/dump/
+  grab http://xxxx.onion/dump/ -o case42 --proxy socks5h://127.0.0.1:9050 -w 32
   grab -o case42         # resume after a crash, a reboot or Ctrl-C
+  grab -o case42 --priority documents,photos   # resume, documents first now
 `
 
-// getOptions are the settings of a job. Those given on the command line
-// are saved with the job and reused when it resumes.
-type getOptions struct {
-	output    string
-	proxy     string
-	workers   int
-	chunk     string
-	retries   int
-	checksums string
-	verbose   bool
-}
-
-func (o *getOptions) flags(name string) *flagSet {
-	fs := newFlagSet(name)
-	fs.StringVar(&o.output, "o", "", "")
-	fs.StringVar(&o.output, "output", "", "")
-	fs.StringVar(&o.proxy, "proxy", "", "")
-	fs.IntVar(&o.workers, "w", 16, "")
-	fs.IntVar(&o.workers, "workers", 16, "")
-	fs.StringVar(&o.chunk, "chunk-size", "4M", "")
-	fs.IntVar(&o.retries, "retries", 10, "")
-	fs.StringVar(&o.checksums, "checksums", "", "")
-	fs.BoolVar(&o.verbose, "v", false, "")
-	fs.BoolVar(&o.verbose, "verbose", false, "")
-	return &flagSet{fs}
-}
-
-// saved maps option names to their values as stored with the job.
-func (o *getOptions) saved() map[string]string {
-	return map[string]string{
-		"proxy": o.proxy, "workers": strconv.Itoa(o.workers), "chunk-size": o.chunk,
-		"retries": strconv.Itoa(o.retries), "checksums": o.checksums,
-	}
-}
-
-// restore takes saved values for the options not given now.
-func (o *getOptions) restore(saved map[string]string, given map[string]bool) {
-	if !given["proxy"] {
-		o.proxy = saved["proxy"]
-	}
-	if !given["workers"] && !given["w"] {
-		if n, err := strconv.Atoi(saved["workers"]); err == nil {
-			o.workers = n
-		}
-	}
-	if !given["chunk-size"] && saved["chunk-size"] != "" {
-		o.chunk = saved["chunk-size"]
-	}
-	if !given["retries"] {
-		if n, err := strconv.Atoi(saved["retries"]); err == nil {
-			o.retries = n
-		}
-	}
-	if !given["checksums"] {
-		o.checksums = saved["checksums"]
-	}
-}
-
 func runGet(ctx context.Context, ui *ui, args []string) error {
-	var o getOptions
-	fs := o.flags("grab")
+	var s settings
+	fs := s.flags("grab")
 	urls, err := fs.parse(args, usageGet)
 	if err != nil {
 		return err
 	}
-	if len(urls) == 0 && o.output == "" {
+	for _, in := range s.Inputs {
+		more, err := readURLList(in, ui.stdin)
+		if err != nil {
+			return err
+		}
+		urls = append(urls, more...)
+	}
+	if len(urls) == 0 && s.Output == "" {
 		return &usageError{msg: "no URL given", hint: "grab [flags] URL...  or  grab -o DIR to resume (grab help)"}
 	}
 	targets, err := parseURLs(urls)
 	if err != nil {
 		return err
 	}
-	if o.output == "" {
-		o.output = defaultOutput(targets[0])
+	if s.Output == "" {
+		s.Output = defaultOutput(targets[0])
 	}
-	_, err = get(ctx, ui, &o, fs.given(), targets, nil)
+	_, err = get(ctx, ui, &s, fs.given(), targets, nil)
 	return err
 }
 
-// get runs a job: it opens or creates the job in o.output, adds targets
+// readURLList reads a URL list: one per line, blank lines and # comments
+// skipped; "-" is standard input.
+func readURLList(name string, stdin io.Reader) ([]string, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("-i: %v", err)}
+		}
+		defer f.Close()
+		r = f
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// get runs a job: it opens or creates the job in s.Output, adds targets
 // and fetches everything pending. prepare, if set, may adjust the engine
 // configuration (the demo and benchmarks use it).
-func get(ctx context.Context, ui *ui, o *getOptions, given map[string]bool, targets []*url.URL, prepare func(*fetch.Config)) ([]fetch.File, error) {
-	if !store.Exists(o.output) {
-		if err := o.validate(targets); err != nil {
+func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targets []*url.URL, prepare func(*fetch.Config)) ([]fetch.File, error) {
+	if !store.Exists(cur.Output) {
+		// Nothing is created before the command line is known to be good.
+		j, err := cur.build()
+		if err != nil {
+			return nil, err
+		}
+		if err := j.checkHosts(targets); err != nil {
 			return nil, err
 		}
 	}
-	st, err := store.Open(o.output)
+	st, err := store.Open(cur.Output)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	job, err := st.Job()
+	rec, err := st.Job()
 	switch {
 	case errors.Is(err, store.ErrNoJob):
 		if len(targets) == 0 {
-			return nil, &usageError{msg: fmt.Sprintf("%s holds no grab job", o.output), hint: "give the URLs to fetch: grab -o " + o.output + " URL..."}
+			return nil, &usageError{msg: fmt.Sprintf("%s holds no grab job", cur.Output), hint: "give the URLs to fetch: grab -o " + cur.Output + " URL..."}
 		}
-		job = store.Job{Created: time.Now().UTC()}
+		rec = store.Job{Created: time.Now().UTC()}
 	case err != nil:
 		return nil, err
-	default:
-		o.restore(job.Options, given)
 	}
-	for _, t := range targets {
-		if !containsString(job.URLs, t.String()) {
-			job.URLs = append(job.URLs, t.String())
-		}
-	}
-	all, err := parseURLs(job.URLs)
+	s, err := cur.merge(rec.Settings, given)
 	if err != nil {
 		return nil, err
 	}
-	if err := o.validate(all); err != nil {
+	j, err := s.build()
+	if err != nil {
 		return nil, err
 	}
-	job.Options = o.saved()
-	if err := st.SetJob(job); err != nil {
+	for _, t := range targets {
+		if !containsString(rec.URLs, t.String()) {
+			rec.URLs = append(rec.URLs, t.String())
+		}
+	}
+	all, err := parseURLs(rec.URLs)
+	if err != nil {
 		return nil, err
 	}
-
-	chunk, err := class.ParseSize(o.chunk)
-	if err != nil || chunk <= 0 {
-		return nil, &usageError{msg: fmt.Sprintf("--chunk-size %q: want a size such as 4M", o.chunk)}
+	if err := j.checkHosts(all); err != nil {
+		return nil, err
+	}
+	if rec.Settings, err = jsonOf(s); err != nil {
+		return nil, err
+	}
+	if err := st.SetJob(rec); err != nil {
+		return nil, err
 	}
 	var sums *digest.Checksums
-	if o.checksums != "" {
-		f, err := os.Open(o.checksums)
-		if err != nil {
-			return nil, &hinted{err: fmt.Errorf("reading checksums: %w", err), hint: "--checksums takes a SHA256SUMS or MD5SUMS style file"}
-		}
-		sums, err = digest.ParseChecksums(f)
-		f.Close()
-		if err != nil {
+	if s.Checksums != "" {
+		if sums, err = readChecksums(s.Checksums); err != nil {
 			return nil, err
 		}
 	}
-	d, err := dial.New(o.proxy)
-	if err != nil {
-		return nil, &usageError{msg: err.Error(), hint: "--proxy socks5h://127.0.0.1:9050"}
-	}
+
+	log := newLogger(ui, s.Verbose)
+	j.crawler.SetLog(log)
 	cfg := fetch.Config{
-		Dir: o.output, Workers: o.workers, ChunkSize: chunk, Retries: o.retries,
-		Source: &httpsrc.Source{Dialer: d}, Journal: st, Log: newLogger(ui, o.verbose),
+		Dir: s.Output, Workers: s.Workers, ChunkSize: j.chunk, Retries: s.Retries,
+		Source: &httpsrc.Source{Dialer: j.dialer}, Journal: st, Log: log,
+		Less: j.less, Expand: j.crawler.Expand, CrawlOnly: s.DryRun,
 	}
 	if prepare != nil {
 		prepare(&cfg)
@@ -199,44 +197,45 @@ func get(ctx context.Context, ui *ui, o *getOptions, given map[string]bool, targ
 	if err != nil {
 		return nil, err
 	}
-	files, err := plan(e.Files(), all, sums)
+	j.crawler.Restore(e.Files())
+	start, err := j.crawler.Start(all)
 	if err != nil {
 		return nil, err
 	}
-	e.Add(files)
+	e.Add(start)
 	if sums != nil {
 		for _, f := range e.Files() {
 			if want := sums.Lookup(f.Path); want != nil {
 				e.Expect(f.URL, want)
 			}
 		}
+		j.crawler.SetChecksums(sums)
 	}
 
-	start := time.Now()
+	began := time.Now()
 	p := startProgress(ui, e)
 	err = e.Run(ctx)
 	p.stop()
-	if werr := writeManifest(o.output, e.Files()); werr != nil && err == nil {
+	if s.DryRun {
+		if err == nil {
+			err = printPlan(ui.stdout, e.Files(), false)
+		}
+		return e.Files(), err
+	}
+	if werr := writeManifest(s.Output, e.Files()); werr != nil && err == nil {
 		err = werr
 	}
-	summarize(ui, e, time.Since(start))
+	summarize(ui, e, time.Since(began))
 	return e.Files(), err
 }
 
-func (o *getOptions) validate(targets []*url.URL) error {
-	d, err := dial.New(o.proxy)
+func readChecksums(name string) (*digest.Checksums, error) {
+	f, err := os.Open(name)
 	if err != nil {
-		return &usageError{msg: err.Error(), hint: "--proxy socks5h://127.0.0.1:9050"}
+		return nil, &hinted{err: fmt.Errorf("reading checksums: %w", err), hint: "--checksums takes a SHA256SUMS or MD5SUMS style file"}
 	}
-	for _, u := range targets {
-		if err := d.Check(u); err != nil {
-			return fmt.Errorf("%s: %w", u.Host, err)
-		}
-	}
-	if o.workers < 1 || o.workers > 1024 {
-		return &usageError{msg: fmt.Sprintf("--workers %d: want 1 to 1024", o.workers)}
-	}
-	return nil
+	defer f.Close()
+	return digest.ParseChecksums(f)
 }
 
 // parseURLs checks the URLs a user gave.
@@ -262,47 +261,13 @@ func defaultOutput(u *url.URL) string {
 	return strings.NewReplacer("/", "_", ":", "_").Replace(name)
 }
 
-// plan maps the job's URLs to files, keeping the local paths that files
-// already known to the job have.
-func plan(known []fetch.File, urls []*url.URL, sums *digest.Checksums) ([]fetch.File, error) {
-	m := localpath.NewMapper(0)
-	byURL := map[string]bool{}
-	for _, f := range known {
-		byURL[f.URL] = true
-		if u, err := url.Parse(f.URL); err == nil {
-			if segs, err := localpath.NewScope(u).Check(u); err == nil {
-				m.Restore(localpath.Key(segs, false), f.Path)
-			}
-		}
-	}
-	var out []fetch.File
-	for _, u := range urls {
-		if byURL[u.String()] {
-			continue
-		}
-		if strings.HasSuffix(u.Path, "/") || u.Path == "" {
-			return nil, &usageError{msg: fmt.Sprintf("%s is a folder: crawling listings is not supported yet", u)}
-		}
-		segs, err := localpath.NewScope(u).Check(u)
-		if err == nil {
-			var p string
-			if p, err = m.Map(segs, false); err == nil {
-				out = append(out, fetch.File{URL: u.String(), Path: p, Size: -1, Expect: sums.Lookup(p)})
-				continue
-			}
-		}
-		return nil, fmt.Errorf("%s: %w", u, err)
-	}
-	return out, nil
-}
-
 // writeManifest lists every finished file with its SHA-256 in
 // DIR/.grab/SHA256SUMS, in sha256sum's format, so the tree can be checked
 // with `cd DIR && sha256sum -c .grab/SHA256SUMS`.
 func writeManifest(dir string, files []fetch.File) error {
 	var lines []string
 	for _, f := range files {
-		if f.State == fetch.Done {
+		if f.State == fetch.Done && f.Kind == fetch.KindFile {
 			lines = append(lines, f.SHA256+"  "+f.Path+"\n")
 		}
 	}

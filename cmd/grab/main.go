@@ -18,21 +18,21 @@ func main() {
 		<-ctx.Done()
 		stop() // the first signal saves and exits; a second one aborts at once
 	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is grab without the process: it returns the exit code (docs/usage.md).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "get"
 	if len(args) > 0 {
 		switch args[0] {
-		case "demo", "bench", "help", "version":
+		case "demo", "bench", "ls", "classes", "help", "version":
 			cmd, args = args[0], args[1:]
 		case "-h", "--help":
 			cmd = "help"
 		}
 	}
-	ui := &ui{stdout: stdout, stderr: stderr}
+	ui := &ui{stdin: stdin, stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "help":
 		fmt.Fprint(stdout, usageGet)
@@ -40,6 +40,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "grab", version)
 		return exitOK
+	case "ls":
+		return ui.exit(runLs(ui, args))
+	case "classes":
+		return ui.exit(runClasses(ui, args))
 	case "demo":
 		return ui.exit(runDemo(ctx, ui, args))
 	case "bench":

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/rate"
+	"github.com/grab-ir/grab/store"
+)
+
+const usageLs = `usage: grab ls [-o DIR] [--json]
+
+Prints the plan of the job in DIR (default: the current folder): every file
+in the order it will be fetched, with its class, size (~ when only estimated
+from a listing) and state, then totals per class. The job must not be
+running (it holds the job's lock).
+
+examples:
+  grab ls -o case42
+  grab ls -o case42 --json | jq '.files[] | select(.state=="failed")'
+`
+
+func runLs(ui *ui, args []string) error {
+	fs := newFlagSet("grab ls")
+	out := fs.String("o", ".", "")
+	fs.StringVar(out, "output", ".", "")
+	asJSON := fs.Bool("json", false, "")
+	pos, err := (&flagSet{fs}).parse(args, usageLs)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{msg: "grab ls takes no URL", hint: "grab ls -o DIR"}
+	}
+	if !store.Exists(*out) {
+		return &usageError{msg: fmt.Sprintf("%s holds no grab job", *out), hint: "grab ls -o DIR, where DIR is a job's output folder"}
+	}
+	st, err := store.Open(*out)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rec, err := st.Job()
+	if err != nil {
+		return err
+	}
+	s, err := (&settings{}).merge(rec.Settings, nil)
+	if err != nil {
+		return err
+	}
+	j, err := s.build()
+	if err != nil {
+		return err
+	}
+	saved, err := st.Load()
+	if err != nil {
+		return err
+	}
+	files := make([]fetch.File, len(saved))
+	for i, sv := range saved {
+		files[i] = sv.File
+	}
+	slices.SortStableFunc(files, func(a, b fetch.File) int {
+		// pending first, in fetch order; then the rest
+		if (a.State == fetch.Pending) != (b.State == fetch.Pending) {
+			if a.State == fetch.Pending {
+				return -1
+			}
+			return 1
+		}
+		return fetch.Compare(j.less, &a, &b)
+	})
+	return printPlan(ui.stdout, files, *asJSON)
+}
+
+// planEntry is one file of `grab ls --json`.
+type planEntry struct {
+	Path     string `json:"path"`
+	URL      string `json:"url"`
+	Class    string `json:"class"`
+	Size     int64  `json:"size"`               // -1 unknown
+	Estimate int64  `json:"estimate,omitempty"` // from a listing, when size is unknown
+	State    string `json:"state"`
+	SHA256   string `json:"sha256,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+type classTotal struct {
+	Class string `json:"class"`
+	Files int    `json:"files"`
+	Done  int    `json:"done"`
+	Bytes int64  `json:"bytes"` // known sizes plus estimates
+}
+
+// printPlan writes files (listings are left out) as a table or as JSON.
+func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
+	var entries []planEntry
+	totals := map[string]*classTotal{}
+	var order []string
+	for _, f := range files {
+		if f.Kind != fetch.KindFile {
+			continue
+		}
+		e := planEntry{Path: f.Path, URL: f.URL, Class: f.Class, Size: f.Size, State: f.State.String(), SHA256: f.SHA256, Error: f.Err}
+		if f.Size < 0 && f.Estimate >= 0 {
+			e.Estimate = f.Estimate
+		}
+		entries = append(entries, e)
+		t, ok := totals[f.Class]
+		if !ok {
+			t = &classTotal{Class: f.Class}
+			totals[f.Class] = t
+			order = append(order, f.Class)
+		}
+		t.Files++
+		if f.State == fetch.Done {
+			t.Done++
+		}
+		t.Bytes += max(f.Size, e.Estimate, 0)
+	}
+	var tl []classTotal
+	for _, c := range order {
+		tl = append(tl, *totals[c])
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Files  []planEntry  `json:"files"`
+			Totals []classTotal `json:"totals"`
+		}{entries, tl})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATE\tCLASS\tSIZE\tPATH")
+	for _, e := range entries {
+		size := "?"
+		switch {
+		case e.Size >= 0:
+			size = rate.Bytes(e.Size)
+		case e.Estimate > 0:
+			size = "~" + rate.Bytes(e.Estimate)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.State, e.Class, size, e.Path)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, t := range tl {
+		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", t.Class, t.Files, t.Done, rate.Bytes(t.Bytes))
+	}
+	return nil
+}
+
+const usageClasses = `usage: grab classes [--class NAME=EXTS]...
+
+Lists the file classes grab orders and filters by (--priority, --only), in
+their default order, with the extensions of each. Matching ignores case;
+--class adds a class or replaces the extensions of one.
+`
+
+func runClasses(ui *ui, args []string) error {
+	var s settings
+	fs := newFlagSet("grab classes")
+	fs.Var(listFlag{&s.Classes}, "class", "")
+	if _, err := (&flagSet{fs}).parse(args, usageClasses); err != nil {
+		return err
+	}
+	j, err := (&settings{Classes: s.Classes, Workers: 1, Chunk: "1", Order: "size"}).build()
+	if err != nil {
+		return err
+	}
+	for _, c := range j.classes.Classes() {
+		exts := strings.Join(c.Exts, " ")
+		if exts == "" {
+			exts = "(everything else)"
+		}
+		fmt.Fprintf(ui.stdout, "%-10s %s\n", c.Name, exts)
+	}
+	return nil
+}

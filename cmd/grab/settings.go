@@ -1,0 +1,210 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/class"
+	"github.com/grab-ir/grab/fetch/crawl"
+	"github.com/grab-ir/grab/fetch/dial"
+)
+
+// settings are a job's options. Those given on the command line are saved
+// with the job; a resume uses the saved ones unless given again.
+type settings struct {
+	Output    string   `json:"-"`
+	Inputs    []string `json:"-"` // -i files: read once, their URLs are saved
+	Verbose   bool     `json:"-"`
+	DryRun    bool     `json:"-"`
+	Proxy     string   `json:"proxy,omitempty"`
+	Workers   int      `json:"workers"`
+	Chunk     string   `json:"chunk_size"`
+	Retries   int      `json:"retries"`
+	Checksums string   `json:"checksums,omitempty"`
+	Priority  string   `json:"priority,omitempty"`
+	Only      string   `json:"only,omitempty"`
+	Include   []string `json:"include,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+	MinSize   string   `json:"min_size,omitempty"`
+	MaxSize   string   `json:"max_size,omitempty"`
+	Order     string   `json:"order"`
+	Depth     int      `json:"depth"`
+	Classes   []string `json:"classes,omitempty"`
+}
+
+// listFlag is a repeatable flag.
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+func (l listFlag) Set(v string) error { *l.p = append(*l.p, v); return nil }
+
+// savedFlags maps each flag whose value is kept with the job to a copier
+// of its field.
+var savedFlags = map[string]func(dst, src *settings){
+	"proxy":      func(d, s *settings) { d.Proxy = s.Proxy },
+	"workers":    func(d, s *settings) { d.Workers = s.Workers },
+	"w":          func(d, s *settings) { d.Workers = s.Workers },
+	"chunk-size": func(d, s *settings) { d.Chunk = s.Chunk },
+	"retries":    func(d, s *settings) { d.Retries = s.Retries },
+	"checksums":  func(d, s *settings) { d.Checksums = s.Checksums },
+	"priority":   func(d, s *settings) { d.Priority = s.Priority },
+	"only":       func(d, s *settings) { d.Only = s.Only },
+	"include":    func(d, s *settings) { d.Include = s.Include },
+	"exclude":    func(d, s *settings) { d.Exclude = s.Exclude },
+	"min-size":   func(d, s *settings) { d.MinSize = s.MinSize },
+	"max-size":   func(d, s *settings) { d.MaxSize = s.MaxSize },
+	"order":      func(d, s *settings) { d.Order = s.Order },
+	"depth":      func(d, s *settings) { d.Depth = s.Depth },
+	"class":      func(d, s *settings) { d.Classes = s.Classes },
+}
+
+func (s *settings) flags(name string) *flagSet {
+	fs := newFlagSet(name)
+	fs.StringVar(&s.Output, "o", "", "")
+	fs.StringVar(&s.Output, "output", "", "")
+	fs.Var(listFlag{&s.Inputs}, "i", "")
+	fs.Var(listFlag{&s.Inputs}, "input", "")
+	fs.BoolVar(&s.Verbose, "v", false, "")
+	fs.BoolVar(&s.Verbose, "verbose", false, "")
+	fs.BoolVar(&s.DryRun, "dry-run", false, "")
+	fs.StringVar(&s.Proxy, "proxy", "", "")
+	fs.IntVar(&s.Workers, "w", 16, "")
+	fs.IntVar(&s.Workers, "workers", 16, "")
+	fs.StringVar(&s.Chunk, "chunk-size", "4M", "")
+	fs.IntVar(&s.Retries, "retries", 10, "")
+	fs.StringVar(&s.Checksums, "checksums", "", "")
+	fs.StringVar(&s.Priority, "priority", "", "")
+	fs.StringVar(&s.Only, "only", "", "")
+	fs.Var(listFlag{&s.Include}, "include", "")
+	fs.Var(listFlag{&s.Exclude}, "exclude", "")
+	fs.StringVar(&s.MinSize, "min-size", "", "")
+	fs.StringVar(&s.MaxSize, "max-size", "", "")
+	fs.StringVar(&s.Order, "order", "size", "")
+	fs.IntVar(&s.Depth, "depth", 32, "")
+	fs.Var(listFlag{&s.Classes}, "class", "")
+	return &flagSet{fs}
+}
+
+// merge returns the saved settings with the flags given now laid over them.
+func (s *settings) merge(saved json.RawMessage, given map[string]bool) (*settings, error) {
+	if len(saved) == 0 {
+		return s, nil
+	}
+	m := *s
+	if err := json.Unmarshal(saved, &m); err != nil {
+		return nil, fmt.Errorf("reading the job's saved settings: %w", err)
+	}
+	m.Output, m.Inputs, m.Verbose, m.DryRun = s.Output, s.Inputs, s.Verbose, s.DryRun
+	for name := range given {
+		if cp, ok := savedFlags[name]; ok {
+			cp(&m, s)
+		}
+	}
+	return &m, nil
+}
+
+// job is what the settings make: the pieces a run needs.
+type job struct {
+	dialer  *dial.Dialer
+	chunk   int64
+	classes *class.Set
+	less    func(a, b *fetch.File) bool
+	crawler *crawl.Crawler
+}
+
+// build checks the settings and makes the job's pieces.
+func (s *settings) build() (*job, error) {
+	j := &job{}
+	var err error
+	if j.dialer, err = dial.New(s.Proxy); err != nil {
+		return nil, &usageError{msg: err.Error(), hint: "--proxy socks5h://127.0.0.1:9050"}
+	}
+	if s.Workers < 1 || s.Workers > 1024 {
+		return nil, &usageError{msg: fmt.Sprintf("--workers %d: want 1 to 1024", s.Workers)}
+	}
+	if j.chunk, err = class.ParseSize(s.Chunk); err != nil || j.chunk <= 0 {
+		return nil, &usageError{msg: fmt.Sprintf("--chunk-size %q: want a size such as 4M", s.Chunk)}
+	}
+	if j.classes, err = class.NewSet(s.Classes); err != nil {
+		return nil, &usageError{msg: err.Error(), hint: "--class NAME=ext,ext (grab classes lists them)"}
+	}
+	ranks, err := j.classes.Order(s.Priority)
+	if err != nil {
+		return nil, &usageError{msg: "--priority: " + err.Error()}
+	}
+	only, err := j.classes.ParseOnly(s.Only)
+	if err != nil {
+		return nil, &usageError{msg: "--only: " + err.Error()}
+	}
+	f := class.Filter{Include: s.Include, Exclude: s.Exclude}
+	for _, sz := range []struct {
+		name, v string
+		p       *int64
+	}{{"--min-size", s.MinSize, &f.MinSize}, {"--max-size", s.MaxSize, &f.MaxSize}} {
+		if sz.v == "" {
+			continue
+		}
+		if *sz.p, err = class.ParseSize(sz.v); err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("%s %q: want a size such as 10M", sz.name, sz.v)}
+		}
+	}
+	if err := f.Validate(); err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	if j.less, err = order(s.Order, ranks); err != nil {
+		return nil, err
+	}
+	j.crawler = crawl.New(crawl.Options{Classes: j.classes, Filter: f, Only: only, MaxDepth: s.Depth})
+	return j, nil
+}
+
+// order is the fetch order inside the priority classes.
+func order(by string, ranks map[string]int) (func(a, b *fetch.File) bool, error) {
+	rank := func(f *fetch.File) int { return ranks[f.Class] }
+	size := func(f *fetch.File) int64 {
+		switch {
+		case f.Size >= 0:
+			return f.Size
+		case f.Estimate >= 0:
+			return f.Estimate
+		}
+		return 1 << 62 // unknown sizes last
+	}
+	var within func(a, b *fetch.File) bool
+	switch by {
+	case "size":
+		within = func(a, b *fetch.File) bool { return size(a) < size(b) }
+	case "name":
+		within = func(a, b *fetch.File) bool { return a.Path < b.Path }
+	case "listing":
+		within = func(a, b *fetch.File) bool { return false }
+	default:
+		return nil, &usageError{msg: fmt.Sprintf("--order %q: want size, name or listing", by)}
+	}
+	return func(a, b *fetch.File) bool {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra < rb
+		}
+		return within(a, b)
+	}, nil
+}
+
+// checkHosts refuses what the dialer cannot reach, before any network use.
+func (j *job) checkHosts(targets []*url.URL) error {
+	for _, u := range targets {
+		if err := j.dialer.Check(u); err != nil {
+			return fmt.Errorf("%s: %w", u.Host, err)
+		}
+	}
+	return nil
+}
+
+func jsonOf(s *settings) ([]byte, error) { return json.Marshal(s) }
