@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/demo"
+)
+
+// smallDump is a quick breach-like source: a few files of each class.
+func smallDump(t *testing.T) *demo.Server {
+	t.Helper()
+	spec := demo.BreachSpec{Archives: 2, ArchiveSize: 600 << 10, Photos: 6, PhotoMin: 10e3, PhotoMax: 40e3,
+		Docs: 3, DocMin: 5e3, DocMax: 20e3, Mail: 1, MailMin: 10e3, MailMax: 20e3, DB: 1, DBMin: 10e3, DBMax: 20e3}
+	m := demo.Model{Median: 5e6, Sigma: 0.3, RTT: 5 * time.Millisecond, Build: 10 * time.Millisecond, Seed: 3}
+	srv, err := demo.Start(t.Context(), demo.BreachDump(3, spec), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+type lsJSON struct {
+	Files []struct {
+		Path, Class, State string
+		Size               int64
+	}
+	Totals []struct {
+		Class string
+		Files int
+	}
+}
+
+func ls(t *testing.T, dir string) lsJSON {
+	t.Helper()
+	r := grab(t, "ls", "-o", dir, "--json")
+	if r.code != 0 {
+		t.Fatalf("grab ls: %d %s", r.code, r.stderr)
+	}
+	var out lsJSON
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("grab ls --json: %v\n%s", err, r.stdout)
+	}
+	return out
+}
+
+// classesInOrder lists the classes of the pending files as they come.
+func classesInOrder(l lsJSON) []string {
+	var out []string
+	for _, f := range l.Files {
+		if len(out) == 0 || out[len(out)-1] != f.Class {
+			out = append(out, f.Class)
+		}
+	}
+	return out
+}
+
+// --dry-run crawls and plans; a resume with another --priority re-orders
+// the plan; the real run then fetches everything.
+func TestDryRunPlanAndPriorityOnResume(t *testing.T) {
+	srv := smallDump(t)
+	dir := filepath.Join(t.TempDir(), "case")
+	proxy := "socks5h://" + srv.SOCKSAddr()
+	r := grab(t, srv.BaseURL(), "-o", dir, "--proxy", proxy, "--dry-run", "--priority", "archives")
+	if r.code != 0 {
+		t.Fatalf("dry run: %d %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "archives/backup") || !strings.Contains(r.stdout, "photos") {
+		t.Fatalf("dry run printed no plan:\n%s", r.stdout)
+	}
+	if n := srv.Stats().RangeRequests; n != 0 {
+		t.Fatalf("a dry run fetched files: %d range requests", n)
+	}
+	plan := ls(t, dir)
+	if got := strings.Join(classesInOrder(plan), ","); got != "archives,photos,documents,email,databases" {
+		t.Fatalf("plan order with --priority archives: %s", got)
+	}
+	for _, f := range plan.Files {
+		if f.State != "pending" || f.Size <= 0 {
+			t.Fatalf("planned file %+v: want pending with its listed size", f)
+		}
+	}
+	if r := grab(t, "-o", dir, "--priority", "documents,email", "--dry-run"); r.code != 0 {
+		t.Fatalf("second dry run: %d %s", r.code, r.stderr)
+	}
+	if got := strings.Join(classesInOrder(ls(t, dir)), ","); got != "documents,email,photos,databases,archives" {
+		t.Fatalf("plan order after --priority documents,email: %s", got)
+	}
+	r = grab(t, "-o", dir)
+	if r.code != 0 {
+		t.Fatalf("run: %d %s", r.code, r.stderr)
+	}
+	for _, f := range srv.Dump().Files() {
+		sameAsSource(t, srv, filepath.Join(dir, filepath.FromSlash(f.Path)), f.Path)
+	}
+	for _, f := range ls(t, dir).Files {
+		if f.State != "done" {
+			t.Fatalf("%s is %s after the run", f.Path, f.State)
+		}
+	}
+}
+
+// -i reads URL lists (with comments, and "-" for stdin) beside URLs on the
+// command line; each file lands at its base name.
+func TestInputList(t *testing.T) {
+	srv := smallDump(t)
+	var photos []string
+	for _, f := range srv.Dump().Files() {
+		if strings.HasPrefix(f.Path, "photos/") {
+			photos = append(photos, f.Path)
+		}
+	}
+	url := func(p string) string { return srv.BaseURL() + demo.EscapePath(p) }
+	list := filepath.Join(t.TempDir(), "urls.txt")
+	os.WriteFile(list, []byte("# photos\n\n"+url(photos[0])+"\n  "+url(photos[1])+"  \n"), 0o644)
+	dir := filepath.Join(t.TempDir(), "case")
+	cmd := exec.Command(grabBin, "-i", list, "-i", "-", url(photos[3]), "-o", dir, "--proxy", "socks5h://"+srv.SOCKSAddr())
+	cmd.Stdin = strings.NewReader(url(photos[2]) + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, p := range photos[:4] {
+		sameAsSource(t, srv, filepath.Join(dir, filepath.Base(p)), p)
+	}
+}
+
+func TestClassesCommand(t *testing.T) {
+	r := grab(t, "classes", "--class", "plates=plt")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "photos     jpg") || !strings.Contains(r.stdout, "\nplates     plt\n") ||
+		!strings.HasSuffix(r.stdout, "other      (everything else)\n") {
+		t.Fatalf("grab classes: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = grab(t, "http://h/x/", "--priority", "photoz")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `unknown class "photoz" (valid: photos, documents, email, databases, archives, media, other)`) {
+		t.Fatalf("bad --priority: %d %s", r.code, r.stderr)
+	}
+}
