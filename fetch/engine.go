@@ -85,6 +85,7 @@ type fileState struct {
 	part      *os.File
 	stale     []*os.File // parts of earlier generations still written by old tasks
 	scanFrom  int64
+	specNext  int64 // next speculative offset while the size is unknown
 	fails     int
 	notBefore time.Time
 	finishing bool

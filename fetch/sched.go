@@ -73,6 +73,9 @@ func (e *Engine) pick() (*task, time.Duration, error) {
 			return t, 0, err
 		}
 	}
+	if t, err := e.speculate(); t != nil || err != nil {
+		return t, 0, err
+	}
 	if t := e.steal(); t != nil {
 		return t, 0, nil
 	}
@@ -152,6 +155,36 @@ func (e *Engine) issue(t *task) (*task, error) {
 	t.gen, t.part, t.cursor = f.gen, f.part, t.start
 	f.tasks[t] = struct{}{}
 	return t, nil
+}
+
+// speculate gives an idle worker a range further into a file whose size
+// is not known yet while its first request is under way, so that a big
+// file does not wait a round trip (or a circuit build) per worker before
+// all of them start. A range past the end costs one round trip and
+// nothing else: the source answers 416 with the size. Only files likely
+// to be big are guessed at: a listing says so, or the user named the file.
+func (e *Engine) speculate() (*task, error) {
+	for _, f := range e.queue {
+		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
+			continue
+		}
+		if f.Estimate > 0 && f.Estimate <= max(f.specNext, e.cfg.ChunkSize) {
+			continue // a listing says it is small
+		}
+		if f.Estimate <= 0 && f.Root != "" {
+			continue // found by a crawl with no size: most such files are small
+		}
+		if f.specNext == 0 {
+			f.specNext = e.cfg.ChunkSize
+		}
+		if len(f.tasks) >= e.cfg.Workers {
+			continue
+		}
+		t := &task{f: f, probe: true, start: f.specNext, end: f.specNext + e.cfg.ChunkSize}
+		f.specNext = t.end
+		return e.issue(t)
+	}
+	return nil, nil
 }
 
 // steal splits the running task with the most bytes left, giving the back
@@ -381,9 +414,13 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		return false, nil
 	}
 	if f.Size < 0 && s.Size >= 0 {
+		// Speculative tasks may have completed blocks already: keep them.
 		f.Size, f.dirty = s.Size, true
-		f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
-		f.hashes = make([][32]byte, len(f.done))
+		n := span.Blocks(f.Size, e.cfg.BlockSize)
+		done, hashes := make([]bool, n), make([][32]byte, n)
+		copy(done, f.done)
+		copy(hashes, f.hashes)
+		f.done, f.hashes = done, hashes
 	}
 	if f.Validator == "" && s.Validator != "" {
 		f.Validator, f.dirty = s.Validator, true
@@ -408,10 +445,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	if t.probe {
 		t.probe = false
 		if f.Size >= 0 {
-			t.end = min(t.end, f.Size)
-		}
-		if f.Size == 0 {
-			t.end = 0
+			t.end = max(min(t.end, f.Size), t.start)
 		}
 	}
 	if s.Len >= 0 && t.start+s.Len < t.end {

@@ -22,11 +22,12 @@ type File struct {
 	NoETag      bool // validate by Last-Modified only
 	NoRanges    bool // answer 200 with the whole file to every request
 	ShiftRange  int64
-	CutAfter    int64 // close the connection after this many body bytes of each response (0: never)
-	CutTimes    int   // only the first CutTimes responses are cut (0: all)
-	Status      int   // answer this status to every request
-	FailFirst   int   // answer 503 to the first FailFirst requests
-	StopAfter   int   // answer 503 to every request after the first StopAfter (0: never)
+	CutAfter    int64         // close the connection after this many body bytes of each response (0: never)
+	CutTimes    int           // only the first CutTimes responses are cut (0: all)
+	Status      int           // answer this status to every request
+	FailFirst   int           // answer 503 to the first FailFirst requests
+	StopAfter   int           // answer 503 to every request after the first StopAfter (0: never)
+	HoldStart   time.Duration // answers to requests in this long after the first wait until it has passed
 	RetryAfter  string
 	ReprDigest  bool // send Repr-Digest: sha-256 of the current version
 	BadDigest   bool // ... but of other bytes
@@ -40,6 +41,7 @@ type Server struct {
 	requests map[string]int
 	ranges   []string
 	sent     int64
+	first    time.Time
 }
 
 // New starts a server on 127.0.0.1.
@@ -96,6 +98,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		http.NotFound(w, r)
 		return
+	}
+	if f.HoldStart > 0 {
+		s.mu.Lock()
+		if s.first.IsZero() {
+			s.first = time.Now()
+		}
+		until := s.first.Add(f.HoldStart)
+		s.mu.Unlock()
+		time.Sleep(time.Until(until))
 	}
 	if f.Status != 0 {
 		w.Header().Set("Retry-After", f.RetryAfter)

@@ -128,8 +128,10 @@ func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.
 		if r.Size >= 0 && cr.Size != r.Size {
 			return nil, changed(cr.Size, fmt.Sprintf("size was %d, is %d", r.Size, cr.Size))
 		}
-		if cr.Size == 0 && r.Range.Start == 0 {
-			return &fetch.Stream{Body: http.NoBody, Len: 0, Size: 0, Validator: val, Digests: digests}, nil
+		if r.Range.Start >= cr.Size {
+			// Asked past the end (an empty file, or a guess at an unknown
+			// size): nothing to read, but the size is now known.
+			return &fetch.Stream{Body: http.NoBody, Offset: r.Range.Start, Len: 0, Size: cr.Size, Validator: val, Digests: digests}, nil
 		}
 		return nil, &fetch.TransientError{Err: fmt.Errorf("%w: %s for %s of a %d-byte file", fetch.ErrBadRange, status, r.Range.Header(), cr.Size)}
 
