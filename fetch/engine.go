@@ -15,21 +15,32 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/circuit"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
 // Config sets up an Engine. Zero values take the defaults shown.
 type Config struct {
-	Dir         string        // output folder: finished files land here
-	StateDir    string        // partial files live in StateDir/part (default Dir/.grab)
-	Workers     int           // 16
-	ChunkSize   int64         // largest run of bytes one request asks for: 4 MiB
-	BlockSize   int64         // hashing and progress granule: 256 KiB
-	MinSplit    int64         // a running task is split only if this much is left to it: 4 blocks
-	Retries     int           // failures in a row without progress before a file is given up: 10
-	CommitEvery time.Duration // 1s
-	Backoff     Backoff
+	Dir        string // output folder: finished files land here
+	StateDir   string // partial files live in StateDir/part (default Dir/.grab)
+	Workers    int    // circuits, each with its own Conn: 16
+	Streams    int    // requests in flight per circuit: 4
+	ChunkSize  int64  // largest run of bytes one request asks for: 16 MiB
+	FirstChunk int64  // what a request asks before the circuit's rate is known: 1 MiB
+	// TargetRequest is how long a request should last: ranges are sized
+	// from each circuit's measured rate to take about this long (20s).
+	TargetRequest time.Duration
+	// StallTimeout cancels a request that moves no byte for this long and
+	// gives its circuit a new identity: 30s (see docs/design.md).
+	StallTimeout time.Duration
+	LimitRate    float64       // bytes/s for the whole job; 0: no limit
+	BlockSize    int64         // hashing and progress granule: 256 KiB
+	MinSplit     int64         // a running task is split only if this much is left to it: 4 blocks
+	Retries      int           // failures in a row without progress before a file is given up: 10
+	CommitEvery  time.Duration // 1s
+	Backoff      Backoff
 
 	// Less orders pending files: the scheduler hands out work from the
 	// first file in this order that has any. Listings always come first;
@@ -63,6 +74,11 @@ type Engine struct {
 	resets []uint64
 	fatal  error
 	stats  counters
+
+	circs   []*circ
+	scorer  *circuit.Scorer
+	hosts   map[string]*hostState
+	limiter *rate.Limiter
 }
 
 type counters struct {
@@ -70,6 +86,9 @@ type counters struct {
 	wasted   int64 // received but thrown away (cut mid-block, changed files)
 	resumed  int64 // bytes found done on disk at start
 	rehashed int64 // blocks that failed re-verification on resume
+	renewals int   // circuits replaced
+	stalls   int   // requests cancelled for moving nothing
+	twins    int   // ranges fetched twice at the very end
 }
 
 // fileState is a file in memory: its record and block map.
@@ -104,6 +123,12 @@ type task struct {
 	end    int64
 	probe  bool // size unknown when issued
 	whole  bool
+
+	lane     *lane
+	twin     *task // the other task fetching the same range at the end
+	twinned  bool  // this range has (or had) a twin: it is never twinned again
+	began    time.Time
+	lastMove time.Time // last byte received, under e.mu
 }
 
 // New makes an engine. Call Add and Run.
@@ -120,12 +145,25 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.BlockSize <= 0 {
 		cfg.BlockSize = 256 << 10
 	}
+	if cfg.Streams <= 0 {
+		cfg.Streams = 4
+	}
 	if cfg.ChunkSize <= 0 {
-		cfg.ChunkSize = 4 << 20
+		cfg.ChunkSize = 16 << 20
 	}
 	cfg.ChunkSize = max(span.AlignUp(cfg.ChunkSize, cfg.BlockSize), cfg.BlockSize)
+	if cfg.FirstChunk <= 0 {
+		cfg.FirstChunk = 1 << 20
+	}
+	cfg.FirstChunk = max(span.AlignUp(cfg.FirstChunk, cfg.BlockSize), cfg.BlockSize)
+	if cfg.TargetRequest <= 0 {
+		cfg.TargetRequest = 20 * time.Second
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 30 * time.Second
+	}
 	if cfg.MinSplit <= 0 {
-		cfg.MinSplit = 4 * cfg.BlockSize
+		cfg.MinSplit = 2 * cfg.BlockSize
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 10
@@ -146,7 +184,8 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Rand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	}
 	cfg.Backoff = cfg.Backoff.withDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1}
+	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1,
+		scorer: newScorer(cfg.Workers), hosts: map[string]*hostState{}, limiter: &rate.Limiter{Rate: cfg.LimitRate}}
 	if err := os.MkdirAll(e.partDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
@@ -322,17 +361,25 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { commitDone <- e.commitLoop(stopCommit) }()
 
 	var wg sync.WaitGroup
-	for i := range e.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn := e.cfg.Source.Conn(i)
-			defer conn.Close()
-			if err := e.work(ctx, conn); err != nil {
-				e.stop(err)
-			}
-		}()
+	e.circs = make([]*circ, e.cfg.Workers)
+	for i := range e.circs {
+		c := &circ{id: i, conn: e.cfg.Source.Conn(i)}
+		e.circs[i] = c
+		defer c.conn.Close()
+		for k := range e.cfg.Streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := e.work(ctx, &lane{c: c, bulk: k == 0}); err != nil {
+					e.stop(err)
+				}
+			}()
+		}
 	}
+	superDone := make(chan struct{})
+	superCtx, stopSuper := context.WithCancel(ctx)
+	go func() { e.supervise(superCtx); close(superDone) }()
+	defer func() { stopSuper(); <-superDone }()
 	go func() {
 		<-ctx.Done()
 		e.mu.Lock()

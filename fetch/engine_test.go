@@ -38,7 +38,7 @@ func newJob(t *testing.T, files map[string]*fakesrv.File) *job {
 		t.Fatal(err)
 	}
 	return &job{t: t, dir: t.TempDir(), srv: srv, cfg: fetch.Config{
-		Workers: 4, BlockSize: 64 * kib, ChunkSize: 512 * kib, CommitEvery: 50 * time.Millisecond,
+		Workers: 4, Streams: 1, BlockSize: 64 * kib, ChunkSize: 512 * kib, FirstChunk: 512 * kib, CommitEvery: 50 * time.Millisecond,
 		Retries: 3, Backoff: fetch.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond},
 		Source: &httpsrc.Source{Dialer: d},
 	}}

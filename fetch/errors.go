@@ -30,10 +30,13 @@ func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // TransientError is a failure worth retrying after a delay; RetryAfter, when
-// set, is the source's own request (HTTP Retry-After).
+// set, is the source's own request (HTTP Retry-After). Conn marks a failure
+// to reach the source at all (proxy, circuit, connection): it does not count
+// against the file, the whole host waits instead.
 type TransientError struct {
 	Err        error
 	RetryAfter time.Duration
+	Conn       bool
 }
 
 func (e *TransientError) Error() string { return e.Err.Error() }

@@ -13,7 +13,7 @@ import (
 
 // next blocks until there is a task for a worker, or returns nil when every
 // file is settled, or an error when the job stops.
-func (e *Engine) next(ctx context.Context) (*task, error) {
+func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for {
@@ -23,7 +23,12 @@ func (e *Engine) next(ctx context.Context) (*task, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, wait, err := e.pick()
+		t, wait, err := e.pick(l)
+		if t != nil {
+			t.lane, t.began, t.lastMove = l, e.cfg.Now(), e.cfg.Now()
+			l.c.active++
+			l.c.touched = true
+		}
 		if t != nil || err != nil {
 			return t, err
 		}
@@ -49,7 +54,7 @@ func (e *Engine) next(ctx context.Context) (*task, error) {
 
 // pick chooses work under e.mu. Without a task it returns how long to wait
 // (0: until woken) or -1 when every file is settled.
-func (e *Engine) pick() (*task, time.Duration, error) {
+func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 	now := e.cfg.Now()
 	var soonest time.Duration
 	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
@@ -62,21 +67,34 @@ func (e *Engine) pick() (*task, time.Duration, error) {
 		if f.finishing {
 			continue
 		}
-		if d := f.notBefore.Sub(now); d > 0 {
+		d := f.notBefore.Sub(now)
+		if hw := e.hostWait(hostOf(f.URL), now); hw > d {
+			d = hw
+		}
+		if d > 0 {
 			if soonest == 0 || d < soonest {
 				soonest = d
 			}
 			continue
 		}
-		t, err := e.pickIn(f)
+		if !l.bulk && !e.smallOK(f) {
+			continue
+		}
+		t, err := e.pickIn(f, e.chunkFor(l.c))
 		if t != nil || err != nil {
 			return t, 0, err
 		}
 	}
-	if t, err := e.speculate(); t != nil || err != nil {
+	if !l.bulk {
+		if !open {
+			return nil, -1, nil
+		}
+		return nil, soonest, nil
+	}
+	if t, err := e.speculate(e.chunkFor(l.c)); t != nil || err != nil {
 		return t, 0, err
 	}
-	if t := e.steal(); t != nil {
+	if t := e.steal(l); t != nil {
 		return t, 0, nil
 	}
 	if !open {
@@ -86,7 +104,7 @@ func (e *Engine) pick() (*task, time.Duration, error) {
 }
 
 // pickIn finds a task in one file, if it has unclaimed work.
-func (e *Engine) pickIn(f *fileState) (*task, error) {
+func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 	if f.Kind == KindListing {
 		if len(f.tasks) > 0 {
 			return nil, nil
@@ -99,7 +117,7 @@ func (e *Engine) pickIn(f *fileState) (*task, error) {
 		if len(f.tasks) > 0 {
 			return nil, nil // one probe or one whole stream at a time
 		}
-		t := &task{f: f, probe: f.Size < 0, whole: f.Whole, end: e.cfg.ChunkSize}
+		t := &task{f: f, probe: f.Size < 0, whole: f.Whole, end: chunk}
 		if f.Whole {
 			t.end = f.Size
 		}
@@ -122,7 +140,7 @@ func (e *Engine) pickIn(f *fileState) (*task, error) {
 			continue
 		}
 		end := b + 1
-		limit := b + e.cfg.ChunkSize/bs
+		limit := b + chunk/bs
 		for end < n && end < limit && !f.done[end] && !e.covered(f, end) {
 			end++
 		}
@@ -163,24 +181,24 @@ func (e *Engine) issue(t *task) (*task, error) {
 // all of them start. A range past the end costs one round trip and
 // nothing else: the source answers 416 with the size. Only files likely
 // to be big are guessed at: a listing says so, or the user named the file.
-func (e *Engine) speculate() (*task, error) {
+func (e *Engine) speculate(chunk int64) (*task, error) {
 	for _, f := range e.queue {
 		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
 			continue
 		}
-		if f.Estimate > 0 && f.Estimate <= max(f.specNext, e.cfg.ChunkSize) {
+		if f.Estimate > 0 && f.Estimate <= max(f.specNext, e.firstChunk()) {
 			continue // a listing says it is small
 		}
 		if f.Estimate <= 0 && f.Root != "" {
 			continue // found by a crawl with no size: most such files are small
 		}
 		if f.specNext == 0 {
-			f.specNext = e.cfg.ChunkSize
+			f.specNext = e.firstChunk()
 		}
-		if len(f.tasks) >= e.cfg.Workers {
+		if len(f.tasks) >= e.cfg.Workers*e.cfg.Streams {
 			continue
 		}
-		t := &task{f: f, probe: true, start: f.specNext, end: f.specNext + e.cfg.ChunkSize}
+		t := &task{f: f, probe: true, start: f.specNext, end: f.specNext + chunk}
 		f.specNext = t.end
 		return e.issue(t)
 	}
@@ -191,7 +209,7 @@ func (e *Engine) speculate() (*task, error) {
 // half to the caller. The owner keeps the front and stops where the new task
 // starts. The split point lies at least one block past the owner's cursor,
 // so the owner never writes into the part it gave away.
-func (e *Engine) steal() *task {
+func (e *Engine) steal(l *lane) *task {
 	var best *task
 	var left int64
 	for _, f := range e.queue {
@@ -208,7 +226,7 @@ func (e *Engine) steal() *task {
 		}
 	}
 	if best == nil || left < e.cfg.MinSplit {
-		return nil
+		return e.twin(l)
 	}
 	bs := e.cfg.BlockSize
 	mid := span.AlignUp(best.cursor+left/2, bs)
@@ -222,6 +240,57 @@ func (e *Engine) steal() *task {
 	return nt
 }
 
+// twin is the very end of a job: nothing is left to split, and a few
+// ranges are still arriving, the slowest of them perhaps over a bad
+// circuit. An idle lane on another circuit fetches the same range; the
+// first to have each block wins and the other stops when nothing it could
+// bring is missing. The bytes both fetched are counted as wasted.
+func (e *Engine) twin(l *lane) *task {
+	now := e.cfg.Now()
+	mine, _ := e.scorer.Rate(l.c.id)
+	if mine <= 0 || mine < e.medianRate() || l.c.active > 0 {
+		return nil // only a fast, idle circuit is worth a second try
+	}
+	var best *task
+	var worst time.Duration
+	for _, f := range e.queue {
+		if f.State != Pending || f.Whole || f.Size < 0 || f.Kind != KindFile {
+			continue
+		}
+		for t := range f.tasks {
+			if t.probe || t.twinned || t.gen != f.gen || t.lane == nil || t.lane.c == l.c || t.end <= t.cursor {
+				continue
+			}
+			elapsed := now.Sub(t.began)
+			if elapsed < 2*time.Second || e.allDone(f, t.cursor, t.end) {
+				continue // too early to judge, or nothing left to bring
+			}
+			// expected time to finish at the task's own rate so far
+			moved := t.cursor - t.start
+			left := time.Duration(1<<62 - 1)
+			if moved > 0 {
+				left = time.Duration(float64(elapsed) * float64(t.end-t.cursor) / float64(moved))
+			}
+			if best == nil || left > worst {
+				best, worst = t, left
+			}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	bs := e.cfg.BlockSize
+	start := span.AlignDown(best.cursor, bs)
+	if mineTakes := time.Duration(float64(best.end-start) / mine * float64(time.Second)); 2*mineTakes > worst {
+		return nil // this circuit would not finish it much sooner
+	}
+	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end, twin: best, twinned: true}
+	best.twin, best.twinned = nt, true
+	best.f.tasks[nt] = struct{}{}
+	e.stats.twins++
+	return nt
+}
+
 // received accounts n bytes written at t.cursor with the block hash state
 // of the caller: it advances the cursor and returns the index of the block
 // completed by these bytes, or -1. Blocks complete one at a time because the
@@ -231,6 +300,10 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte) (completed int6
 	defer e.mu.Unlock()
 	f := t.f
 	e.stats.fetched += n
+	if t.lane != nil {
+		t.lane.c.bytes += n
+	}
+	t.lastMove = e.cfg.Now()
 	if t.gen != f.gen {
 		e.stats.wasted += n
 		return -1, false
@@ -297,7 +370,21 @@ func (e *Engine) limit(t *task) int64 {
 	if t.end < 0 {
 		return -1
 	}
+	if t.twinned && e.allDone(t.f, t.cursor, t.end) {
+		return 0 // the twin brought the rest
+	}
 	return t.end - t.cursor
+}
+
+// allDone reports whether every block overlapping [from, to) is done.
+func (e *Engine) allDone(f *fileState, from, to int64) bool {
+	bs := e.cfg.BlockSize
+	for b := from / bs; b*bs < to && b < int64(len(f.done)); b++ {
+		if !f.done[b] {
+			return false
+		}
+	}
+	return true
 }
 
 // release ends a task. A task that ended with unreceived bytes leaves them
@@ -309,6 +396,12 @@ func (e *Engine) release(t *task) (finish bool) {
 	defer e.mu.Unlock()
 	f := t.f
 	delete(f.tasks, t)
+	if t.lane != nil {
+		t.lane.c.active--
+	}
+	if t.twin != nil && t.twin.twin == t {
+		t.twin.twin = nil // the other goes on alone
+	}
 	if t.gen == f.gen {
 		bs := e.cfg.BlockSize
 		if part := t.cursor % bs; part != 0 && (f.Size < 0 || t.cursor < f.Size) {
@@ -344,6 +437,8 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	case errors.As(err, &changed):
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
+	case errors.As(err, &tr) && tr.Conn:
+		e.hostDown(hostOf(f.URL), err)
 	default:
 		if !progressed {
 			f.fails++
@@ -393,6 +488,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := t.f
+	e.hostUpLocked(hostOf(f.URL))
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
 	}

@@ -7,17 +7,18 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"github.com/grab-ir/grab/fetch/span"
 )
 
 // work is one worker's life: take a task, fetch it, repeat. It returns only
 // errors that must stop the whole job.
-func (e *Engine) work(ctx context.Context, conn Conn) error {
+func (e *Engine) work(ctx context.Context, l *lane) error {
 	buf := make([]byte, 32<<10)
 	h := sha256.New()
 	for {
-		t, err := e.next(ctx)
+		t, err := e.next(ctx, l)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -29,14 +30,14 @@ func (e *Engine) work(ctx context.Context, conn Conn) error {
 		}
 		finish := false
 		if t.f.Kind == KindListing {
-			e.crawl(ctx, conn, t)
+			e.crawl(ctx, l.c.conn, t)
 			e.release(t)
 			continue
 		}
 		if t.f.finishing { // a file with nothing to fetch
 			finish = true
 		} else {
-			if err := e.run(ctx, conn, t, buf, h); err != nil {
+			if err := e.run(ctx, l, t, buf, h); err != nil {
 				e.release(t)
 				return err
 			}
@@ -52,21 +53,41 @@ func (e *Engine) work(ctx context.Context, conn Conn) error {
 
 // run fetches one task. Problems with the source are handled here; the
 // returned error stops the job (the local disk failed).
-func (e *Engine) run(ctx context.Context, conn Conn, t *task, buf []byte, h hash.Hash) error {
+func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.Hash) error {
 	e.mu.Lock()
 	req := Request{URL: t.f.URL, Range: span.Range{Start: t.start, End: t.end}, Size: t.f.Size, Validator: t.f.Validator}
 	e.mu.Unlock()
-	s, err := conn.Get(ctx, req)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.fail(t, err, false)
+	jobCtx := ctx
+	ctx, stopWatch := e.watch(ctx, t)
+	defer stopWatch()
+	failed := func(err error, progressed bool) {
+		if jobCtx.Err() != nil {
+			return // the job is stopping: not the source's fault
 		}
+		var tr *TransientError
+		switch {
+		case errors.Is(context.Cause(ctx), ErrStalled):
+			err = fmt.Errorf("%w for %v at byte %d of %s", ErrStalled, e.cfg.StallTimeout, t.cursor, t.f.Path)
+			e.mu.Lock()
+			e.stats.stalls++
+			e.mu.Unlock()
+			e.log.Info("request stalled; new circuit", "path", t.f.Path, "circuit", l.c.id)
+			e.renew(l.c, "stalled")
+		case errors.As(err, &tr) && tr.Conn:
+			e.log.Info("cannot reach the source; new circuit", "circuit", l.c.id, "err", err)
+			e.renew(l.c, "connection failed")
+		}
+		e.fail(t, err, progressed)
+	}
+	s, err := l.c.conn.Get(ctx, req)
+	if err != nil {
+		failed(err, false)
 		return nil
 	}
 	defer s.Body.Close()
 	ok, err := e.learn(t, s)
 	if err != nil {
-		e.fail(t, err, false)
+		failed(err, false)
 		return nil
 	}
 	if !ok {
@@ -91,6 +112,9 @@ func (e *Engine) run(ctx context.Context, conn Conn, t *task, buf []byte, h hash
 		}
 		n, rerr := s.Body.Read(buf[:want])
 		if n > 0 {
+			if err := e.limiter.Wait(ctx, n); err != nil && rerr == nil {
+				rerr = err
+			}
 			if _, werr := t.part.WriteAt(buf[:n], t.cursor); werr != nil {
 				if isDiskFull(werr) {
 					return fmt.Errorf("%w: writing %s: %v", ErrDiskFull, t.f.Path, werr)
@@ -115,16 +139,46 @@ func (e *Engine) run(ctx context.Context, conn Conn, t *task, buf []byte, h hash
 				return nil
 			}
 			if e.limit(t) > 0 {
-				e.fail(t, fmt.Errorf("%w at byte %d of %s", ErrShortBody, t.cursor, t.f.Path), blocks > 0)
+				failed(fmt.Errorf("%w at byte %d of %s", ErrShortBody, t.cursor, t.f.Path), blocks > 0)
 			}
 			return nil
 		default:
-			if ctx.Err() == nil {
-				e.fail(t, fmt.Errorf("reading %s at byte %d: %w", t.f.Path, t.cursor, rerr), blocks > 0)
-			}
+			failed(fmt.Errorf("reading %s at byte %d: %w", t.f.Path, t.cursor, rerr), blocks > 0)
 			return nil
 		}
 	}
+}
+
+// watch cancels a request that moves no byte for StallTimeout. Waiting
+// for the answer's first byte may take twice that: a circuit may have to be
+// built first.
+func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(max(e.cfg.StallTimeout/8, 50*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			e.mu.Lock()
+			idle := e.cfg.Now().Sub(t.lastMove)
+			first := t.cursor == t.start
+			e.mu.Unlock()
+			limit := e.cfg.StallTimeout
+			if first {
+				limit *= 2
+			}
+			if idle > limit {
+				cancel(ErrStalled)
+				return
+			}
+		}
+	}()
+	return ctx, func() { close(done); cancel(nil) }
 }
 
 // crawl fetches a listing and adds what Config.Expand finds in it. The
@@ -134,21 +188,31 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	e.mu.Lock()
 	rec := t.f.File
 	e.mu.Unlock()
+	jobCtx := ctx
+	ctx, stopWatch := e.watch(ctx, t)
+	defer stopWatch()
 	s, err := conn.Get(ctx, Request{URL: rec.URL, Range: span.Range{Start: 0, End: -1}, Size: -1})
 	if err != nil {
-		if ctx.Err() == nil {
+		if jobCtx.Err() == nil {
 			e.fail(t, err, false)
 		}
 		return
 	}
 	defer s.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(s.Body, e.cfg.ListingMax+1))
+	e.hostUp(hostOf(rec.URL))
+	body, err := io.ReadAll(io.LimitReader(readFunc(func(p []byte) (int, error) {
+		n, err := s.Body.Read(p)
+		e.mu.Lock()
+		t.lastMove = e.cfg.Now()
+		e.mu.Unlock()
+		return n, err
+	}), e.cfg.ListingMax+1))
 	e.mu.Lock()
 	e.stats.fetched += int64(len(body))
 	e.mu.Unlock()
 	switch {
 	case err != nil:
-		if ctx.Err() == nil {
+		if jobCtx.Err() == nil {
 			e.fail(t, fmt.Errorf("reading listing %s: %w", rec.URL, err), false)
 		}
 		return
@@ -178,3 +242,8 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	e.log.Info("listing read", "url", rec.URL, "entries", len(found), "new", n)
 	e.broadcast()
 }
+
+// readFunc is a function as an io.Reader.
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

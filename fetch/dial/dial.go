@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/proxy"
@@ -19,12 +20,19 @@ type Dialer struct {
 	proxyAddr string // host:port, "" for direct connections
 	remoteDNS bool   // socks5h
 	timeout   time.Duration
+	building  chan struct{} // first connections of new identities under way
+	built     sync.Map      // Identity → struct{}: has had a connection
 }
+
+// MaxBuilding is how many identities may make their first connection at
+// once through a proxy. Through Tor each is a circuit being built; tor's
+// MaxClientCircuitsPending is 32 by default.
+const MaxBuilding = 32
 
 // New makes a Dialer for the proxy URL ("" for direct connections):
 // socks5h://HOST:PORT or socks5://HOST:PORT.
 func New(proxyURL string) (*Dialer, error) {
-	d := &Dialer{timeout: 2 * time.Minute}
+	d := &Dialer{timeout: 2 * time.Minute, building: make(chan struct{}, MaxBuilding)}
 	if proxyURL == "" {
 		return d, nil
 	}
@@ -108,10 +116,19 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := d.built.Load(id); !ok {
+		select {
+		case d.building <- struct{}{}:
+			defer func() { <-d.building }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	c, err := sd.(proxy.ContextDialer).DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, classify(err, d.proxyAddr)
 	}
+	d.built.Store(id, struct{}{})
 	return c, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -29,18 +30,38 @@ var _ fetch.Source = (*Source)(nil)
 
 // Conn implements fetch.Source.
 func (s *Source) Conn(int) fetch.Conn {
-	return &Conn{client: s.Dialer.HTTPClient(dial.NewIdentity()), now: s.Now}
+	return &Conn{dialer: s.Dialer, client: s.Dialer.HTTPClient(dial.NewIdentity()), now: s.Now}
 }
 
-// Conn is one worker's HTTP client.
+// Conn is one circuit's HTTP client, shared by its streams.
 type Conn struct {
-	client *http.Client
+	dialer *dial.Dialer
 	now    func() time.Time
+	mu     sync.Mutex
+	client *http.Client
+}
+
+var _ fetch.Renewer = (*Conn)(nil)
+
+// Renew switches to a new identity, hence a new circuit, for the requests
+// that follow; requests under way finish on the old one.
+func (c *Conn) Renew() {
+	c.mu.Lock()
+	old := c.client
+	c.client = c.dialer.HTTPClient(dial.NewIdentity())
+	c.mu.Unlock()
+	old.CloseIdleConnections()
+}
+
+func (c *Conn) current() *http.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.client
 }
 
 // Close drops the connections kept alive.
 func (c *Conn) Close() error {
-	c.client.CloseIdleConnections()
+	c.current().CloseIdleConnections()
 	return nil
 }
 
@@ -63,12 +84,12 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	if ranged && r.Validator != "" {
 		req.Header.Set("If-Range", r.Validator)
 	}
-	resp, err := c.client.Do(req)
+	resp, err := c.current().Do(req)
 	if err != nil {
 		if errors.Is(err, dial.ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
 			return nil, &fetch.PermanentError{Err: err}
 		}
-		return nil, &fetch.TransientError{Err: err}
+		return nil, &fetch.TransientError{Err: err, Conn: ctx.Err() == nil}
 	}
 	s, err := c.check(r, ranged, resp)
 	if err != nil {

@@ -45,3 +45,23 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestLimiter(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	now := t0
+	l := &Limiter{Rate: 1000, Now: func() time.Time { return now }}
+	if d := l.Delay(1000); d != 0 {
+		t.Fatalf("burst: %v", d)
+	}
+	if d := l.Delay(500); d != 500*time.Millisecond {
+		t.Fatalf("over the burst: %v, want 500ms", d)
+	}
+	now = now.Add(1500 * time.Millisecond) // the debt is paid and 1000 more accrue
+	if d := l.Delay(1000); d != 0 {
+		t.Fatalf("after waiting: %v", d)
+	}
+	var none *Limiter
+	if none.Delay(1<<30) != 0 {
+		t.Fatal("nil limiter limits")
+	}
+}

@@ -1,0 +1,193 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/circuit"
+)
+
+// Renewer is a Conn that can take a fresh identity: through Tor, a new
+// circuit. The engine renews a circuit after a stall, after connection
+// failures, and when the circuit stays far slower than its peers.
+type Renewer interface {
+	Renew()
+}
+
+// circ is one circuit: a Conn shared by Config.Streams lanes.
+type circ struct {
+	id       int
+	conn     Conn
+	bytes    int64 // body bytes received, under e.mu
+	active   int   // requests in flight, under e.mu
+	touched  bool  // had a request in flight since the last observation
+	renewals int
+}
+
+// lane is one request at a time on a circuit. Lane 0 of a circuit takes
+// any work; the others take only what is bound by round trips rather than
+// bandwidth: listings, first requests, small files. A circuit's bandwidth
+// is the same however many streams share it, so a big file gains nothing
+// from more of them, while a folder of small photos gains a multiple.
+type lane struct {
+	c    *circ
+	bulk bool
+}
+
+// smallOK reports whether a non-bulk lane may take f. e.mu is held.
+func (e *Engine) smallOK(f *fileState) bool {
+	switch {
+	case f.Kind == KindListing:
+		return true
+	case f.Size < 0:
+		return len(f.tasks) == 0 // the first request only
+	}
+	return f.Size <= e.firstChunk()
+}
+
+// medianRate is the median measured rate of the circuits, 0 if unknown.
+// e.mu is held.
+func (e *Engine) medianRate() float64 {
+	var rs []float64
+	for _, c := range e.circs {
+		if r, _ := e.scorer.Rate(c.id); r > 0 {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
+}
+
+// ErrStalled reports a request that moved no byte for StallTimeout.
+var ErrStalled = errors.New("stalled: no data")
+
+// renew gives circuit c a new identity, if its Conn can take one.
+func (e *Engine) renew(c *circ, why string) {
+	r, ok := c.conn.(Renewer)
+	if !ok {
+		return
+	}
+	r.Renew()
+	e.mu.Lock()
+	c.renewals++
+	e.stats.renewals++
+	e.scorer.Reset(c.id)
+	e.mu.Unlock()
+	e.log.Debug("new circuit", "circuit", c.id, "why", why)
+}
+
+// supervise scores the circuits once a second and renews the slow ones.
+func (e *Engine) supervise(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := e.cfg.Now()
+		e.mu.Lock()
+		for _, c := range e.circs {
+			e.scorer.Observe(c.id, now, c.bytes, c.touched || c.active > 0)
+			c.touched = c.active > 0
+		}
+		var slow []*circ
+		for _, i := range e.scorer.Slow() {
+			slow = append(slow, e.circs[i])
+		}
+		e.mu.Unlock()
+		for _, c := range slow {
+			e.renew(c, "slower than a quarter of the median circuit")
+		}
+	}
+}
+
+// chunkFor is the size of the next range for a lane of circuit c: what the
+// circuit moves per stream in TargetRequest, within [BlockSize, ChunkSize].
+// e.mu is held.
+func (e *Engine) chunkFor(c *circ) int64 {
+	if c == nil {
+		return e.firstChunk()
+	}
+	r, _ := e.scorer.Rate(c.id)
+	if r <= 0 {
+		return e.firstChunk()
+	}
+	per := r / float64(max(c.active, 1))
+	n := int64(per * e.cfg.TargetRequest.Seconds())
+	n = (n + e.cfg.BlockSize - 1) / e.cfg.BlockSize * e.cfg.BlockSize
+	return min(max(n, e.cfg.BlockSize), e.cfg.ChunkSize)
+}
+
+// firstChunk is the range asked before a circuit's rate is known.
+func (e *Engine) firstChunk() int64 { return min(e.cfg.FirstChunk, e.cfg.ChunkSize) }
+
+// hostState is the backoff of one host while it cannot be reached.
+type hostState struct {
+	fails     int
+	notBefore time.Time
+	lastErr   string
+}
+
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return strings.ToLower(u.Host)
+}
+
+// hostDown records a failure to reach a host; after three in a row (across
+// circuits, with no success between) the host backs off as a whole.
+// e.mu is held.
+func (e *Engine) hostDown(host string, err error) {
+	h := e.hosts[host]
+	if h == nil {
+		h = &hostState{}
+		e.hosts[host] = h
+	}
+	h.fails++
+	h.lastErr = err.Error()
+	if h.fails >= 3 {
+		d := e.cfg.Backoff.Delay(h.fails-2, e.cfg.Rand)
+		h.notBefore = e.cfg.Now().Add(d)
+		if h.fails == 3 || h.fails%10 == 0 {
+			e.log.Warn("source unreachable, waiting", "host", host, "next try", h.notBefore.Format("15:04:05"), "err", err)
+		}
+	}
+}
+
+// hostUp records that a host answered. e.mu is held.
+func (e *Engine) hostUp(host string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hostUpLocked(host)
+}
+
+// hostUpLocked is hostUp with e.mu held.
+func (e *Engine) hostUpLocked(host string) {
+	if h := e.hosts[host]; h != nil && h.fails > 0 {
+		if h.fails >= 3 {
+			e.log.Info("source reachable again", "host", host)
+		}
+		delete(e.hosts, host)
+	}
+}
+
+// hostWait is how long work on host must wait. e.mu is held.
+func (e *Engine) hostWait(host string, now time.Time) time.Duration {
+	if h := e.hosts[host]; h != nil {
+		return h.notBefore.Sub(now)
+	}
+	return 0
+}
+
+func newScorer(n int) *circuit.Scorer { return circuit.NewScorer(n) }
