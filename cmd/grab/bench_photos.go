@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/demo"
+)
+
+// photosDump is n photos of 8-40 KB, with sizes drawn from a generator
+// seeded by seed.
+func photosDump(seed int64, n int) *demo.Dump {
+	rng := rand.New(rand.NewPCG(uint64(seed), 3))
+	files := make([]demo.File, n)
+	for i := range files {
+		files[i] = demo.File{Path: fmt.Sprintf("photos/IMG_%04d.jpg", i+1), Size: 8000 + rng.Int64N(32001)}
+	}
+	return demo.NewDump(seed, files)
+}
+
+func runPhotos(ctx context.Context, b *bench) error {
+	n := 600
+	if b.opts.quick {
+		n = 100
+	}
+	m := singleModel()
+	dump := photosDump(m.Seed, n)
+	size := dump.TotalSize()
+	header, err := headerSizes(ctx, dump, dump.Files()[0].Path, dump.Files()[0].Size)
+	if err != nil {
+		return err
+	}
+	out := b.ui.stdout
+	fmt.Fprintf(out, "\n## photos: %d photos of 8-40 KB, %d bytes in all\n\n", n, size)
+	fmt.Fprintf(out, "model: as single (median %.0f kB/s, sigma %.1f, link %.2f MB/s, RTT %v, build %v, seed %d)\n\n",
+		m.Median/1e3, m.Sigma, m.LinkCap/1e6, m.RTT, m.Build, m.Seed)
+
+	var rows []row
+	var notes []string
+	b.ui.printf("bench: photos: grab in-process, %d workers through the demo's SOCKS proxy", benchWorkers)
+	r, p, err := b.photosGrab(ctx, dump, m, header)
+	if err != nil {
+		return err
+	}
+	r.startup = m.Build + 2*m.RTT
+	rows = append(rows, r)
+	notes = append(notes, "grab: "+p.describe(m.LinkCap, size))
+
+	name := "aria2c -j16 -i URLS (direct HTTP)"
+	if _, err := exec.LookPath("aria2c"); err != nil {
+		b.ui.printf("bench: photos: skipped: aria2c not installed")
+		rows = append(rows, row{tool: name, skipped: "skipped: aria2c not installed"})
+	} else {
+		b.ui.printf("bench: photos: %s", name)
+		r, p, err := b.photosAria2(ctx, dump, m, header, name)
+		if err != nil {
+			return err
+		}
+		r.startup = 2 * m.RTT
+		rows = append(rows, r)
+		notes = append(notes, "aria2c: "+p.describe(m.LinkCap, size))
+	}
+	writeTable(out, m.LinkCap, rows)
+	perFile := m.RTT + time.Duration(float64(size)/float64(n)/m.Median*float64(time.Second))
+	fmt.Fprintf(out, "\nMeasures as in single. Small files are bound by round trips, not by the link: one request per file costs "+
+		"at least RTT + size/circuit speed ≈ %v at the median, so %d workers can fetch at most ~%.0f files/s ≈ %.2f MB/s here.\n\n",
+		perFile.Round(time.Millisecond), benchWorkers, benchWorkers/perFile.Seconds(), benchWorkers/perFile.Seconds()*float64(size)/float64(n)/1e6)
+	fmt.Fprintln(out, "where the time went:")
+	for _, n := range notes {
+		fmt.Fprintln(out, "- "+n)
+	}
+	return nil
+}
+
+func (b *bench) photosGrab(ctx context.Context, dump *demo.Dump, m demo.Model, header headers) (row, phases, error) {
+	srv, err := demo.Start(ctx, dump, m)
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	defer srv.Close()
+	dir, err := b.dir("photos-grab")
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	o, given := benchSettings(dir, srv)
+	targets, err := parseURLs(srv.URLs())
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	var log bytes.Buffer
+	w := openWindow(srv)
+	runCtx, cancel := context.WithTimeout(ctx, b.limit())
+	files, err := get(runCtx, &ui{stdout: io.Discard, stderr: &log}, o, given, targets, nil)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && runCtx.Err() != nil {
+			err = fmt.Errorf("did not finish within %v (%w)", b.limit(), err)
+		}
+		return row{}, phases{}, fmt.Errorf("grab in-process: %w\n%s", err, log.String())
+	}
+	p := w.phases()
+	if k, err := checkFiles(dir, files, srv); err != nil || k != len(dump.Files()) {
+		return row{}, phases{}, fmt.Errorf("grab in-process: %d of %d files checked: %w", k, len(dump.Files()), errors.Join(err, errNotIdentical))
+	}
+	size := dump.TotalSize()
+	return row{tool: fmt.Sprintf("grab -w %d (SOCKS, in-process)", benchWorkers), took: p.last, bytes: size,
+		refetched: p.refetched(header, size), note: "byte-identical"}, p, nil
+}
+
+func (b *bench) photosAria2(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, name string) (row, phases, error) {
+	srv, err := demo.Start(ctx, dump, m)
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	defer srv.Close()
+	dir, err := b.dir("photos-aria2c")
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	var list strings.Builder
+	for _, f := range dump.Files() {
+		fmt.Fprintf(&list, "%s%s\n  out=%s\n", srv.HTTPURL(), demo.EscapePath(f.Path), path.Base(f.Path))
+	}
+	input := filepath.Join(dir, "urls.txt")
+	if err := os.WriteFile(input, []byte(list.String()), 0o644); err != nil {
+		return row{}, phases{}, err
+	}
+	w := openWindow(srv)
+	timedOut, out, err := tool(ctx, 30*time.Minute, "aria2c", "--no-conf", "-j16", "-i", input, "--allow-overwrite=true",
+		"--auto-file-renaming=false", "--file-allocation=none", "--summary-interval=0", "--console-log-level=warn",
+		"--show-console-readout=false", "-d", dir)
+	if err != nil || timedOut {
+		return row{}, phases{}, fmt.Errorf("aria2c (timed out: %v): %v\n%s", timedOut, err, strings.TrimSpace(out))
+	}
+	p := w.phases()
+	for _, f := range dump.Files() {
+		if err := sameFile(filepath.Join(dir, path.Base(f.Path)), dump, f.Path); err != nil {
+			return row{}, phases{}, fmt.Errorf("aria2c: %w", err)
+		}
+	}
+	size := dump.TotalSize()
+	return row{tool: name, took: p.last, bytes: size, refetched: p.refetched(header, size),
+		note: "byte-identical"}, p, nil
+}

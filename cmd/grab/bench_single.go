@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/demo"
+)
+
+// singleModel is the network of issue 2's targets.
+func singleModel() demo.Model {
+	return demo.Model{
+		Median: 200e3, Sigma: 0.8, LinkCap: 3e6,
+		RTT: 600 * time.Millisecond, Build: 1500 * time.Millisecond,
+		CircuitIdle: 10 * time.Minute, Seed: 1,
+	}
+}
+
+const singlePath = "evidence.7z"
+
+// benchWorkers is grab's --workers in every scenario, and aria2c's
+// connections.
+const benchWorkers = 16
+
+func runSingle(ctx context.Context, b *bench) error {
+	size, curlLimit := int64(48<<20), 10*time.Minute
+	if b.opts.quick {
+		size, curlLimit = 4<<20, 5*time.Second
+	}
+	m := singleModel()
+	dump := demo.SingleFile(m.Seed, singlePath, size)
+	header, err := headerSizes(ctx, dump, singlePath, size)
+	if err != nil {
+		return err
+	}
+	out := b.ui.stdout
+	fmt.Fprintf(out, "\n## single: one %d-byte file (%d MiB)\n\n", size, size>>20)
+	fmt.Fprintf(out, "model: %d circuits for grab (one per worker), median %.0f kB/s, sigma %.1f, link %.2f MB/s, RTT %v, build %v, seed %d\n\n",
+		benchWorkers, m.Median/1e3, m.Sigma, m.LinkCap/1e6, m.RTT, m.Build, m.Seed)
+
+	var rows []row
+	var notes []string
+	socksStart := m.Build + 2*m.RTT
+	directStart := 2 * m.RTT
+
+	b.ui.printf("bench: single: grab in-process, %d workers through the demo's SOCKS proxy", benchWorkers)
+	r, p, err := b.singleGrab(ctx, dump, m, header, size)
+	if err != nil {
+		return err
+	}
+	r.startup = socksStart
+	rows = append(rows, r)
+	notes = append(notes, "grab: "+p.describe(m.LinkCap, size))
+
+	b.ui.printf("bench: single: grab killed with SIGKILL at ~33%% and ~66%% of the bytes, then resumed")
+	r, p, err = b.singleKill(ctx, dump, m, header, size)
+	if err != nil {
+		return err
+	}
+	r.startup = 3 * socksStart
+	rows = append(rows, r)
+	notes = append(notes, "grab, kill -9 twice: "+p.describe(m.LinkCap, size))
+	b.ui.printf("bench: single: the kill test's file is byte-identical to the source after 2 kills and a resume")
+
+	direct := []struct {
+		name, bin string
+		limit     time.Duration
+		args      func(dir, url string) []string
+	}{
+		{"aria2c -x16 -s16 -k1M (direct HTTP)", "aria2c", 10 * time.Minute, func(dir, url string) []string {
+			return []string{"--no-conf", "-x16", "-s16", "-k1M", "--allow-overwrite=true", "--auto-file-renaming=false",
+				"--file-allocation=none", "--summary-interval=0", "--console-log-level=warn", "--show-console-readout=false",
+				"-d", dir, "-o", singlePath, url}
+		}},
+		{"curl, one stream (direct HTTP)", "curl", curlLimit, func(dir, url string) []string {
+			return []string{"-q", "--noproxy", "*", "-sS", "-f", "--max-time", fmt.Sprint(int(curlLimit.Seconds())),
+				"-o", filepath.Join(dir, singlePath), url}
+		}},
+	}
+	for _, t := range direct {
+		if _, err := exec.LookPath(t.bin); err != nil {
+			b.ui.printf("bench: single: skipped: %s not installed", t.bin)
+			rows = append(rows, row{tool: t.name, skipped: "skipped: " + t.bin + " not installed"})
+			continue
+		}
+		b.ui.printf("bench: single: %s", t.name)
+		r, p, err := b.singleTool(ctx, dump, m, header, size, t.name, t.bin, t.limit, t.args)
+		if err != nil {
+			return err
+		}
+		r.startup = directStart
+		rows = append(rows, r)
+		notes = append(notes, t.bin+": "+p.describe(m.LinkCap, size))
+	}
+
+	writeTable(out, m.LinkCap, rows)
+	fmt.Fprintf(out, "\nutilisation = payload bytes / (link %.2f MB/s × seconds from the start to the last byte sent by the source). "+
+		"Net of start-up takes out the unavoidable start: circuit build + SOCKS connect round trip + first request round trip "+
+		"= %.1f s through SOCKS (three times for the kill test's three runs), 2 round trips = %.1f s over direct HTTP, "+
+		"which has no circuit build. refetched = (bytes the source sent − header bytes − payload) / payload, "+
+		"where header bytes = requests with a Range header × %d + requests without × %d (measured on one 206 and one 200 answer: "+
+		"the demo counts headers and bodies together). grab/tool divides grab's utilisation by the tool's.\n\n",
+		m.LinkCap/1e6, socksStart.Seconds(), directStart.Seconds(), header.partial, header.whole)
+	fmt.Fprintln(out, "where the time went:")
+	for _, n := range notes {
+		fmt.Fprintln(out, "- "+n)
+	}
+	fmt.Fprintf(out, "\ntargets: grab utilisation %.2f (net %.2f): %s; refetched after two kills %s: %s\n",
+		rows[0].util(m.LinkCap), rows[0].utilNet(m.LinkCap), verdict(rows[0].util(m.LinkCap) >= 0.9, ">= 0.90"),
+		pct(rows[1].refetched), verdict(rows[1].refetched <= 0.02, "<= 2%"))
+	return nil
+}
+
+func verdict(ok bool, target string) string {
+	if ok {
+		return "meets " + target
+	}
+	return "MISSES " + target
+}
+
+// singleGrab runs grab's engine in this process through the demo's SOCKS
+// proxy, with a fresh source and output folder.
+func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, size int64) (row, phases, error) {
+	srv, err := demo.Start(ctx, dump, m)
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	defer srv.Close()
+	dir, err := b.dir("single-grab")
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	o, given := benchSettings(dir, srv)
+	targets, err := parseURLs(srv.URLs())
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	var log bytes.Buffer
+	w := openWindow(srv)
+	runCtx, cancel := context.WithTimeout(ctx, b.limit())
+	files, err := get(runCtx, &ui{stdout: io.Discard, stderr: &log}, o, given, targets, nil)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && runCtx.Err() != nil {
+			err = fmt.Errorf("did not finish within %v (%w)", b.limit(), err)
+		}
+		return row{}, phases{}, fmt.Errorf("grab in-process: %w\n%s", err, log.String())
+	}
+	p := w.phases()
+	if n, err := checkFiles(dir, files, srv); err != nil || n != 1 {
+		return row{}, phases{}, fmt.Errorf("grab in-process: %d of 1 files checked: %w", n, errors.Join(err, errNotIdentical))
+	}
+	if b.opts.svg != "" {
+		title := fmt.Sprintf("grab -w %d, one %d MiB file: bytes/s per circuit (1 s steps), link %.1f MB/s", benchWorkers, size>>20, m.LinkCap/1e6)
+		if err := writeSVG(b.opts.svg, title, srv.Timeline(time.Second), w.from, m.LinkCap); err != nil {
+			return row{}, phases{}, err
+		}
+		b.ui.printf("bench: single: wrote %s", b.opts.svg)
+	}
+	return row{tool: fmt.Sprintf("grab -w %d (SOCKS, in-process)", benchWorkers), took: p.last, bytes: size,
+		refetched: p.refetched(header, size)}, p, nil
+}
+
+// singleKill runs the grab binary as a child, kills it with SIGKILL twice
+// while bytes flow, then lets a third run finish, and checks the result.
+func (b *bench) singleKill(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, size int64) (row, phases, error) {
+	srv, err := demo.Start(ctx, dump, m)
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	defer srv.Close()
+	dir, err := b.dir("single-kill")
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	args := []string{srv.URLs()[0], "-o", dir, "--proxy", "socks5h://" + srv.SOCKSAddr(), "-w", fmt.Sprint(benchWorkers)}
+	w := openWindow(srv)
+	for _, at := range []int64{size / 3, size * 2 / 3} {
+		if err := b.killAt(ctx, srv, at, args); err != nil {
+			return row{}, phases{}, err
+		}
+	}
+	timedOut, out, err := tool(ctx, b.limit(), b.exe, args...)
+	if err != nil || timedOut {
+		return row{}, phases{}, fmt.Errorf("kill test: the resumed grab did not finish (timed out: %v): %v\n%s", timedOut, err, out)
+	}
+	p := w.phases()
+	got, err := manifestPath(dir)
+	if err != nil {
+		return row{}, phases{}, fmt.Errorf("kill test: %w", err)
+	}
+	if err := sameFile(filepath.Join(dir, filepath.FromSlash(got)), dump, singlePath); err != nil {
+		return row{}, phases{}, fmt.Errorf("kill test: %w", err)
+	}
+	return row{tool: "grab, kill -9 at 33% and 66%, resumed (3 runs)", took: p.last, bytes: size,
+		refetched: p.refetched(header, size), note: "byte-identical; time includes 2 restarts"}, p, nil
+}
+
+// killAt starts grab and kills it with SIGKILL once the source has sent
+// at least at bytes in all.
+func (b *bench) killAt(ctx context.Context, srv *demo.Server, at int64, args []string) error {
+	ctx, cancel := context.WithTimeout(ctx, b.limit())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.exe, args...)
+	cmd.Env = childEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("kill test: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return fmt.Errorf("kill test: grab ended before the source sent %d bytes: %v\n%s", at, err, out.String())
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("kill test: the source had not sent %d bytes after %v: %w\n%s", at, b.limit(), ctx.Err(), out.String())
+		case <-tick.C:
+			if srv.Stats().BytesSent >= at {
+				_ = cmd.Process.Kill() // SIGKILL: no chance to save anything
+				<-done
+				return nil
+			}
+		}
+	}
+}
+
+// singleTool runs aria2c or curl over the demo's direct HTTP listener,
+// where every TCP connection is its own circuit.
+func (b *bench) singleTool(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, size int64,
+	name, bin string, limit time.Duration, args func(dir, url string) []string) (row, phases, error) {
+	srv, err := demo.Start(ctx, dump, m)
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	defer srv.Close()
+	dir, err := b.dir("single-" + bin)
+	if err != nil {
+		return row{}, phases{}, err
+	}
+	w := openWindow(srv)
+	timedOut, out, err := tool(ctx, limit+time.Minute, bin, args(dir, srv.HTTPURL()+demo.EscapePath(singlePath))...)
+	p := w.phases()
+	got := filepath.Join(dir, singlePath)
+	r := row{tool: name, took: p.last, bytes: size, refetched: p.refetched(header, size)}
+	if ee := (*exec.ExitError)(nil); bin == "curl" && errors.As(err, &ee) && ee.ExitCode() == 28 {
+		timedOut, err = true, nil // curl's --max-time
+	}
+	if err != nil {
+		return row{}, phases{}, fmt.Errorf("%s: %w\n%s", bin, err, strings.TrimSpace(out))
+	}
+	if timedOut {
+		fi, err := os.Stat(got)
+		if err != nil {
+			return row{}, phases{}, fmt.Errorf("%s: %w", bin, err)
+		}
+		r.bytes, r.refetched = fi.Size(), math.NaN()
+		r.note = fmt.Sprintf("stopped after %v: %d of %d bytes; rate over that time", limit, fi.Size(), size)
+		return r, p, nil
+	}
+	if err := sameFile(got, dump, singlePath); err != nil {
+		return row{}, phases{}, fmt.Errorf("%s: %w", bin, err)
+	}
+	r.note = "byte-identical"
+	return r, p, nil
+}
