@@ -39,8 +39,13 @@ flags:
   -i, --input FILE       read URLs from FILE, one per line, # for comments; - for stdin
       --proxy URL        SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor (socks5h: names
                          are resolved by the proxy; socks5: locally, refused for .onion)
-  -w, --workers N        parallel workers, each with its own circuit (default 16)
-      --chunk-size SIZE  largest range one request asks for (default 4M)
+  -w, --workers N        circuits: workers, each with its own Tor circuit (default 16)
+      --streams N        requests in flight per circuit, for small files (default 4)
+      --chunk-size SIZE  largest range one request asks for (default 16M); ranges are
+                         sized to last about 20 s at each circuit's measured rate
+      --stall-timeout D  cancel a request that moves no byte this long, and take a
+                         new circuit (default 30s)
+      --limit-rate RATE  cap the whole job, in bytes per second (e.g. 500k)
       --retries N        failures in a row without progress before a file is given up (default 10)
       --checksums FILE   SHA256SUMS / MD5SUMS style file to verify against
       --priority LIST    classes first, in this order, e.g. photos,documents (grab classes)
@@ -186,7 +191,8 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 	log := newLogger(ui, s.Verbose)
 	j.crawler.SetLog(log)
 	cfg := fetch.Config{
-		Dir: s.Output, Workers: s.Workers, ChunkSize: j.chunk, Retries: s.Retries,
+		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: j.chunk, Retries: s.Retries,
+		StallTimeout: j.stall, LimitRate: j.limit,
 		Source: &httpsrc.Source{Dialer: j.dialer}, Journal: st, Log: log,
 		Less: j.less, Expand: j.crawler.Expand, CrawlOnly: s.DryRun,
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/class"
@@ -21,6 +22,9 @@ type settings struct {
 	DryRun    bool     `json:"-"`
 	Proxy     string   `json:"proxy,omitempty"`
 	Workers   int      `json:"workers"`
+	Streams   int      `json:"streams"`
+	Stall     string   `json:"stall_timeout"`
+	LimitRate string   `json:"limit_rate,omitempty"`
 	Chunk     string   `json:"chunk_size"`
 	Retries   int      `json:"retries"`
 	Checksums string   `json:"checksums,omitempty"`
@@ -49,21 +53,24 @@ func (l listFlag) Set(v string) error { *l.p = append(*l.p, v); return nil }
 // savedFlags maps each flag whose value is kept with the job to a copier
 // of its field.
 var savedFlags = map[string]func(dst, src *settings){
-	"proxy":      func(d, s *settings) { d.Proxy = s.Proxy },
-	"workers":    func(d, s *settings) { d.Workers = s.Workers },
-	"w":          func(d, s *settings) { d.Workers = s.Workers },
-	"chunk-size": func(d, s *settings) { d.Chunk = s.Chunk },
-	"retries":    func(d, s *settings) { d.Retries = s.Retries },
-	"checksums":  func(d, s *settings) { d.Checksums = s.Checksums },
-	"priority":   func(d, s *settings) { d.Priority = s.Priority },
-	"only":       func(d, s *settings) { d.Only = s.Only },
-	"include":    func(d, s *settings) { d.Include = s.Include },
-	"exclude":    func(d, s *settings) { d.Exclude = s.Exclude },
-	"min-size":   func(d, s *settings) { d.MinSize = s.MinSize },
-	"max-size":   func(d, s *settings) { d.MaxSize = s.MaxSize },
-	"order":      func(d, s *settings) { d.Order = s.Order },
-	"depth":      func(d, s *settings) { d.Depth = s.Depth },
-	"class":      func(d, s *settings) { d.Classes = s.Classes },
+	"proxy":         func(d, s *settings) { d.Proxy = s.Proxy },
+	"workers":       func(d, s *settings) { d.Workers = s.Workers },
+	"w":             func(d, s *settings) { d.Workers = s.Workers },
+	"chunk-size":    func(d, s *settings) { d.Chunk = s.Chunk },
+	"streams":       func(d, s *settings) { d.Streams = s.Streams },
+	"stall-timeout": func(d, s *settings) { d.Stall = s.Stall },
+	"limit-rate":    func(d, s *settings) { d.LimitRate = s.LimitRate },
+	"retries":       func(d, s *settings) { d.Retries = s.Retries },
+	"checksums":     func(d, s *settings) { d.Checksums = s.Checksums },
+	"priority":      func(d, s *settings) { d.Priority = s.Priority },
+	"only":          func(d, s *settings) { d.Only = s.Only },
+	"include":       func(d, s *settings) { d.Include = s.Include },
+	"exclude":       func(d, s *settings) { d.Exclude = s.Exclude },
+	"min-size":      func(d, s *settings) { d.MinSize = s.MinSize },
+	"max-size":      func(d, s *settings) { d.MaxSize = s.MaxSize },
+	"order":         func(d, s *settings) { d.Order = s.Order },
+	"depth":         func(d, s *settings) { d.Depth = s.Depth },
+	"class":         func(d, s *settings) { d.Classes = s.Classes },
 }
 
 func (s *settings) flags(name string) *flagSet {
@@ -78,7 +85,10 @@ func (s *settings) flags(name string) *flagSet {
 	fs.StringVar(&s.Proxy, "proxy", "", "")
 	fs.IntVar(&s.Workers, "w", 16, "")
 	fs.IntVar(&s.Workers, "workers", 16, "")
-	fs.StringVar(&s.Chunk, "chunk-size", "4M", "")
+	fs.StringVar(&s.Chunk, "chunk-size", "16M", "")
+	fs.IntVar(&s.Streams, "streams", 4, "")
+	fs.StringVar(&s.Stall, "stall-timeout", "30s", "")
+	fs.StringVar(&s.LimitRate, "limit-rate", "", "")
 	fs.IntVar(&s.Retries, "retries", 10, "")
 	fs.StringVar(&s.Checksums, "checksums", "", "")
 	fs.StringVar(&s.Priority, "priority", "", "")
@@ -115,6 +125,8 @@ func (s *settings) merge(saved json.RawMessage, given map[string]bool) (*setting
 type job struct {
 	dialer  *dial.Dialer
 	chunk   int64
+	stall   time.Duration
+	limit   float64
 	classes *class.Set
 	less    func(a, b *fetch.File) bool
 	crawler *crawl.Crawler
@@ -132,6 +144,19 @@ func (s *settings) build() (*job, error) {
 	}
 	if j.chunk, err = class.ParseSize(s.Chunk); err != nil || j.chunk <= 0 {
 		return nil, &usageError{msg: fmt.Sprintf("--chunk-size %q: want a size such as 4M", s.Chunk)}
+	}
+	if s.Streams < 1 || s.Streams > 64 {
+		return nil, &usageError{msg: fmt.Sprintf("--streams %d: want 1 to 64", s.Streams)}
+	}
+	if j.stall, err = time.ParseDuration(s.Stall); err != nil || j.stall < time.Second {
+		return nil, &usageError{msg: fmt.Sprintf("--stall-timeout %q: want a duration of at least 1s, such as 30s", s.Stall)}
+	}
+	if s.LimitRate != "" {
+		n, err := class.ParseSize(s.LimitRate)
+		if err != nil || n <= 0 {
+			return nil, &usageError{msg: fmt.Sprintf("--limit-rate %q: want bytes per second, such as 500k", s.LimitRate)}
+		}
+		j.limit = float64(n)
 	}
 	if j.classes, err = class.NewSet(s.Classes); err != nil {
 		return nil, &usageError{msg: err.Error(), hint: "--class NAME=ext,ext (grab classes lists them)"}
