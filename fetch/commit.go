@@ -43,13 +43,19 @@ func (e *Engine) commit() error {
 			b.Files = append(b.Files, rec)
 			f.dirty = false
 		}
-		if len(f.unsynced) > 0 && f.part != nil && f.State == Pending {
-			for _, i := range f.unsynced {
-				b.Blocks = append(b.Blocks, BlockHash{File: f.ID, Index: i, Hash: f.hashes[i]})
-			}
-			parts = append(parts, f.part)
+		if f.part == nil || f.State != Pending {
+			f.unsynced = nil
+			continue
+		}
+		n := len(b.Blocks) + len(b.Partials)
+		for _, i := range f.unsynced {
+			b.Blocks = append(b.Blocks, BlockHash{File: f.ID, Index: i, Hash: f.hashes[i]})
 		}
 		f.unsynced = nil
+		b.Partials = append(b.Partials, e.partials(f)...)
+		if len(b.Blocks)+len(b.Partials) > n {
+			parts = append(parts, f.part)
+		}
 	}
 	e.mu.Unlock()
 	if len(b.Resets)+len(b.Files)+len(b.Blocks) == 0 {
@@ -70,4 +76,28 @@ func (e *Engine) commit() error {
 		return fmt.Errorf("saving progress: %w", err)
 	}
 	return nil
+}
+
+// partials lists f's unfinished blocks whose progress is not recorded yet:
+// those of running tasks and those left by tasks that ended mid-block.
+// e.mu is held.
+func (e *Engine) partials(f *fileState) []Partial {
+	var out []Partial
+	bs := e.cfg.BlockSize
+	for t := range f.tasks {
+		if t.gen != f.gen || t.hstate == nil || t.cursor%bs == 0 || t.cursor == t.savedAt || t.part != f.part {
+			continue
+		}
+		if b := t.cursor / bs; b < int64(len(f.done)) && !f.done[b] {
+			out = append(out, Partial{File: f.ID, Block: b, Reached: t.cursor, State: t.hstate})
+			t.savedAt = t.cursor
+		}
+	}
+	for b, p := range f.partial {
+		if !p.saved {
+			out = append(out, Partial{File: f.ID, Block: b, Reached: p.reached, State: p.state})
+			p.saved = true
+		}
+	}
+	return out
 }

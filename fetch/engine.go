@@ -1,9 +1,11 @@
 package fetch
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,7 +41,7 @@ type Config struct {
 	BlockSize    int64         // hashing and progress granule: 256 KiB
 	MinSplit     int64         // a running task is split only if this much is left to it: 4 blocks
 	Retries      int           // failures in a row without progress before a file is given up: 10
-	CommitEvery  time.Duration // 1s
+	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
 	Backoff      Backoff
 
 	// Less orders pending files: the scheduler hands out work from the
@@ -104,7 +106,8 @@ type fileState struct {
 	part      *os.File
 	stale     []*os.File // parts of earlier generations still written by old tasks
 	scanFrom  int64
-	specNext  int64 // next speculative offset while the size is unknown
+	partial   map[int64]*partialState // unfinished blocks to resume mid-way, by block
+	specNext  int64                   // next speculative offset while the size is unknown
 	fails     int
 	notBefore time.Time
 	finishing bool
@@ -123,6 +126,10 @@ type task struct {
 	end    int64
 	probe  bool // size unknown when issued
 	whole  bool
+
+	hinit   []byte // SHA-256 state of the block's bytes before start (a resumed partial block)
+	hstate  []byte // SHA-256 state at cursor when cursor is inside a block, under e.mu
+	savedAt int64  // cursor last recorded as a Partial
 
 	lane     *lane
 	twin     *task // the other task fetching the same range at the end
@@ -169,7 +176,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Retries = 10
 	}
 	if cfg.CommitEvery <= 0 {
-		cfg.CommitEvery = time.Second
+		cfg.CommitEvery = 100 * time.Millisecond
 	}
 	if cfg.ListingMax <= 0 {
 		cfg.ListingMax = 32 << 20
@@ -221,7 +228,7 @@ func (e *Engine) load() error {
 		case Failed:
 			continue
 		}
-		if err := e.reverify(f, s.Blocks); err != nil {
+		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
 			return err
 		}
 		e.queue = append(e.queue, f)
@@ -254,13 +261,13 @@ func Compare(less func(a, b *File) bool, a, b *File) int {
 
 // reverify trusts a recorded block only if the bytes on disk still hash to
 // its recorded hash.
-func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte) error {
+func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[int64]Partial) error {
 	if f.Size >= 0 {
 		n := span.Blocks(f.Size, e.cfg.BlockSize)
 		f.done = make([]bool, n)
 		f.hashes = make([][32]byte, n)
 	}
-	if len(blocks) == 0 {
+	if len(blocks) == 0 && len(partials) == 0 {
 		return nil
 	}
 	part, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR, 0)
@@ -307,9 +314,49 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte) error {
 		// A whole stream cannot resume in the middle.
 		f.doneBytes = 0
 		clear(f.done)
+		partials = nil
 	}
 	e.stats.resumed += f.doneBytes
+	for b, p := range partials {
+		if e.reverifyPartial(f, b, p, buf) {
+			e.stats.resumed += p.Reached - b*e.cfg.BlockSize
+		} else {
+			e.log.Warn("a partial block failed verification on resume and will be fetched again", "path", f.Path, "block", b)
+			e.stats.rehashed++
+		}
+	}
 	return nil
+}
+
+// reverifyPartial trusts a recorded partial block only if hashing its bytes
+// on disk gives exactly the recorded SHA-256 state.
+func (e *Engine) reverifyPartial(f *fileState, b int64, p Partial, buf []byte) bool {
+	bs := e.cfg.BlockSize
+	if f.Size < 0 || b < 0 || b >= int64(len(f.done)) || f.done[b] || p.Reached <= b*bs || p.Reached >= min((b+1)*bs, f.Size) {
+		return false
+	}
+	n, err := f.part.ReadAt(buf[:p.Reached-b*bs], b*bs)
+	if err != nil || int64(n) != p.Reached-b*bs {
+		return false
+	}
+	h := sha256.New()
+	h.Write(buf[:n])
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil || !bytes.Equal(state, p.State) {
+		return false
+	}
+	if f.partial == nil {
+		f.partial = map[int64]*partialState{}
+	}
+	f.partial[b] = &partialState{reached: p.Reached, state: p.State, saved: true}
+	return true
+}
+
+// partialState is an unfinished block that a task can resume.
+type partialState struct {
+	reached int64
+	state   []byte
+	saved   bool // recorded in the journal as it is
 }
 
 // Add queues files, in order, after those already known. Files whose URL is

@@ -144,7 +144,15 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 		for end < n && end < limit && !f.done[end] && !e.covered(f, end) {
 			end++
 		}
-		return e.issue(&task{f: f, start: b * bs, end: min(end*bs, f.Size)})
+		t := &task{f: f, start: b * bs, end: min(end*bs, f.Size)}
+		if p := f.partial[b]; p != nil {
+			t.start, t.hinit, t.hstate, t.savedAt = p.reached, p.state, p.state, -1
+			if p.saved {
+				t.savedAt = p.reached
+			}
+			delete(f.partial, b)
+		}
+		return e.issue(t)
 	}
 	return nil, nil
 }
@@ -295,7 +303,7 @@ func (e *Engine) twin(l *lane) *task {
 // of the caller: it advances the cursor and returns the index of the block
 // completed by these bytes, or -1. Blocks complete one at a time because the
 // worker never writes across a block boundary in one call.
-func (e *Engine) received(t *task, n int64, sum func() [32]byte) (completed int64, keep bool) {
+func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []byte) (completed int64, keep bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := t.f
@@ -311,8 +319,12 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte) (completed int6
 	t.cursor += n
 	bs := e.cfg.BlockSize
 	if t.cursor%bs != 0 && t.cursor != f.Size {
+		if f.Size > 0 {
+			t.hstate = state()
+		}
 		return -1, true
 	}
+	t.hstate = nil
 	return e.completeWith(t, sum), true
 }
 
@@ -343,6 +355,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 		f.done = append(f.done, make([]bool, b+1-int64(len(f.done)))...)
 		f.hashes = append(f.hashes, make([][32]byte, b+1-int64(len(f.hashes)))...)
 	}
+	delete(f.partial, b)
 	if !f.done[b] {
 		f.done[b] = true
 		f.hashes[b] = sum()
@@ -405,7 +418,19 @@ func (e *Engine) release(t *task) (finish bool) {
 	if t.gen == f.gen {
 		bs := e.cfg.BlockSize
 		if part := t.cursor % bs; part != 0 && (f.Size < 0 || t.cursor < f.Size) {
-			e.stats.wasted += part
+			b := t.cursor / bs
+			switch old := f.partial[b]; {
+			case t.hstate == nil || f.Size < 0 || f.Whole || f.done[b]:
+				e.stats.wasted += part
+			case old != nil && old.reached >= t.cursor:
+				// a twin got further
+			default:
+				// the next task resumes this block where it stopped
+				if f.partial == nil {
+					f.partial = map[int64]*partialState{}
+				}
+				f.partial[b] = &partialState{reached: t.cursor, state: t.hstate, saved: t.savedAt == t.cursor}
+			}
 		}
 		if b := t.cursor / bs; b < f.scanFrom {
 			f.scanFrom = b
@@ -470,7 +495,7 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.gen++
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
 	e.stats.wasted += f.doneBytes
-	f.doneBytes, f.scanFrom, f.unsynced = 0, 0, nil
+	f.doneBytes, f.scanFrom, f.unsynced, f.partial = 0, 0, nil, nil
 	f.done = make([]bool, max(span.Blocks(size, e.cfg.BlockSize), 0))
 	f.hashes = make([][32]byte, len(f.done))
 	e.resets = append(e.resets, f.ID)

@@ -119,15 +119,27 @@ type Journal interface {
 
 // Saved is a file as the Journal holds it.
 type Saved struct {
-	File   File
-	Blocks map[int64][32]byte
+	File     File
+	Blocks   map[int64][32]byte
+	Partials map[int64]Partial
 }
 
 // Batch is one commit of progress.
 type Batch struct {
-	Resets []uint64 // files whose recorded blocks are void (the remote changed, or the file is done)
-	Files  []File   // new or updated records
-	Blocks []BlockHash
+	Resets   []uint64 // files whose recorded blocks and partials are void (the remote changed, or the file is done)
+	Files    []File   // new or updated records
+	Blocks   []BlockHash
+	Partials []Partial // a block's Partial is dropped when the block itself is saved
+}
+
+// Partial records how far an unfinished block has arrived: its bytes from
+// the block's start to Reached are durable, and State is the SHA-256 state
+// (encoding.BinaryMarshaler form) after hashing them.
+type Partial struct {
+	File    uint64
+	Block   int64
+	Reached int64 // file offset
+	State   []byte
 }
 
 // BlockHash records a block made durable.

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"errors"
 	"fmt"
 	"hash"
@@ -94,10 +95,19 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		return nil
 	}
 	h.Reset()
+	if t.hinit != nil {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(t.hinit); err != nil {
+			return fmt.Errorf("resuming the hash of %s: %w", t.f.Path, err)
+		}
+	}
 	sum := func() (s [32]byte) {
 		h.Sum(s[:0])
 		h.Reset()
 		return s
+	}
+	state := func() []byte {
+		b, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
+		return b
 	}
 	bs := e.cfg.BlockSize
 	blocks := 0
@@ -122,7 +132,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 				return fmt.Errorf("writing %s: %w", t.f.Path, werr)
 			}
 			h.Write(buf[:n])
-			b, keep := e.received(t, int64(n), sum)
+			b, keep := e.received(t, int64(n), sum, state)
 			if b >= 0 {
 				blocks++
 			}

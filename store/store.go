@@ -22,11 +22,12 @@ import (
 const Format = 1
 
 var (
-	bucketMeta   = []byte("meta")
-	bucketFiles  = []byte("files")
-	bucketBlocks = []byte("blocks")
-	keyFormat    = []byte("format")
-	keyJob       = []byte("job")
+	bucketMeta    = []byte("meta")
+	bucketFiles   = []byte("files")
+	bucketBlocks  = []byte("blocks")
+	bucketPartial = []byte("partial")
+	keyFormat     = []byte("format")
+	keyJob        = []byte("job")
 )
 
 // Job is what a job was started with, so that `grab -o DIR` alone resumes it.
@@ -102,7 +103,7 @@ func (s *Store) init() error {
 		} else if err := meta.Put(keyFormat, []byte(strconv.Itoa(Format))); err != nil {
 			return err
 		}
-		for _, b := range [][]byte{bucketFiles, bucketBlocks} {
+		for _, b := range [][]byte{bucketFiles, bucketBlocks, bucketPartial} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -197,6 +198,7 @@ func (s *Store) Load() ([]fetch.Saved, error) {
 	var out []fetch.Saved
 	err := s.db.View(func(tx *bolt.Tx) error {
 		blocks := tx.Bucket(bucketBlocks)
+		partial := tx.Bucket(bucketPartial)
 		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
 			if len(k) != 8 {
 				return fmt.Errorf("%w: file key of %d bytes", ErrFormat, len(k))
@@ -224,6 +226,21 @@ func (s *Store) Load() ([]fetch.Saved, error) {
 					return err
 				}
 			}
+			if pb := partial.Bucket(k); pb != nil {
+				sv.Partials = map[int64]fetch.Partial{}
+				err := pb.ForEach(func(bk, bv []byte) error {
+					if len(bk) != 8 || len(bv) < 8 {
+						return fmt.Errorf("%w: partial record of file %d", ErrFormat, id)
+					}
+					b := int64(binary.BigEndian.Uint64(bk))
+					sv.Partials[b] = fetch.Partial{File: id, Block: b, Reached: int64(binary.BigEndian.Uint64(bv)),
+						State: append([]byte(nil), bv[8:]...)}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
 			out = append(out, sv)
 			return nil
 		})
@@ -234,10 +251,12 @@ func (s *Store) Load() ([]fetch.Saved, error) {
 // Save implements fetch.Journal.
 func (s *Store) Save(b *fetch.Batch) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		files, blocks := tx.Bucket(bucketFiles), tx.Bucket(bucketBlocks)
+		files, blocks, partial := tx.Bucket(bucketFiles), tx.Bucket(bucketBlocks), tx.Bucket(bucketPartial)
 		for _, id := range b.Resets {
-			if err := blocks.DeleteBucket(key(id)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return err
+			for _, bk := range []*bolt.Bucket{blocks, partial} {
+				if err := bk.DeleteBucket(key(id)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+					return err
+				}
 			}
 		}
 		for _, f := range b.Files {
@@ -255,6 +274,20 @@ func (s *Store) Save(b *fetch.Batch) error {
 				return err
 			}
 			if err := fb.Put(key(uint64(bh.Index)), bh.Hash[:]); err != nil {
+				return err
+			}
+			if pb := partial.Bucket(key(bh.File)); pb != nil {
+				if err := pb.Delete(key(uint64(bh.Index))); err != nil {
+					return err
+				}
+			}
+		}
+		for _, p := range b.Partials {
+			pb, err := partial.CreateBucketIfNotExists(key(p.File))
+			if err != nil {
+				return err
+			}
+			if err := pb.Put(key(uint64(p.Block)), append(key(uint64(p.Reached)), p.State...)); err != nil {
 				return err
 			}
 		}

@@ -41,6 +41,16 @@ func TestRoundTrip(t *testing.T) {
 	if err := s.Save(&fetch.Batch{Resets: []uint64{2}}); err != nil {
 		t.Fatal(err)
 	}
+	// A partial block is kept until the block itself is saved.
+	p3 := fetch.Partial{File: 1, Block: 3, Reached: 3*256<<10 + 1000, State: []byte("state-3")}
+	p4 := fetch.Partial{File: 1, Block: 4, Reached: 4*256<<10 + 10, State: []byte("state-4")}
+	if err := s.Save(&fetch.Batch{Partials: []fetch.Partial{p3, p4}}); err != nil {
+		t.Fatal(err)
+	}
+	h4 := [32]byte{4}
+	if err := s.Save(&fetch.Batch{Blocks: []fetch.BlockHash{{File: 1, Index: 4, Hash: h4}}}); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	s, err = Open(dir)
@@ -57,7 +67,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []fetch.Saved{
-		{File: a, Blocks: map[int64][32]byte{0: h1, 2: h2}},
+		{File: a, Blocks: map[int64][32]byte{0: h1, 2: h2, 4: h4}, Partials: map[int64]fetch.Partial{3: p3}},
 		{File: b},
 		{File: c},
 	}
