@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -379,5 +380,54 @@ func TestResumeMidBlock(t *testing.T) {
 			t.Fatalf("corrupt=%v: resumed %d, rehashed %d, second run sent %d; want %d, %d, %d",
 				corrupt, st.Resumed, st.Rehashed, j.srv.Sent()-sent, wantResumed, wantRehashed, int64(len(data))-wantResumed)
 		}
+	}
+}
+
+// A stream that stops moving but stays open is cancelled after the stall
+// timeout; its range goes back to the pool and its circuit is replaced.
+func TestStallIsCancelled(t *testing.T) {
+	data := fakesrv.Data("st", 1024*kib)
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, StallAfter: 100000, StallTimes: 2}})
+	j.cfg.Workers, j.cfg.StallTimeout = 1, 200*time.Millisecond
+	e, err := j.run(t.Context(), nil, "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.want("/x", data)
+	st := e.Status()
+	if st.Stalls != 2 || st.Renewals != 2 || st.Wasted != 0 {
+		t.Fatalf("stalls %d, renewals %d, wasted %d; want 2, 2, 0", st.Stalls, st.Renewals, st.Wasted)
+	}
+}
+
+// While the proxy is down the job waits, says why and when it tries next,
+// and fails no file.
+func TestSourceUnreachableWaits(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: []byte("x")}})
+	d, _ := dial.New("socks5h://" + dead)
+	j.cfg.Source = &httpsrc.Source{Dialer: d}
+	j.cfg.Backoff = fetch.Backoff{Base: 100 * time.Millisecond, Max: 400 * time.Millisecond}
+	var waiting fetch.Status
+	e, err := j.run(t.Context(), func(s fetch.Status) bool {
+		if !s.WaitingUntil.IsZero() {
+			waiting = s
+			return true
+		}
+		return false
+	}, "/x")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	if f := e.Files()[0]; f.State != fetch.Pending {
+		t.Fatalf("file %v: %s", f.State, f.Err)
+	}
+	if !strings.Contains(waiting.WaitingWhy, "proxy unreachable: "+dead) {
+		t.Fatalf("waiting because %q", waiting.WaitingWhy)
 	}
 }

@@ -3,6 +3,7 @@ package fetch
 import (
 	"maps"
 	"slices"
+	"time"
 )
 
 // Status is a snapshot of a job for display. Files and bytes count files,
@@ -20,6 +21,14 @@ type Status struct {
 	Wasted                 int64 // of which thrown away: cut mid-block, fetched twice, changed files
 	Resumed                int64 // bytes found done on disk when the job started
 	Rehashed               int64 // blocks that failed re-verification at start
+	Renewals               int   // circuits replaced (slow, stalled, failing)
+	Stalls                 int   // requests cancelled for moving nothing
+	Twins                  int   // ranges fetched a second time at the end
+
+	// WaitingUntil is set while the source cannot be reached and no request
+	// is under way: the time of the next try, and why.
+	WaitingUntil time.Time
+	WaitingWhy   string
 }
 
 // Status returns the job's state now.
@@ -27,9 +36,21 @@ func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := Status{Files: len(e.files), Fetched: e.stats.fetched, Wasted: e.stats.wasted,
-		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed}
+		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed, Renewals: e.stats.renewals,
+		Stalls: e.stats.stalls, Twins: e.stats.twins}
+	now := e.cfg.Now()
+	for _, h := range e.hosts {
+		if h.notBefore.After(now) && (s.WaitingUntil.IsZero() || h.notBefore.Before(s.WaitingUntil)) {
+			s.WaitingUntil, s.WaitingWhy = h.notBefore, h.lastErr
+		}
+	}
 	s.Files = 0
 	s.Classes = map[string]ClassStatus{}
+	defer func() {
+		if s.Requests > 0 {
+			s.WaitingUntil, s.WaitingWhy = time.Time{}, ""
+		}
+	}()
 	for _, f := range e.files {
 		s.Requests += len(f.tasks)
 		if f.Kind == KindListing {

@@ -66,6 +66,9 @@ func (p *progress) loop() {
 				p.bar.SetTotal(s.Size)
 				p.bar.SetCurrent(s.DoneBytes)
 				r, eta := p.rateETA(s)
+				if !s.WaitingUntil.IsZero() {
+					r, eta = "waiting for source", "next try "+s.WaitingUntil.Format("15:04:05")
+				}
 				p.bar.Set("rate", r)
 				p.bar.Set("eta", eta)
 				p.bar.Set("files", fmt.Sprintf("%d/%d files", s.Done, s.Files))
@@ -95,6 +98,10 @@ func (p *progress) rateETA(s fetch.Status) (string, string) {
 
 // line is the plain progress report.
 func (p *progress) line(s fetch.Status) string {
+	if !s.WaitingUntil.IsZero() {
+		return fmt.Sprintf("grab: waiting for source, next try at %s: %s; %d/%d files done",
+			s.WaitingUntil.Format("15:04:05"), s.WaitingWhy, s.Done, s.Files)
+	}
 	r, eta := p.rateETA(s)
 	pct := 0.0
 	if s.Size > 0 {
@@ -122,8 +129,11 @@ func (p *progress) stop() {
 // summarize prints what a run achieved, and every failed file.
 func summarize(u *ui, e *fetch.Engine, took time.Duration) {
 	s := e.Status()
-	u.printf("%d of %d files done (%s), %d failed, in %s; fetched %s this run, %s wasted",
+	u.printf("%d of %d files done (%s), %d failed, in %s; fetched %s this run, %s of it twice or thrown away",
 		s.Done, s.Files, rate.Bytes(s.DoneBytes), s.Failed, rate.Duration(took), rate.Bytes(s.Fetched), rate.Bytes(s.Wasted))
+	if s.Renewals+s.Stalls+s.Twins > 0 {
+		u.printf("circuits: %d replaced, %d stalled requests cancelled, %d ranges fetched twice at the end", s.Renewals, s.Stalls, s.Twins)
+	}
 	for _, f := range e.Files() {
 		if f.State == fetch.Failed {
 			u.printf("failed: %s: %s", f.Path, f.Err)

@@ -24,6 +24,8 @@ type File struct {
 	ShiftRange  int64
 	CutAfter    int64         // close the connection after this many body bytes of each response (0: never)
 	CutTimes    int           // only the first CutTimes responses are cut (0: all)
+	StallAfter  int64         // stop sending after this many body bytes, keeping the connection open
+	StallTimes  int           // only the first StallTimes responses stall (0: all)
 	Status      int           // answer this status to every request
 	FailFirst   int           // answer 503 to the first FailFirst requests
 	StopAfter   int           // answer 503 to every request after the first StopAfter (0: never)
@@ -163,6 +165,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
+		return
+	}
+	if f.StallAfter > 0 && int64(len(body)) > f.StallAfter && (f.StallTimes == 0 || n < f.StallTimes) {
+		w.Write(body[:f.StallAfter])
+		s.add(f.StallAfter)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // until the client gives up
 		return
 	}
 	if f.CutAfter > 0 && int64(len(body)) > f.CutAfter && (f.CutTimes == 0 || n < f.CutTimes) {

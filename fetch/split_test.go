@@ -1,0 +1,162 @@
+package fetch
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+type memJournal struct{}
+
+func (memJournal) Load() ([]Saved, error) { return nil, nil }
+func (memJournal) Save(*Batch) error      { return nil }
+
+type nopSource struct{}
+
+func (nopSource) Conn(int) Conn { return nopConn{} }
+
+type nopConn struct{}
+
+func (nopConn) Get(context.Context, Request) (*Stream, error) { return nil, context.Canceled }
+func (nopConn) Close() error                                  { return nil }
+
+// clock is a settable time for the scheduler.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func testEngine(t *testing.T, circuits int) (*Engine, *clock, []*lane) {
+	t.Helper()
+	c := &clock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	e, err := New(Config{Dir: t.TempDir(), Source: nopSource{}, Journal: memJournal{}, Workers: circuits,
+		BlockSize: 100, ChunkSize: 1000, FirstChunk: 1000, Now: c.Now, Rand: rand.New(rand.NewPCG(1, 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lanes []*lane
+	for i := range circuits {
+		ci := &circ{id: i, conn: nopConn{}}
+		e.circs = append(e.circs, ci)
+		lanes = append(lanes, &lane{c: ci, bulk: true})
+	}
+	return e, c, lanes
+}
+
+// pickFor runs the scheduler for one lane as next() does.
+func pickFor(t *testing.T, e *Engine, l *lane) *task {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tk, _, err := e.pick(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk != nil {
+		tk.lane, tk.began, tk.lastMove = l, e.cfg.Now(), e.cfg.Now()
+		l.c.active++
+	}
+	return tk
+}
+
+// advance moves a task's cursor as received() would, marking the whole
+// blocks it passes done.
+func advance(e *Engine, tk *task, to int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	bs := e.cfg.BlockSize
+	for b := tk.cursor / bs; (b+1)*bs <= to; b++ {
+		tk.f.done[b] = true
+	}
+	tk.cursor = to
+}
+
+func rng(tk *task) [3]int64 { return [3]int64{tk.start, tk.cursor, tk.end} }
+
+func TestSplitTakesTheBackHalf(t *testing.T) {
+	e, _, lanes := testEngine(t, 3)
+	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 1000}})
+	a := pickFor(t, e, lanes[0])
+	if rng(a) != [3]int64{0, 0, 1000} {
+		t.Fatalf("first task %v", rng(a))
+	}
+	b := pickFor(t, e, lanes[1])
+	if rng(a) != [3]int64{0, 0, 500} || rng(b) != [3]int64{500, 500, 1000} {
+		t.Fatalf("after a split: owner %v, thief %v", rng(a), rng(b))
+	}
+	// The owner is inside block 3; the thief's run is longer, so it is split
+	// next, never closer than a block past the owner's cursor.
+	advance(e, a, 350)
+	advance(e, b, 650)
+	c := pickFor(t, e, lanes[2])
+	if rng(b) != [3]int64{500, 650, 900} || rng(c) != [3]int64{900, 900, 1000} {
+		t.Fatalf("second split: %v and %v", rng(b), rng(c))
+	}
+	// b still has 250 bytes, two blocks or more: split once more, a block
+	// past its cursor's block.
+	d := pickFor(t, e, &lane{c: lanes[2].c, bulk: true})
+	if d == nil || rng(b) != [3]int64{500, 650, 800} || rng(d) != [3]int64{800, 800, 900} {
+		t.Fatalf("third split: %v and %v", rng(b), d)
+	}
+	// Now no task has two blocks left (MinSplit), and no circuit has a
+	// measured rate for an end-game twin: nothing to do.
+	if x := pickFor(t, e, &lane{c: lanes[2].c, bulk: true}); x != nil {
+		t.Fatalf("split below MinSplit: %v", rng(x))
+	}
+}
+
+func TestTwinOnlyFromAFastIdleCircuit(t *testing.T) {
+	e, clk, lanes := testEngine(t, 3)
+	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 200}})
+	slow := pickFor(t, e, lanes[0])
+	if rng(slow) != [3]int64{0, 0, 200} {
+		t.Fatalf("task %v", rng(slow))
+	}
+	// Circuit 1 has moved 1000 B/s over 5 s; circuit 0 has its task, which
+	// has brought 10 bytes in 3 s.
+	t0 := clk.now
+	for s := 0; s <= 5; s++ {
+		e.scorer.Observe(1, t0.Add(time.Duration(s)*time.Second), int64(s)*1000, true)
+	}
+	clk.now = t0.Add(time.Second)
+	if tk := pickFor(t, e, lanes[1]); tk != nil {
+		t.Fatalf("twinned a task only 1s old: %v", rng(tk))
+	}
+	clk.now = t0.Add(3 * time.Second)
+	advance(e, slow, 10)
+	// Circuit 2 has no measured rate: it is not trusted with a twin.
+	if tk := pickFor(t, e, lanes[2]); tk != nil {
+		t.Fatalf("twin on an unmeasured circuit: %v", rng(tk))
+	}
+	tw := pickFor(t, e, lanes[1])
+	if tw == nil || rng(tw) != [3]int64{0, 0, 200} || tw.twin != slow || slow.twin != tw {
+		t.Fatalf("twin %v", tw)
+	}
+	// Once the twin has every block, the original stops at its next read.
+	e.mu.Lock()
+	e.f(0).done[0], e.f(0).done[1] = true, true
+	e.mu.Unlock()
+	if n := e.limit(slow); n != 0 {
+		t.Fatalf("original may still read %d bytes", n)
+	}
+}
+
+func (e *Engine) f(i int) *fileState { return e.files[i] }
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Base: time.Second, Max: time.Minute}
+	r := rand.New(rand.NewPCG(7, 7))
+	for n, top := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 7: time.Minute, 40: time.Minute} {
+		for range 50 {
+			if d := b.Delay(n, r); d < top/2 || d > top {
+				t.Fatalf("Delay(%d) = %v, want in [%v, %v]", n, d, top/2, top)
+			}
+		}
+	}
+	r1, r2 := rand.New(rand.NewPCG(3, 4)), rand.New(rand.NewPCG(3, 4))
+	for n := 1; n < 10; n++ {
+		if b.Delay(n, r1) != b.Delay(n, r2) {
+			t.Fatal("the same seed gave different delays")
+		}
+	}
+}
