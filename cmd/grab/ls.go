@@ -169,7 +169,7 @@ func runClasses(ui *ui, args []string) error {
 	if _, err := (&flagSet{fs}).parse(args, usageClasses); err != nil {
 		return err
 	}
-	j, err := (&settings{Classes: s.Classes, Workers: 1, Chunk: "1", Order: "size"}).build()
+	j, err := (&settings{Classes: s.Classes, Workers: 1, Streams: 1, Stall: "1s", Chunk: "1", Order: "size"}).build()
 	if err != nil {
 		return err
 	}
