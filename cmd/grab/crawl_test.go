@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,8 +88,12 @@ func TestDryRunPlanAndPriorityOnResume(t *testing.T) {
 			t.Fatalf("planned file %+v: want pending with its listed size", f)
 		}
 	}
+	before := srv.Stats().Requests
 	if r := grab(t, "-o", dir, "--priority", "documents,email", "--dry-run"); r.code != 0 {
 		t.Fatalf("second dry run: %d %s", r.code, r.stderr)
+	}
+	if n := srv.Stats().Requests - before; n != 0 {
+		t.Fatalf("the resumed crawl read %d listings again", n)
 	}
 	if got := strings.Join(classesInOrder(ls(t, dir)), ","); got != "documents,email,photos,databases,archives" {
 		t.Fatalf("plan order after --priority documents,email: %s", got)
@@ -139,5 +145,40 @@ func TestClassesCommand(t *testing.T) {
 	r = grab(t, "http://h/x/", "--priority", "photoz")
 	if r.code != exitUsage || !strings.Contains(r.stderr, `unknown class "photoz" (valid: photos, documents, email, databases, archives, media, other)`) {
 		t.Fatalf("bad --priority: %d %s", r.code, r.stderr)
+	}
+}
+
+// --checksums: a file whose SHA-256 contradicts the list stays out of the
+// tree and is reported; the others land.
+func TestChecksumsMismatch(t *testing.T) {
+	srv := smallDump(t)
+	var docs []demo.File
+	for _, f := range srv.Dump().Files() {
+		if strings.HasPrefix(f.Path, "documents/") {
+			docs = append(docs, f)
+		}
+	}
+	sums := ""
+	for i, f := range docs {
+		r, size, _ := srv.Dump().Open(f.Path)
+		data := readAll(r, size)
+		if i == 0 {
+			data = append(data, 'x') // a wrong digest for the first
+		}
+		sums += fmt.Sprintf("%x  %s\n", sha256.Sum256(data), f.Path)
+	}
+	list := filepath.Join(t.TempDir(), "SHA256SUMS")
+	os.WriteFile(list, []byte(sums), 0o644)
+	dir := filepath.Join(t.TempDir(), "case")
+	r := grab(t, srv.BaseURL()+"documents/", "-o", dir, "--proxy", "socks5h://"+srv.SOCKSAddr(), "--checksums", list)
+	bad := strings.TrimPrefix(docs[0].Path, "documents/")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "grab: failed: "+bad+": digest mismatch: sha256 is ") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, bad)); !os.IsNotExist(err) {
+		t.Fatalf("%s entered the tree: %v", bad, err)
+	}
+	for _, f := range docs[1:] {
+		sameAsSource(t, srv, filepath.Join(dir, strings.TrimPrefix(f.Path, "documents/")), f.Path)
 	}
 }
