@@ -289,8 +289,8 @@ func (e *Engine) twin(l *lane) *task {
 	}
 	bs := e.cfg.BlockSize
 	start := span.AlignDown(best.cursor, bs)
-	if mineTakes := time.Duration(float64(best.end-start) / mine * float64(time.Second)); 2*mineTakes > worst {
-		return nil // this circuit would not finish it much sooner
+	if mineTakes := time.Duration(float64(best.end-start) / mine * float64(time.Second)); worst < max(4*mineTakes, 5*time.Second) {
+		return nil // a short tail, or this circuit would not finish it much sooner: not worth the bytes
 	}
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end, twin: best, twinned: true}
 	best.twin, best.twinned = nt, true

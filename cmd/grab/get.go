@@ -219,7 +219,7 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 	}
 
 	began := time.Now()
-	p := startProgress(ui, e)
+	p := startProgress(ui, e, j.order)
 	err = e.Run(ctx)
 	p.stop()
 	if s.DryRun {

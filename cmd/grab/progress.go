@@ -20,12 +20,13 @@ import (
 // progress shows a job's progress: a bar on a terminal, a line every
 // plainEvery otherwise.
 type progress struct {
-	ui    *ui
-	e     *fetch.Engine
-	bar   *pb.ProgressBar
-	meter rate.Meter
-	done  chan struct{}
-	wg    sync.WaitGroup
+	ui      *ui
+	e       *fetch.Engine
+	classes []string // in fetch order, for per-class ETAs
+	bar     *pb.ProgressBar
+	meter   rate.Meter
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 const plainEvery = 10 * time.Second
@@ -35,13 +36,13 @@ func isTerminal(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-func startProgress(u *ui, e *fetch.Engine) *progress {
-	p := &progress{ui: u, e: e, done: make(chan struct{})}
+func startProgress(u *ui, e *fetch.Engine, classes []string) *progress {
+	p := &progress{ui: u, e: e, classes: classes, done: make(chan struct{})}
 	if isTerminal(u.stdout) {
 		p.bar = pb.New64(0)
 		p.bar.SetWriter(u.stdout)
 		p.bar.Set(pb.Bytes, true)
-		p.bar.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }} {{string . "rate"}} {{string . "eta"}} {{string . "files"}}`)
+		p.bar.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }} {{string . "rate"}} {{string . "eta"}} {{string . "files"}} {{string . "classes"}}`)
 		p.bar.SetRefreshRate(500 * time.Millisecond)
 		p.bar.Start()
 	}
@@ -72,6 +73,9 @@ func (p *progress) loop() {
 				p.bar.Set("rate", r)
 				p.bar.Set("eta", eta)
 				p.bar.Set("files", fmt.Sprintf("%d/%d files", s.Done, s.Files))
+				if etas := p.classETAs(s); len(etas) > 0 {
+					p.bar.Set("classes", etas[0])
+				}
 			} else if now.Sub(lastLine) >= plainEvery {
 				lastLine = now
 				fmt.Fprintln(p.ui.stdout, p.line(s))
@@ -111,8 +115,42 @@ func (p *progress) line(s fetch.Status) string {
 	if s.Unknown > 0 {
 		size += fmt.Sprintf(" + %d of unknown size", s.Unknown)
 	}
-	return fmt.Sprintf("grab: %s of %s (%.1f%%), %s, %s, %d/%d files done, %d failed, %d requests",
+	line := fmt.Sprintf("grab: %s of %s (%.1f%%), %s, %s, %d/%d files done, %d failed, %d requests",
 		rate.Bytes(s.DoneBytes), size, pct, r, eta, s.Done, s.Files, s.Failed, s.Requests)
+	if etas := p.classETAs(s); len(etas) > 0 {
+		line += "; " + strings.Join(etas, ", ")
+	}
+	return line
+}
+
+// classETAs says when each class with work left will be complete. Classes
+// are fetched in priority order, so a class is done when it and every
+// class before it are: its ETA is all their remaining bytes (estimated
+// from listings where the size is not known yet) at the current rate.
+func (p *progress) classETAs(s fetch.Status) []string {
+	r, ok := p.meter.Rate()
+	if !ok || r <= 0 {
+		return nil
+	}
+	var out []string
+	var ahead int64
+	for _, name := range p.classes {
+		c, ok := s.Classes[name]
+		if !ok {
+			continue
+		}
+		ahead += c.Size - c.DoneBytes + c.Estimated
+		if c.Done+c.Failed == c.Files || name == "" {
+			continue
+		}
+		eta := time.Duration(float64(ahead) / r * float64(time.Second))
+		approx := ""
+		if c.Unknown > 0 {
+			approx = "~"
+		}
+		out = append(out, fmt.Sprintf("%s in %s%s", name, approx, rate.Duration(eta)))
+	}
+	return out
 }
 
 func (p *progress) stop() {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,6 +130,7 @@ type job struct {
 	limit   float64
 	classes *class.Set
 	less    func(a, b *fetch.File) bool
+	order   []string // class names in fetch order
 	crawler *crawl.Crawler
 }
 
@@ -165,6 +167,11 @@ func (s *settings) build() (*job, error) {
 	if err != nil {
 		return nil, &usageError{msg: "--priority: " + err.Error()}
 	}
+	j.order = append(j.order, "") // start URLs, before the crawl classifies anything
+	for name := range ranks {
+		j.order = append(j.order, name)
+	}
+	slices.SortFunc(j.order[1:], func(a, b string) int { return ranks[a] - ranks[b] })
 	only, err := j.classes.ParseOnly(s.Only)
 	if err != nil {
 		return nil, &usageError{msg: "--only: " + err.Error()}
