@@ -58,7 +58,7 @@ func (e *Engine) commit() error {
 		}
 	}
 	e.mu.Unlock()
-	if len(b.Resets)+len(b.Files)+len(b.Blocks) == 0 {
+	if len(b.Resets)+len(b.Files)+len(b.Blocks)+len(b.Partials) == 0 {
 		return nil
 	}
 	for _, p := range parts {

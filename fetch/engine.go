@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -75,6 +76,7 @@ type Engine struct {
 	nextID uint64
 	resets []uint64
 	fatal  error
+	cancel context.CancelFunc // of the running job
 	stats  counters
 
 	circs   []*circ
@@ -111,6 +113,7 @@ type fileState struct {
 	fails     int
 	notBefore time.Time
 	finishing bool
+	runBytes  int64 // received for this file in this run
 	lastErr   string
 }
 
@@ -126,6 +129,8 @@ type task struct {
 	end    int64
 	probe  bool // size unknown when issued
 	whole  bool
+	// finishOnly: nothing to fetch; the lane verifies and moves the file.
+	finishOnly bool
 
 	hinit   []byte // SHA-256 state of the block's bytes before start (a resumed partial block)
 	hstate  []byte // SHA-256 state at cursor when cursor is inside a block, under e.mu
@@ -318,7 +323,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 	}
 	e.stats.resumed += f.doneBytes
 	for b, p := range partials {
-		if e.reverifyPartial(f, b, p, buf) {
+		if e.reverifyPartial(f, b, p, buf, bad == 0) {
 			e.stats.resumed += p.Reached - b*e.cfg.BlockSize
 		} else {
 			e.log.Warn("a partial block failed verification on resume and will be fetched again", "path", f.Path, "block", b)
@@ -330,7 +335,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 
 // reverifyPartial trusts a recorded partial block only if hashing its bytes
 // on disk gives exactly the recorded SHA-256 state.
-func (e *Engine) reverifyPartial(f *fileState, b int64, p Partial, buf []byte) bool {
+func (e *Engine) reverifyPartial(f *fileState, b int64, p Partial, buf []byte, recorded bool) bool {
 	bs := e.cfg.BlockSize
 	if f.Size < 0 || b < 0 || b >= int64(len(f.done)) || f.done[b] || p.Reached <= b*bs || p.Reached >= min((b+1)*bs, f.Size) {
 		return false
@@ -348,7 +353,7 @@ func (e *Engine) reverifyPartial(f *fileState, b int64, p Partial, buf []byte) b
 	if f.partial == nil {
 		f.partial = map[int64]*partialState{}
 	}
-	f.partial[b] = &partialState{reached: p.Reached, state: p.State, saved: true}
+	f.partial[b] = &partialState{reached: p.Reached, state: p.State, saved: recorded}
 	return true
 }
 
@@ -377,6 +382,7 @@ func (e *Engine) add(files []File) int {
 			continue
 		}
 		f := &fileState{File: in, dirty: true, tasks: map[*task]struct{}{}}
+		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
 		f.State = Pending
@@ -403,16 +409,23 @@ func (e *Engine) add(files []File) int {
 func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	e.mu.Lock()
+	e.cancel = cancel
+	e.mu.Unlock()
 	commitDone := make(chan error, 1)
 	stopCommit := make(chan struct{})
 	go func() { commitDone <- e.commitLoop(stopCommit) }()
 
 	var wg sync.WaitGroup
-	e.circs = make([]*circ, e.cfg.Workers)
-	for i := range e.circs {
-		c := &circ{id: i, conn: e.cfg.Source.Conn(i)}
-		e.circs[i] = c
-		defer c.conn.Close()
+	circs := make([]*circ, e.cfg.Workers)
+	for i := range circs {
+		circs[i] = &circ{id: i, conn: e.cfg.Source.Conn(i)}
+		defer circs[i].conn.Close()
+	}
+	e.mu.Lock()
+	e.circs = circs
+	e.mu.Unlock()
+	for _, c := range circs {
 		for k := range e.cfg.Streams {
 			wg.Add(1)
 			go func() {
@@ -474,6 +487,9 @@ func (e *Engine) stop(err error) {
 	if e.fatal == nil {
 		e.fatal = err
 	}
+	if e.cancel != nil {
+		e.cancel() // requests under way stop too
+	}
 	e.broadcast()
 }
 
@@ -510,6 +526,6 @@ func (e *Engine) Expect(url string, d digest.Set) {
 	if f.Expect == nil {
 		f.Expect = digest.Set{}
 	}
-	f.Expect.Merge(d)
+	f.Expect.Merge(maps.Clone(d))
 	f.dirty = true
 }

@@ -431,3 +431,42 @@ func TestSourceUnreachableWaits(t *testing.T) {
 		t.Fatalf("waiting because %q", waiting.WaitingWhy)
 	}
 }
+
+// Bytes an earlier run wrote but never recorded, from a longer version of
+// the file, must not survive at the end of the new version.
+func TestChangedFileLeavesNoStaleTail(t *testing.T) {
+	v2 := fakesrv.Data("v2", 2000)
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: v2}})
+	st, err := store.Open(j.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Save(&fetch.Batch{Files: []fetch.File{{ID: 1, URL: j.srv.FileURL("/x"), Path: "x", Size: 9000, Validator: `"old"`}}})
+	st.Close()
+	os.WriteFile(filepath.Join(j.dir, ".grab", "part", "0000000000000001"), bytes.Repeat([]byte("J"), 9000), 0o600)
+	if _, err := j.run(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	j.want("/x", v2)
+}
+
+// A block in progress is recorded with how far it got even when no whole
+// block has finished since the last commit.
+func TestPartialAloneIsRecorded(t *testing.T) {
+	data := fakesrv.Data("p", 600*kib)
+	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, StallAfter: 100000}})
+	j.cfg.Workers, j.cfg.BlockSize, j.cfg.ChunkSize, j.cfg.FirstChunk = 1, 256*kib, 512*kib, 512*kib
+	_, err := j.run(t.Context(), func(s fetch.Status) bool { return s.Fetched >= 100000 }, "/x")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	st, err := store.Open(j.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	saved, _ := st.Load()
+	if p, ok := saved[0].Partials[0]; !ok || p.Reached != 100000 {
+		t.Fatalf("partials %+v", saved[0].Partials)
+	}
+}

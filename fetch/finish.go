@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 
@@ -18,12 +19,19 @@ import (
 // tree. It returns only errors that stop the job.
 func (e *Engine) finish(f *fileState) error {
 	e.mu.Lock()
-	gen, part, size, expect := f.gen, f.part, f.Size, f.Expect
+	gen, part, size, expect := f.gen, f.part, f.Size, maps.Clone(f.Expect)
 	hashes := append([][32]byte(nil), f.hashes...)
 	e.mu.Unlock()
 
 	var bad []int64
 	h := digest.NewHasher(expect)
+	if part != nil {
+		// Bytes past the end (from an earlier version never recorded)
+		// must not reach the tree.
+		if err := part.Truncate(size); err != nil {
+			return e.localErr(f, "truncating", err)
+		}
+	}
 	if size > 0 {
 		if err := part.Sync(); err != nil {
 			return e.localErr(f, "syncing", err)

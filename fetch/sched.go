@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -37,16 +38,19 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 		}
 		ch := e.wake
 		e.mu.Unlock()
+		var tm *time.Timer
 		var timer <-chan time.Time
 		if wait > 0 {
-			tm := time.NewTimer(wait)
+			tm = time.NewTimer(wait)
 			timer = tm.C
-			defer tm.Stop()
 		}
 		select {
 		case <-ch:
 		case <-timer:
 		case <-ctx.Done():
+		}
+		if tm != nil {
+			tm.Stop()
 		}
 		e.mu.Lock()
 	}
@@ -100,7 +104,20 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 	if !open {
 		return nil, -1, nil
 	}
+	if running := e.running(); running && (soonest == 0 || soonest > time.Second) {
+		soonest = time.Second // look again for a tail worth a twin
+	}
 	return nil, soonest, nil
+}
+
+// running reports whether any request is in flight. e.mu is held.
+func (e *Engine) running() bool {
+	for _, c := range e.circs {
+		if c.active > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pickIn finds a task in one file, if it has unclaimed work.
@@ -123,10 +140,12 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 		}
 		return e.issue(t)
 	}
-	if f.Size == 0 {
+	if f.doneBytes == f.Size && f.Size >= 0 {
+		// Nothing left to fetch (an empty file, or every block was found
+		// on disk at resume): the worker only verifies and moves it.
 		if len(f.tasks) == 0 && !f.finishing {
 			f.finishing = true
-			return &task{f: f, gen: f.gen}, nil // nothing to fetch: the worker finishes it
+			return &task{f: f, gen: f.gen, finishOnly: true}, nil
 		}
 		return nil, nil
 	}
@@ -225,7 +244,7 @@ func (e *Engine) steal(l *lane) *task {
 			continue
 		}
 		for t := range f.tasks {
-			if t.probe || t.end < 0 || t.gen != f.gen {
+			if t.probe || t.end < 0 || t.gen != f.gen || t.twinned {
 				continue
 			}
 			if l := t.end - t.cursor; l > left {
@@ -312,6 +331,7 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 		t.lane.c.bytes += n
 	}
 	t.lastMove = e.cfg.Now()
+	f.runBytes += n
 	if t.gen != f.gen {
 		e.stats.wasted += n
 		return -1, false
@@ -362,7 +382,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 		f.doneBytes += t.cursor - b*bs
 		f.unsynced = append(f.unsynced, b)
 	} else {
-		e.stats.wasted += t.cursor - b*bs // fetched twice (a whole stream over done blocks)
+		e.stats.wasted += t.cursor - max(t.start, b*bs) // fetched twice (a twin, or a whole stream over done blocks)
 		if h := sum(); h != f.hashes[b] {
 			f.hashes[b] = h
 			f.unsynced = append(f.unsynced, b)
@@ -421,7 +441,7 @@ func (e *Engine) release(t *task) (finish bool) {
 			b := t.cursor / bs
 			switch old := f.partial[b]; {
 			case t.hstate == nil || f.Size < 0 || f.Whole || f.done[b]:
-				e.stats.wasted += part
+				e.stats.wasted += t.cursor - max(t.start, b*bs)
 			case old != nil && old.reached >= t.cursor:
 				// a twin got further
 			default:
@@ -472,6 +492,9 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 			e.failFile(f, fmt.Sprintf("giving up after %d tries: %v", f.fails, err))
 			return
 		}
+		if progressed && !(errors.As(err, &tr) && tr.RetryAfter > 0) {
+			break // it was moving: carry on at once
+		}
 		d := e.cfg.Backoff.Delay(max(f.fails, 1), e.cfg.Rand)
 		if errors.As(err, &tr) && tr.RetryAfter > d {
 			d = tr.RetryAfter
@@ -494,7 +517,8 @@ func (e *Engine) failFile(f *fileState, why string) {
 func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.gen++
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
-	e.stats.wasted += f.doneBytes
+	e.stats.wasted += min(f.doneBytes, f.runBytes)
+	f.runBytes = 0
 	f.doneBytes, f.scanFrom, f.unsynced, f.partial = 0, 0, nil, nil
 	f.done = make([]bool, max(span.Blocks(size, e.cfg.BlockSize), 0))
 	f.hashes = make([][32]byte, len(f.done))
@@ -502,8 +526,8 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 	if f.part != nil {
 		f.stale = append(f.stale, f.part)
 		f.part = nil
-		os.Remove(e.partPath(f.ID))
 	}
+	os.Remove(e.partPath(f.ID)) // also bytes of an earlier run that were never recorded
 }
 
 // learn takes in what a stream says about its file. It may switch the file
@@ -519,10 +543,11 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	}
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {
-			f.Expect = s.Digests
-			f.dirty = true
-		} else if len(f.Expect) < len(s.Digests) {
-			f.Expect.Merge(s.Digests)
+			f.Expect = digest.Set{}
+		}
+		n := len(f.Expect)
+		f.Expect.Merge(s.Digests)
+		if len(f.Expect) > n {
 			f.dirty = true
 		}
 	}
@@ -558,6 +583,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 			}
 		}
 		t.start, t.cursor, t.end, t.probe, t.whole = 0, 0, f.Size, false, true
+		t.hinit, t.hstate, t.savedAt = nil, nil, -1
 		return true, nil
 	}
 	if s.Offset != t.start {

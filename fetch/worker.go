@@ -35,7 +35,10 @@ func (e *Engine) work(ctx context.Context, l *lane) error {
 			e.release(t)
 			continue
 		}
-		if t.f.finishing { // a file with nothing to fetch
+		if t.finishOnly {
+			e.mu.Lock()
+			l.c.active--
+			e.mu.Unlock()
 			finish = true
 		} else {
 			if err := e.run(ctx, l, t, buf, h); err != nil {
@@ -68,6 +71,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		var tr *TransientError
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
+			progressed = true // the circuit's fault, not the file's
 			err = fmt.Errorf("%w for %v at byte %d of %s", ErrStalled, e.cfg.StallTimeout, t.cursor, t.f.Path)
 			e.mu.Lock()
 			e.stats.stalls++
@@ -111,6 +115,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	}
 	bs := e.cfg.BlockSize
 	blocks := 0
+	from := t.cursor
 	for {
 		lim := e.limit(t)
 		if lim == 0 {
@@ -144,16 +149,16 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		case rerr == nil:
 			continue
 		case errors.Is(rerr, io.EOF):
-			if t.end < 0 {
+			if e.limit(t) < 0 {
 				e.ended(t, sum)
 				return nil
 			}
 			if e.limit(t) > 0 {
-				failed(fmt.Errorf("%w at byte %d of %s", ErrShortBody, t.cursor, t.f.Path), blocks > 0)
+				failed(fmt.Errorf("%w at byte %d of %s", ErrShortBody, t.cursor, t.f.Path), blocks > 0 || t.cursor > from)
 			}
 			return nil
 		default:
-			failed(fmt.Errorf("reading %s at byte %d: %w", t.f.Path, t.cursor, rerr), blocks > 0)
+			failed(fmt.Errorf("reading %s at byte %d: %w", t.f.Path, t.cursor, rerr), blocks > 0 || t.cursor > from)
 			return nil
 		}
 	}
