@@ -26,9 +26,13 @@ scenarios:
            aria2c -x16 -s16 -k1M and curl over direct HTTP
   photos   600 photos of 8-40 KB on the same model: grab -w16 and
            aria2c -j16 with an input file of URLs
+  priority issue 3: 2 archives of 20 MB listed first, 160 photos, 30 PDFs
+           (demo model); when the last photo is in place, as a share of
+           the run: grab --priority photos, grab in listing order
+           (--priority archives --order listing), aria2c -j16
 
 flags:
-      --scenario NAME   single, photos or all (default all)
+      --scenario NAME   single, photos, priority or all (default all)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
       --svg FILE        plot grab's throughput per circuit over time (single)
@@ -56,6 +60,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{"single", runSingle},
 	{"photos", runPhotos},
+	{"priority", runPriority},
 }
 
 // bench is the state shared by a run's scenarios.
@@ -88,7 +93,7 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 		}
 	}
 	if len(run) == 0 {
-		return &usageError{msg: fmt.Sprintf("--scenario %q: want single, photos or all", o.scenario)}
+		return &usageError{msg: fmt.Sprintf("--scenario %q: want single, photos, priority or all", o.scenario)}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -141,8 +146,8 @@ type row struct {
 	took    time.Duration // from the start to the last byte
 	bytes   int64         // bytes of the files delivered
 	startup time.Duration // the unavoidable start-up on this tool's path
-	// refetched is (body bytes the source sent − file bytes) / file bytes;
-	// NaN when not measured.
+	// refetched is (file body bytes the source sent − file bytes) / file
+	// bytes; NaN when not measured.
 	refetched float64
 	note      string
 }
@@ -193,7 +198,7 @@ func pct(f float64) string {
 		return "-"
 	}
 	if math.Abs(f) < 0.00005 {
-		f = 0 // not "-0.00%" for an estimate a few header bytes off
+		f = 0 // "0.00%", not "-0.00%"
 	}
 	return fmt.Sprintf("%.2f%%", 100*f)
 }

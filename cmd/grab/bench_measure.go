@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/demo"
-	"github.com/grab-ir/grab/fetch/dial"
 )
 
 // window measures one tool's run from the source's side: the demo server
@@ -38,10 +36,11 @@ func openWindow(srv *demo.Server) *window {
 type phases struct {
 	first, p10, p90, last time.Duration // first byte, 10%, 90% and last byte sent
 	sent, requests        int64         // bytes (headers and bodies) and HTTP requests
-	ranged                int64         // requests with a Range header
+	body                  int64         // file body bytes sent (demo.Stats.BodyBytes)
 	streams, circuits     int
 	speeds                float64   // sum of the circuit speeds used, bytes/s
 	tail                  []float64 // speeds of the circuits still sending after 90% of the bytes, bytes/s
+	said                  string    // grab's own summary, for in-process runs (engineSummary)
 }
 
 const timelineStep = 100 * time.Millisecond
@@ -52,7 +51,7 @@ func (w *window) phases() phases {
 	p := phases{
 		sent:     st.BytesSent - w.start.BytesSent,
 		requests: st.Requests - w.start.Requests,
-		ranged:   st.RangeRequests - w.start.RangeRequests,
+		body:     st.BodyBytes - w.start.BodyBytes,
 		streams:  st.Streams - w.start.Streams,
 	}
 	known := map[string]bool{}
@@ -117,70 +116,31 @@ func (p phases) describe(link float64, size int64) string {
 		tail = append(tail, fmt.Sprintf("%.0f", v/1e3))
 	}
 	return fmt.Sprintf("first byte at %.1f s; 10%%→90%% of bytes at %s; last 10%% took %.1f s on %d circuits of [%s] kB/s; "+
-		"%d requests on %d streams, %d circuits summing %.2f MB/s; source sent %s bytes for a %d-byte payload",
-		p.first.Seconds(), mid, (p.last - p.p90).Seconds(), len(p.tail), strings.Join(tail, " "), p.requests, p.streams, p.circuits, p.speeds/1e6,
-		groupDigits(p.sent), size)
+		"%d requests on %d streams, %d circuits summing %.2f MB/s; source sent %s bytes, %s of them file bytes, for a %s-byte payload",
+		p.first.Seconds(), mid, (p.last-p.p90).Seconds(), len(p.tail), strings.Join(tail, " "), p.requests, p.streams, p.circuits, p.speeds/1e6,
+		groupDigits(p.sent), groupDigits(p.body), groupDigits(size)) + p.said
 }
 
-// headers are the sizes of the demo's response headers, measured.
-type headers struct{ partial, whole int64 }
-
-// refetched is the share of body bytes sent beyond the payload. The demo
-// counts headers and bodies together, so headers are estimated: requests
-// with a Range header as a 206 answer's, the others as a 200 answer's.
-func (p phases) refetched(h headers, payload int64) float64 {
-	body := p.sent - p.ranged*h.partial - (p.requests-p.ranged)*h.whole
-	return float64(body-payload) / float64(payload)
+// engineSummary picks grab's own account of a run (bytes fetched twice or
+// thrown away, circuits replaced, stalls, twins) from its log.
+func engineSummary(log string) string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if m, ok := strings.CutPrefix(line, "grab: "); ok && (strings.Contains(m, " files done (") || strings.HasPrefix(m, "circuits: ")) {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; grab says: " + strings.Join(out, "; ")
 }
 
-// headerSizes measures the header bytes of a 206 answer for a range in the
-// middle of the file and of a 200 answer for all of it. It asks a private,
-// unpaced server holding the same dump, so the measured servers' counters
-// are untouched.
-func headerSizes(ctx context.Context, dump *demo.Dump, path string, size int64) (headers, error) {
-	srv, err := demo.Start(ctx, dump, demo.Model{})
-	if err != nil {
-		return headers{}, err
-	}
-	defer srv.Close()
-	d, err := dial.New("")
-	if err != nil {
-		return headers{}, err
-	}
-	client := d.HTTPClient(dial.Identity{})
-	defer client.CloseIdleConnections()
-	measure := func(rng string, want int) (int64, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.HTTPURL()+demo.EscapePath(path), nil)
-		if err != nil {
-			return 0, err
-		}
-		if rng != "" {
-			req.Header.Set("Range", rng)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, fmt.Errorf("measuring header size: %w", err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			return 0, fmt.Errorf("measuring header size: %s", resp.Status)
-		}
-		n := int64(len(resp.Proto) + 1 + len(resp.Status) + 2 + 2) // status line, blank line
-		for k, vs := range resp.Header {
-			for _, v := range vs {
-				n += int64(len(k) + 2 + len(v) + 2)
-			}
-		}
-		return n, nil
-	}
-	var h headers
-	from := size / 2
-	if h.partial, err = measure(fmt.Sprintf("bytes=%d-%d", from, min(from+4<<20, size)-1), http.StatusPartialContent); err != nil {
-		return h, err
-	}
-	h.whole, err = measure("", http.StatusOK)
-	return h, err
+// refetched is the share of file body bytes sent beyond the payload:
+// bytes sent twice, and bytes sent that no file kept (a killed process's
+// partial blocks, ranges guessed past the end, the losing twin of a pair).
+func (p phases) refetched(payload int64) float64 {
+	return float64(p.body-payload) / float64(payload)
 }
 
 // sameFile checks a downloaded file against the dump's bytes.

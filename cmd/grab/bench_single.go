@@ -38,10 +38,6 @@ func runSingle(ctx context.Context, b *bench) error {
 	}
 	m := singleModel()
 	dump := demo.SingleFile(m.Seed, singlePath, size)
-	header, err := headerSizes(ctx, dump, singlePath, size)
-	if err != nil {
-		return err
-	}
 	out := b.ui.stdout
 	fmt.Fprintf(out, "\n## single: one %d-byte file (%d MiB)\n\n", size, size>>20)
 	fmt.Fprintf(out, "model: %d circuits for grab (one per worker), median %.0f kB/s, sigma %.1f, link %.2f MB/s, RTT %v, build %v, seed %d\n\n",
@@ -53,7 +49,7 @@ func runSingle(ctx context.Context, b *bench) error {
 	directStart := 2 * m.RTT
 
 	b.ui.printf("bench: single: grab in-process, %d workers through the demo's SOCKS proxy", benchWorkers)
-	r, p, err := b.singleGrab(ctx, dump, m, header, size)
+	r, p, err := b.singleGrab(ctx, dump, m, size)
 	if err != nil {
 		return err
 	}
@@ -62,7 +58,7 @@ func runSingle(ctx context.Context, b *bench) error {
 	notes = append(notes, "grab: "+p.describe(m.LinkCap, size))
 
 	b.ui.printf("bench: single: grab killed with SIGKILL at ~33%% and ~66%% of the bytes, then resumed")
-	r, p, err = b.singleKill(ctx, dump, m, header, size)
+	r, p, err = b.singleKill(ctx, dump, m, size)
 	if err != nil {
 		return err
 	}
@@ -93,7 +89,7 @@ func runSingle(ctx context.Context, b *bench) error {
 			continue
 		}
 		b.ui.printf("bench: single: %s", t.name)
-		r, p, err := b.singleTool(ctx, dump, m, header, size, t.name, t.bin, t.limit, t.args)
+		r, p, err := b.singleTool(ctx, dump, m, size, t.name, t.bin, t.limit, t.args)
 		if err != nil {
 			return err
 		}
@@ -106,10 +102,9 @@ func runSingle(ctx context.Context, b *bench) error {
 	fmt.Fprintf(out, "\nutilisation = payload bytes / (link %.2f MB/s × seconds from the start to the last byte sent by the source). "+
 		"Net of start-up takes out the unavoidable start: circuit build + SOCKS connect round trip + first request round trip "+
 		"= %.1f s through SOCKS (three times for the kill test's three runs), 2 round trips = %.1f s over direct HTTP, "+
-		"which has no circuit build. refetched = (bytes the source sent − header bytes − payload) / payload, "+
-		"where header bytes = requests with a Range header × %d + requests without × %d (measured on one 206 and one 200 answer: "+
-		"the demo counts headers and bodies together). grab/tool divides grab's utilisation by the tool's.\n\n",
-		m.LinkCap/1e6, socksStart.Seconds(), directStart.Seconds(), header.partial, header.whole)
+		"which has no circuit build. refetched = (file body bytes the source sent − payload) / payload, counted by the demo "+
+		"(listings and headers excluded). grab/tool divides grab's utilisation by the tool's.\n\n",
+		m.LinkCap/1e6, socksStart.Seconds(), directStart.Seconds())
 	fmt.Fprintln(out, "where the time went:")
 	for _, n := range notes {
 		fmt.Fprintln(out, "- "+n)
@@ -129,7 +124,7 @@ func verdict(ok bool, target string) string {
 
 // singleGrab runs grab's engine in this process through the demo's SOCKS
 // proxy, with a fresh source and output folder.
-func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, size int64) (row, phases, error) {
+func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, size int64) (row, phases, error) {
 	srv, err := demo.Start(ctx, dump, m)
 	if err != nil {
 		return row{}, phases{}, err
@@ -156,6 +151,7 @@ func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, h
 		return row{}, phases{}, fmt.Errorf("grab in-process: %w\n%s", err, log.String())
 	}
 	p := w.phases()
+	p.said = engineSummary(log.String())
 	if n, err := checkFiles(dir, files, srv); err != nil || n != 1 {
 		return row{}, phases{}, fmt.Errorf("grab in-process: %d of 1 files checked: %w", n, errors.Join(err, errNotIdentical))
 	}
@@ -167,12 +163,12 @@ func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, h
 		b.ui.printf("bench: single: wrote %s", b.opts.svg)
 	}
 	return row{tool: fmt.Sprintf("grab -w %d (SOCKS, in-process)", benchWorkers), took: p.last, bytes: size,
-		refetched: p.refetched(header, size)}, p, nil
+		refetched: p.refetched(size)}, p, nil
 }
 
 // singleKill runs the grab binary as a child, kills it with SIGKILL twice
 // while bytes flow, then lets a third run finish, and checks the result.
-func (b *bench) singleKill(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, size int64) (row, phases, error) {
+func (b *bench) singleKill(ctx context.Context, dump *demo.Dump, m demo.Model, size int64) (row, phases, error) {
 	srv, err := demo.Start(ctx, dump, m)
 	if err != nil {
 		return row{}, phases{}, err
@@ -202,7 +198,7 @@ func (b *bench) singleKill(ctx context.Context, dump *demo.Dump, m demo.Model, h
 		return row{}, phases{}, fmt.Errorf("kill test: %w", err)
 	}
 	return row{tool: "grab, kill -9 at 33% and 66%, resumed (3 runs)", took: p.last, bytes: size,
-		refetched: p.refetched(header, size), note: "byte-identical; time includes 2 restarts"}, p, nil
+		refetched: p.refetched(size), note: "byte-identical; time includes 2 restarts"}, p, nil
 }
 
 // killAt starts grab and kills it with SIGKILL once the source has sent
@@ -241,7 +237,7 @@ func (b *bench) killAt(ctx context.Context, srv *demo.Server, at int64, args []s
 
 // singleTool runs aria2c or curl over the demo's direct HTTP listener,
 // where every TCP connection is its own circuit.
-func (b *bench) singleTool(ctx context.Context, dump *demo.Dump, m demo.Model, header headers, size int64,
+func (b *bench) singleTool(ctx context.Context, dump *demo.Dump, m demo.Model, size int64,
 	name, bin string, limit time.Duration, args func(dir, url string) []string) (row, phases, error) {
 	srv, err := demo.Start(ctx, dump, m)
 	if err != nil {
@@ -256,7 +252,7 @@ func (b *bench) singleTool(ctx context.Context, dump *demo.Dump, m demo.Model, h
 	timedOut, out, err := tool(ctx, limit+time.Minute, bin, args(dir, srv.HTTPURL()+demo.EscapePath(singlePath))...)
 	p := w.phases()
 	got := filepath.Join(dir, singlePath)
-	r := row{tool: name, took: p.last, bytes: size, refetched: p.refetched(header, size)}
+	r := row{tool: name, took: p.last, bytes: size, refetched: p.refetched(size)}
 	if ee := (*exec.ExitError)(nil); bin == "curl" && errors.As(err, &ee) && ee.ExitCode() == 28 {
 		timedOut, err = true, nil // curl's --max-time
 	}

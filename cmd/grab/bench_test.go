@@ -90,7 +90,7 @@ func TestBenchUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "--scenario", "huge"}, "grab: error: --scenario \"huge\": want single, photos or all\n"},
+		{[]string{"bench", "--scenario", "huge"}, "grab: error: --scenario \"huge\": want single, photos, priority or all\n"},
 		{[]string{"bench", "http://x/"}, "grab: error: grab bench takes no URL\ngrab: hint: grab bench [--scenario single] [--quick]\n"},
 	} {
 		r := grab(t, c.args...)
@@ -126,9 +126,18 @@ func TestWriteTable(t *testing.T) {
 }
 
 func TestRefetched(t *testing.T) {
-	p := phases{sent: 1_000_000 + 50_000 + 3*300 + 200, requests: 4, ranged: 3}
-	if got := p.refetched(headers{partial: 300, whole: 200}, 1_000_000); got != 0.05 {
+	p := phases{sent: 1_000_000 + 50_000 + 3*300 + 200, requests: 4, body: 1_050_000}
+	if got := p.refetched(1_000_000); got != 0.05 {
 		t.Errorf("refetched %v, want 0.05", got)
+	}
+	log := "grab: crawled 4 listings\ngrab: 192 of 192 files done (62.1 MB), 0 failed, in 31s; fetched 63.0 MB this run, 0.9 MB of it twice or thrown away\n" +
+		"grab: circuits: 3 replaced, 0 stalled requests cancelled, 5 ranges fetched twice at the end\n"
+	if got, want := engineSummary(log), "; grab says: 192 of 192 files done (62.1 MB), 0 failed, in 31s; fetched 63.0 MB this run, "+
+		"0.9 MB of it twice or thrown away; circuits: 3 replaced, 0 stalled requests cancelled, 5 ranges fetched twice at the end"; got != want {
+		t.Errorf("engineSummary %q", got)
+	}
+	if got := engineSummary("grab: hint: x\n"); got != "" {
+		t.Errorf("engineSummary of no summary %q", got)
 	}
 	if got := groupDigits(-1234567); got != "-1,234,567" {
 		t.Errorf("groupDigits %q", got)

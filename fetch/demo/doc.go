@@ -72,5 +72,8 @@
 // scheduler, so runs with concurrency are reproducible in distribution, not
 // byte for byte in time. Stats.BytesSent counts bytes handed to the kernel,
 // so a client that stops reading may be charged for up to a socket buffer
-// it never read.
+// it never read. Stats.BodyBytes is the part of BytesSent that is file
+// content (bodies of 200 and 206 answers to GET; a multipart/byteranges
+// answer counts its part headers too); the handler flushes around each body
+// write so the relay knows exactly where bodies lie in a stream.
 package demo

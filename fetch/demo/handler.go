@@ -89,6 +89,7 @@ type faultWriter struct {
 	st  *stream
 
 	wroteHeader bool
+	isBody      bool  // writes are a file's bytes (a 200 or 206 answer to GET)
 	armed       bool  // a fault waits at left bytes from here
 	cut         bool  // the fault is a cut, else a stall
 	left        int64 // body bytes still delivered before the fault
@@ -101,6 +102,7 @@ func (f *faultWriter) WriteHeader(code int) {
 	}
 	f.wroteHeader = true
 	if (code == http.StatusOK || code == http.StatusPartialContent) && f.r.Method != http.MethodHead && f.st != nil {
+		f.isBody = true
 		if n, err := strconv.ParseInt(f.Header().Get("Content-Length"), 10, 64); err == nil && n > 0 {
 			f.armed, f.cut, f.left = f.st.drawFault(n)
 		}
@@ -119,15 +121,36 @@ func (f *faultWriter) Write(p []byte) (int, error) {
 		if f.armed {
 			f.left -= int64(len(p))
 		}
-		return f.ResponseWriter.Write(p)
+		return f.body(p)
 	}
-	n, err := f.ResponseWriter.Write(p[:f.left])
+	n, err := f.body(p[:f.left])
 	if err != nil {
 		return n, err
 	}
 	f.tripped = true
 	f.trip()
 	return n, errFault
+}
+
+// body writes p, and when it is a file's bytes, marks where they lie in
+// the stream so that pump counts them in Stats.BodyBytes as it delivers
+// them. The flushes make the marks exact: headers go out before the mark,
+// and the body is all in the pipe before the end mark.
+func (f *faultWriter) body(p []byte) (int, error) {
+	if !f.isBody {
+		return f.ResponseWriter.Write(p)
+	}
+	rc := http.NewResponseController(f.ResponseWriter)
+	if err := rc.Flush(); err != nil {
+		return 0, err
+	}
+	f.st.bodyStart()
+	n, err := f.ResponseWriter.Write(p)
+	if err == nil {
+		err = rc.Flush()
+	}
+	f.st.bodyEnd()
+	return n, err
 }
 
 // trip flushes what was written and then cuts the stream or stalls until

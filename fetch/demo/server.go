@@ -49,7 +49,7 @@ type Server struct {
 	directs  int
 	nStreams int
 
-	sent, requests, ranges, stalls, cuts atomic.Int64
+	sent, body, requests, ranges, stalls, cuts atomic.Int64
 }
 
 // Start serves dump under model m on two loopback listeners until ctx is
@@ -323,9 +323,11 @@ func (s *Server) relay(client net.Conn, circ *circuit, n int) {
 	st.pump()
 }
 
-// account records n bytes sent to a client of circ at time now.
-func (s *Server) account(circ *circuit, n int, now time.Time) {
+// account records n bytes sent to a client of circ at time now, body of
+// them file body bytes.
+func (s *Server) account(circ *circuit, n int, body int64, now time.Time) {
 	s.sent.Add(int64(n))
+	s.body.Add(body)
 	circ.mu.Lock()
 	defer circ.mu.Unlock()
 	circ.bytes += int64(n)
@@ -403,6 +405,68 @@ type stream struct {
 
 	mu  sync.Mutex
 	rng *rand.Rand // fault decisions, seeded per circuit and stream number
+
+	// The HTTP server's bytes on the pipe, numbered from 0, and where
+	// file bodies lie among them, so pump can tell body bytes from
+	// headers and listings.
+	bmu     sync.Mutex
+	written int64    // bytes the HTTP server has written into far
+	bodies  []extent // not yet passed by pump, in order; the last may be open
+}
+
+// extent is the pipe bytes [from, to) of one file body; to is -1 while the
+// body is being written.
+type extent struct{ from, to int64 }
+
+// wrote records n more bytes written into the pipe by the HTTP server.
+func (st *stream) wrote(n int) {
+	st.bmu.Lock()
+	st.written += int64(n)
+	st.bmu.Unlock()
+}
+
+// bodyStart marks the next byte written into the pipe as the start of a
+// file body; bodyEnd marks its end. The handler calls them with its
+// buffers flushed, so written is exact.
+func (st *stream) bodyStart() {
+	st.bmu.Lock()
+	st.bodies = append(st.bodies, extent{from: st.written, to: -1})
+	st.bmu.Unlock()
+}
+
+func (st *stream) bodyEnd() {
+	st.bmu.Lock()
+	if k := len(st.bodies) - 1; k >= 0 && st.bodies[k].to < 0 {
+		st.bodies[k].to = st.written
+	}
+	st.bmu.Unlock()
+}
+
+// bodyIn returns how many of the pipe bytes [from, to) belong to file
+// bodies, and forgets the bodies that end before to. pump calls it with
+// consecutive ranges; a body's start is always marked before its bytes
+// can be read.
+func (st *stream) bodyIn(from, to int64) int64 {
+	st.bmu.Lock()
+	defer st.bmu.Unlock()
+	var n int64
+	done := 0
+	for _, e := range st.bodies {
+		end := e.to
+		if end < 0 {
+			end = to
+		}
+		if lo, hi := max(from, e.from), min(to, end); hi > lo {
+			n += hi - lo
+		}
+		if e.to >= 0 && e.to <= to {
+			done++
+			continue
+		}
+		break
+	}
+	st.bodies = st.bodies[done:]
+	return n
 }
 
 type packet struct {
@@ -446,9 +510,12 @@ func (st *stream) writeServer(up <-chan packet) {
 func (st *stream) pump() {
 	defer st.close()
 	buf := make([]byte, st.circ.chunk())
+	var off int64 // pipe bytes read so far
 	for {
 		n, err := st.near.Read(buf)
 		if n > 0 {
+			body := st.bodyIn(off, off+int64(n))
+			off += int64(n)
 			if !sleepUntilDone(st.circ.bucket.reserve(n, time.Now()), st.done) ||
 				!sleepUntilDone(st.srv.link.reserve(n, time.Now()), st.done) {
 				return
@@ -456,7 +523,7 @@ func (st *stream) pump() {
 			if _, err := st.client.Write(buf[:n]); err != nil {
 				return
 			}
-			st.srv.account(st.circ, n, time.Now())
+			st.srv.account(st.circ, n, body, time.Now())
 		}
 		if err != nil {
 			return
@@ -494,6 +561,13 @@ func (st *stream) close() {
 type pipeConn struct {
 	net.Conn
 	st *stream
+}
+
+// Write counts the bytes the HTTP server writes into the stream.
+func (c *pipeConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.st.wrote(n)
+	return n, err
 }
 
 type streamKey struct{}

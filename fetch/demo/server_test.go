@@ -598,3 +598,70 @@ func TestCloseEndsEverything(t *testing.T) {
 		}
 	}
 }
+
+// BodyBytes counts the file bytes a client received: not headers,
+// listings, HEAD answers or error pages, and only the delivered part of a
+// cut body, across several answers on one keep-alive stream.
+func TestBodyBytes(t *testing.T) {
+	d := testDump()
+	m := fastModel()
+	srv := startServer(t, d, m)
+	c := socksClient(t, srv, "body", "", true)
+	size := int64(len(readAll(t, d, "big.bin")))
+	var got int64
+	for _, r := range []struct {
+		path, rng string
+		code      int
+	}{
+		{"", "", 200},                       // a listing
+		{"big.bin", "", 200},                // a whole file
+		{"big.bin", "bytes=100-199", 206},   // a range
+		{"big.bin", "bytes=99999999-", 416}, // an error page
+		{"nothere.bin", "", 404},            // another
+		{"empty.txt", "", 200},              // no body at all
+		{"photos/plates/IMG_0001.JPG", "", 200},
+	} {
+		var hdr []string
+		if r.rng != "" {
+			hdr = []string{"Range", r.rng}
+		}
+		resp, body := get(t, c, srv.BaseURL()+r.path, hdr...)
+		if resp.StatusCode != r.code {
+			t.Fatalf("GET %q %q: %d, want %d", r.path, r.rng, resp.StatusCode, r.code)
+		}
+		if r.code == 200 && r.path != "" || r.code == 206 {
+			got += int64(len(body))
+		}
+	}
+	req, _ := http.NewRequest(http.MethodHead, srv.BaseURL()+"big.bin", nil)
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("HEAD: %v %v", resp, err)
+	}
+	if want := size + 100 + 5000; got != want {
+		t.Fatalf("client read %d file bytes, want %d", got, want)
+	}
+
+	m.CutProb = 1
+	cut := startServer(t, d, m)
+	cc := socksClient(t, cut, "cutme", "", false)
+	resp, err := cc.Get(cut.BaseURL() + "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if at := faultPoint(m, "cutme", 1, size); int64(len(partial)) != at {
+		t.Fatalf("cut body %d bytes, want %d", len(partial), at)
+	}
+
+	for _, s := range []*Server{srv, cut} {
+		c.Transport.(*http.Transport).CloseIdleConnections()
+		waitIdle(t, s)
+	}
+	if st := srv.Stats(); st.BodyBytes != got || st.BytesSent <= got {
+		t.Errorf("BodyBytes %d, BytesSent %d; the client read %d file bytes", st.BodyBytes, st.BytesSent, got)
+	}
+	if st := cut.Stats(); st.BodyBytes != int64(len(partial)) {
+		t.Errorf("cut: BodyBytes %d, the client read %d", st.BodyBytes, len(partial))
+	}
+}

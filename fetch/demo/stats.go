@@ -9,6 +9,7 @@ const timelineRes = 100 * time.Millisecond
 type Stats struct {
 	Elapsed       time.Duration  // since Start
 	BytesSent     int64          // bytes written to clients after pacing: response headers and bodies
+	BodyBytes     int64          // of BytesSent, the bytes of files: bodies of 200 and 206 answers to GET, not listings
 	Requests      int64          // HTTP requests, all methods and paths
 	RangeRequests int64          // requests that carried a Range header
 	Stalls        int64          // responses stalled by StallProb
@@ -36,6 +37,7 @@ func (s *Server) Stats() Stats {
 	st := Stats{
 		Elapsed:       time.Since(s.start),
 		BytesSent:     s.sent.Load(),
+		BodyBytes:     s.body.Load(),
 		Requests:      s.requests.Load(),
 		RangeRequests: s.ranges.Load(),
 		Stalls:        s.stalls.Load(),
