@@ -63,6 +63,7 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 	var soonest time.Duration
 	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
 	open := false
+	var ahead []*fileState // files before f in fetch order with requests under way
 	for _, f := range e.queue {
 		if e.cfg.CrawlOnly && f.Kind == KindFile {
 			continue
@@ -84,9 +85,20 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		if !l.bulk && !e.smallOK(f) {
 			continue
 		}
+		if l.bulk && len(ahead) > 0 && ahead[len(ahead)-1].Class != f.Class && f.Kind == KindFile {
+			// A class of higher priority is down to its last requests:
+			// a straggler on a slow circuit is worth a second try on
+			// this fast one before lower-priority work starts.
+			if t := e.twinAmong(l, ahead, 3*time.Second); t != nil {
+				return t, 0, nil
+			}
+		}
 		t, err := e.pickIn(f, e.chunkFor(l.c))
 		if t != nil || err != nil {
 			return t, 0, err
+		}
+		if len(f.tasks) > 0 && f.Kind == KindFile {
+			ahead = append(ahead, f)
 		}
 	}
 	if !l.bulk {
@@ -273,6 +285,13 @@ func (e *Engine) steal(l *lane) *task {
 // first to have each block wins and the other stops when nothing it could
 // bring is missing. The bytes both fetched are counted as wasted.
 func (e *Engine) twin(l *lane) *task {
+	return e.twinAmong(l, e.queue, 5*time.Second)
+}
+
+// twinAmong twins the task of files that is expected to finish last, if it
+// would otherwise take more than minLeft and l's circuit, fast and idle,
+// would finish it at least four times sooner.
+func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *task {
 	now := e.cfg.Now()
 	mine, _ := e.scorer.Rate(l.c.id)
 	if mine <= 0 || mine < e.medianRate() || l.c.active > 0 {
@@ -280,7 +299,7 @@ func (e *Engine) twin(l *lane) *task {
 	}
 	var best *task
 	var worst time.Duration
-	for _, f := range e.queue {
+	for _, f := range files {
 		if f.State != Pending || f.Whole || f.Size < 0 || f.Kind != KindFile {
 			continue
 		}
@@ -308,7 +327,7 @@ func (e *Engine) twin(l *lane) *task {
 	}
 	bs := e.cfg.BlockSize
 	start := span.AlignDown(best.cursor, bs)
-	if mineTakes := time.Duration(float64(best.end-start) / mine * float64(time.Second)); worst < max(4*mineTakes, 5*time.Second) {
+	if mineTakes := time.Duration(float64(best.end-start) / mine * float64(time.Second)); worst < max(4*mineTakes, minLeft) {
 		return nil // a short tail, or this circuit would not finish it much sooner: not worth the bytes
 	}
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end, twin: best, twinned: true}

@@ -199,3 +199,33 @@ type savedJournal []Saved
 
 func (s savedJournal) Load() ([]Saved, error) { return s, nil }
 func (savedJournal) Save(*Batch) error        { return nil }
+
+// Before a fast circuit starts on a lower class, it races a straggler of a
+// higher class that a slow circuit holds.
+func TestPriorityTwinBeforeLowerClass(t *testing.T) {
+	e, clk, lanes := testEngine(t, 2)
+	rank := map[string]int{"photos": 0, "archives": 1}
+	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
+	e.Add([]File{
+		{URL: "http://h/big.zip", Path: "big.zip", Size: 1000, Class: "archives"},
+		{URL: "http://h/p.jpg", Path: "p.jpg", Size: 200, Class: "photos"},
+	})
+	photo := pickFor(t, e, lanes[0])
+	if photo.f.Path != "p.jpg" {
+		t.Fatalf("first pick %s, want the photo", photo.f.Path)
+	}
+	t0 := clk.now
+	for s := 0; s <= 5; s++ {
+		e.scorer.Observe(1, t0.Add(time.Duration(s)*time.Second), int64(s)*1000, true)
+	}
+	clk.now = t0.Add(3 * time.Second)
+	advance(e, photo, 10)
+	tw := pickFor(t, e, lanes[1])
+	if tw == nil || tw.f.Path != "p.jpg" || tw.twin != photo {
+		t.Fatalf("got %v, want a twin of the slow photo", tw)
+	}
+	// With the straggler raced, the next free lane goes on to the archive.
+	if next := pickFor(t, e, &lane{c: lanes[1].c, bulk: true}); next == nil || next.f.Path != "big.zip" {
+		t.Fatalf("then %v, want the archive", next)
+	}
+}
