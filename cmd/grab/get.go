@@ -39,6 +39,10 @@ flags:
   -i, --input FILE       read URLs from FILE, one per line, # for comments; - for stdin
       --proxy URL        SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 for Tor (socks5h: names
                          are resolved by the proxy; socks5: locally, refused for .onion)
+      --tor              start grab's own Tor (state in DIR/.grab/tor), stopped on exit
+      --tor-path PATH    the tor binary (default: tor from PATH, /usr/sbin, /usr/bin)
+      --tor-config FILE  extra torrc lines for --tor (bridges, a private network)
+      --tor-instances N  tors to run; workers are spread over them (default 1)
   -w, --workers N        circuits: workers, each with its own Tor circuit (default 16)
       --streams N        requests in flight per circuit, for small files (default 4)
       --chunk-size SIZE  largest range one request asks for (default 16M); ranges are
@@ -64,6 +68,7 @@ Settings given once are saved with the job; give a flag again to change it
 on resume (for example a different --priority re-orders what is pending).
 
 examples:
+  grab --tor --priority photos http://xxxx.onion/dump/
   grab --proxy socks5h://127.0.0.1:9050 --priority photos http://xxxx.onion/dump/
   grab http://xxxx.onion/dump/ -o case42 --proxy socks5h://127.0.0.1:9050 -w 32
   grab -o case42         # resume after a crash, a reboot or Ctrl-C
@@ -130,6 +135,9 @@ func readURLList(name string, stdin io.Reader) ([]string, error) {
 // and fetches everything pending. prepare, if set, may adjust the engine
 // configuration (the demo and benchmarks use it).
 func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targets []*url.URL, prepare func(*fetch.Config)) ([]fetch.File, error) {
+	if err := cur.absPaths(); err != nil {
+		return nil, err
+	}
 	if !store.Exists(cur.Output) {
 		// Nothing is created before the command line is known to be good.
 		j, err := cur.build()
@@ -138,6 +146,11 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 		}
 		if err := j.checkHosts(targets); err != nil {
 			return nil, err
+		}
+		if j.tor {
+			if _, err := torPreflight(cur); err != nil {
+				return nil, err
+			}
 		}
 	}
 	st, err := store.Open(cur.Output)
@@ -190,10 +203,20 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 
 	log := newLogger(ui, s.Verbose)
 	j.crawler.SetLog(log)
+	src := &httpsrc.Source{Dialer: j.dialer}
+	var tr *torRun
+	if j.tor {
+		// Workers are spread over the tors: worker i uses tor i % N.
+		if tr, err = startTor(ctx, ui, log, s); err != nil {
+			return nil, err
+		}
+		defer tr.close()
+		src = &httpsrc.Source{Dialers: tr.dialers}
+	}
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: j.chunk, Retries: s.Retries,
 		StallTimeout: j.stall, LimitRate: j.limit,
-		Source: &httpsrc.Source{Dialer: j.dialer}, Journal: st, Log: log,
+		Source: src, Journal: st, Log: log,
 		Less: j.less, Expand: j.crawler.Expand, CrawlOnly: s.DryRun,
 	}
 	if prepare != nil {
@@ -220,7 +243,12 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 
 	began := time.Now()
 	p := startProgress(ui, e, j.order)
+	stopWatch := func() {}
+	if tr != nil {
+		stopWatch = tr.watch(ctx, e.Status)
+	}
 	err = e.Run(ctx)
+	stopWatch()
 	p.stop()
 	if s.DryRun {
 		if err == nil {

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	closeTorNet() // tor_test.go
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

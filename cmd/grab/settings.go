@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,10 @@ type settings struct {
 	Verbose   bool     `json:"-"`
 	DryRun    bool     `json:"-"`
 	Proxy     string   `json:"proxy,omitempty"`
+	Tor       bool     `json:"tor,omitempty"`
+	TorPath   string   `json:"tor_path,omitempty"`   // absolute when it names a file
+	TorConfig string   `json:"tor_config,omitempty"` // absolute path of extra torrc lines
+	TorCount  int      `json:"tor_instances,omitempty"`
 	Workers   int      `json:"workers"`
 	Streams   int      `json:"streams"`
 	Stall     string   `json:"stall_timeout"`
@@ -55,6 +60,10 @@ func (l listFlag) Set(v string) error { *l.p = append(*l.p, v); return nil }
 // of its field.
 var savedFlags = map[string]func(dst, src *settings){
 	"proxy":         func(d, s *settings) { d.Proxy = s.Proxy },
+	"tor":           func(d, s *settings) { d.Tor = s.Tor },
+	"tor-path":      func(d, s *settings) { d.TorPath = s.TorPath },
+	"tor-config":    func(d, s *settings) { d.TorConfig = s.TorConfig },
+	"tor-instances": func(d, s *settings) { d.TorCount = s.TorCount },
 	"workers":       func(d, s *settings) { d.Workers = s.Workers },
 	"w":             func(d, s *settings) { d.Workers = s.Workers },
 	"chunk-size":    func(d, s *settings) { d.Chunk = s.Chunk },
@@ -84,6 +93,10 @@ func (s *settings) flags(name string) *flagSet {
 	fs.BoolVar(&s.Verbose, "verbose", false, "")
 	fs.BoolVar(&s.DryRun, "dry-run", false, "")
 	fs.StringVar(&s.Proxy, "proxy", "", "")
+	fs.BoolVar(&s.Tor, "tor", false, "")
+	fs.StringVar(&s.TorPath, "tor-path", "", "")
+	fs.StringVar(&s.TorConfig, "tor-config", "", "")
+	fs.IntVar(&s.TorCount, "tor-instances", 1, "")
 	fs.IntVar(&s.Workers, "w", 16, "")
 	fs.IntVar(&s.Workers, "workers", 16, "")
 	fs.StringVar(&s.Chunk, "chunk-size", "16M", "")
@@ -119,12 +132,21 @@ func (s *settings) merge(saved json.RawMessage, given map[string]bool) (*setting
 			cp(&m, s)
 		}
 	}
+	// --tor and --proxy are two ways out: giving one on resume replaces
+	// the other (giving both is refused by build).
+	switch {
+	case given["proxy"] && !given["tor"]:
+		m.Tor, m.TorPath, m.TorConfig, m.TorCount = false, "", "", 1
+	case given["tor"] && !given["proxy"]:
+		m.Proxy = ""
+	}
 	return &m, nil
 }
 
 // job is what the settings make: the pieces a run needs.
 type job struct {
-	dialer  *dial.Dialer
+	dialer  *dial.Dialer // with --tor, only for checks until tor runs (see startTor)
+	tor     bool
 	chunk   int64
 	stall   time.Duration
 	limit   float64
@@ -138,6 +160,10 @@ type job struct {
 func (s *settings) build() (*job, error) {
 	j := &job{}
 	var err error
+	if err := s.checkTor(); err != nil {
+		return nil, err
+	}
+	j.tor = s.Tor
 	if j.dialer, err = dial.New(s.Proxy); err != nil {
 		return nil, &usageError{msg: err.Error(), hint: "--proxy socks5h://127.0.0.1:9050"}
 	}
@@ -229,8 +255,52 @@ func order(by string, ranks map[string]int) (func(a, b *fetch.File) bool, error)
 	}, nil
 }
 
+// checkTor checks the --tor flags against each other and --proxy.
+func (s *settings) checkTor() error {
+	if s.Tor && s.Proxy != "" {
+		return &usageError{msg: "--tor and --proxy conflict: --tor starts grab's own Tor, --proxy uses a running one", hint: "give only one of them"}
+	}
+	if s.Tor {
+		if s.TorCount < 1 || s.TorCount > maxTorInstances {
+			return &usageError{msg: fmt.Sprintf("--tor-instances %d: want 1 to %d", s.TorCount, maxTorInstances)}
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"--tor-path", s.TorPath != ""}, {"--tor-config", s.TorConfig != ""}, {"--tor-instances", s.TorCount > 1}} {
+		if f.set {
+			return &usageError{msg: f.name + " needs --tor", hint: "grab --tor " + f.name + " ..."}
+		}
+	}
+	return nil
+}
+
+// absPaths makes the file names of the settings absolute, so that a
+// resume from another folder finds the same files.
+func (s *settings) absPaths() error {
+	var err error
+	if s.TorConfig != "" {
+		if s.TorConfig, err = filepath.Abs(s.TorConfig); err != nil {
+			return fmt.Errorf("--tor-config: %w", err)
+		}
+	}
+	if strings.ContainsRune(s.TorPath, filepath.Separator) {
+		if s.TorPath, err = filepath.Abs(s.TorPath); err != nil {
+			return fmt.Errorf("--tor-path: %w", err)
+		}
+	}
+	return nil
+}
+
 // checkHosts refuses what the dialer cannot reach, before any network use.
+// Through grab's own Tor every host can be reached: its SOCKS ports
+// resolve names themselves (socks5h).
 func (j *job) checkHosts(targets []*url.URL) error {
+	if j.tor {
+		return nil
+	}
 	for _, u := range targets {
 		if err := j.dialer.Check(u); err != nil {
 			return fmt.Errorf("%s: %w", u.Host, err)

@@ -21,16 +21,32 @@ import (
 const UserAgent = "grab/0.1"
 
 // Source hands out one HTTP client per worker, each with its own identity.
+// With several Dialers (one per tor process, for example), worker i uses
+// Dialers[i % len(Dialers)] for its whole life, renewals included; with
+// none, every worker uses Dialer.
 type Source struct {
-	Dialer *dial.Dialer
-	Now    func() time.Time
+	Dialer  *dial.Dialer
+	Dialers []*dial.Dialer
+	Now     func() time.Time
 }
 
 var _ fetch.Source = (*Source)(nil)
 
+// DialerFor returns the dialer of worker i.
+func (s *Source) DialerFor(i int) *dial.Dialer {
+	if n := len(s.Dialers); n > 0 {
+		if i < 0 {
+			i = -i
+		}
+		return s.Dialers[i%n]
+	}
+	return s.Dialer
+}
+
 // Conn implements fetch.Source.
-func (s *Source) Conn(int) fetch.Conn {
-	return &Conn{dialer: s.Dialer, client: s.Dialer.HTTPClient(dial.NewIdentity()), now: s.Now}
+func (s *Source) Conn(worker int) fetch.Conn {
+	d := s.DialerFor(worker)
+	return &Conn{dialer: d, client: d.HTTPClient(dial.NewIdentity()), now: s.Now}
 }
 
 // Conn is one circuit's HTTP client, shared by its streams.

@@ -80,6 +80,11 @@ func (o Options) validate() (Options, error) {
 	return o, nil
 }
 
+// Find returns the tor binary Start would run for Options.TorPath path ("" to
+// search), or an ErrNoTor error: a caller can check before it creates
+// anything.
+func Find(path string) (string, error) { return findTor(path) }
+
 // findTor resolves the tor binary: the explicit path, else PATH, else the
 // sbin and bin directories that ordinary users' PATH often lacks.
 func findTor(explicit string) (string, error) {

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/rate"
+	"github.com/grab-ir/grab/fetch/tor"
+)
+
+const (
+	// maxTorInstances bounds --tor-instances (package tor allows 64; each
+	// tor costs memory and a bootstrap).
+	maxTorInstances = 16
+	// bootEvery is the least time between two bootstrap lines of one tor.
+	bootEvery = 3 * time.Second
+	// nymQuiet is how long a job may fetch nothing while requests fail
+	// before grab asks tor for new circuits, and the least time between
+	// two such requests.
+	nymQuiet = 2 * time.Minute
+	// watchEvery is how often the tor watch looks at the engine.
+	watchEvery = 5 * time.Second
+	// warnEvery is the least time between two stream failures logged as
+	// warnings; the ones between go to the verbose log.
+	warnEvery = 30 * time.Second
+)
+
+// torDataDir is where grab's tors keep their state: guards and the
+// consensus survive a resume.
+func torDataDir(out string) string { return filepath.Join(out, ".grab", "tor") }
+
+// torPreflight checks what --tor needs before anything is created or
+// started: the tor binary and the --tor-config file. It returns the extra
+// torrc lines.
+func torPreflight(s *settings) (string, error) {
+	if _, err := tor.Find(s.TorPath); err != nil {
+		return "", &hinted{err: err, hint: tor.HintNoTor}
+	}
+	if s.TorConfig == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(s.TorConfig)
+	if err != nil {
+		return "", &hinted{err: fmt.Errorf("--tor-config: %w", err), hint: "--tor-config takes a file of torrc lines (bridges, for example)"}
+	}
+	return string(b), nil
+}
+
+// torRun is grab's own Tor for one run of a job.
+type torRun struct {
+	t        *tor.Tor
+	dialers  []*dial.Dialer // one per instance
+	log      *slog.Logger
+	failures atomic.Int64 // streams tor could not complete
+
+	mu   sync.Mutex
+	warn limiter // stream failures worth a warning
+}
+
+// startTor starts s.TorCount tors with their state in the job's folder and
+// waits for them to bootstrap, printing their progress. The tors live until
+// close, or until ctx ends.
+func startTor(ctx context.Context, u *ui, log *slog.Logger, s *settings) (*torRun, error) {
+	torrc, err := torPreflight(s)
+	if err != nil {
+		return nil, err
+	}
+	r := &torRun{log: log, warn: limiter{every: warnEvery}}
+	boot := &bootPrinter{u: u, instances: s.TorCount, every: bootEvery}
+	t, err := tor.Start(ctx, tor.Options{
+		DataDir:       torDataDir(s.Output),
+		TorPath:       s.TorPath,
+		ExtraTorrc:    torrc,
+		Instances:     s.TorCount,
+		Progress:      func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) },
+		StreamFailure: r.streamFailed,
+		Log:           log,
+	})
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("starting tor: %w", ctx.Err())
+	case errors.Is(err, tor.ErrNoTor):
+		return nil, &hinted{err: err, hint: tor.HintNoTor}
+	case errors.Is(err, tor.ErrBootstrap):
+		return nil, &hinted{err: fmt.Errorf("starting tor: %w", err),
+			hint: "check the network and the system clock; a censored network needs bridges (--tor-config FILE); tor's state is in " + torDataDir(s.Output)}
+	default:
+		return nil, fmt.Errorf("starting tor: %w", err)
+	}
+	r.t = t
+	for i := range s.TorCount {
+		d, err := dial.New(t.ProxyURL(i))
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("tor %d: %w", i, err)
+		}
+		r.dialers = append(r.dialers, d)
+	}
+	r.logCircuits(ctx, "tor ready")
+	return r, nil
+}
+
+// logCircuits logs how many circuits the tors have built.
+func (r *torRun) logCircuits(ctx context.Context, msg string) {
+	cs, err := r.t.Circuits(ctx)
+	if err != nil {
+		r.log.Info(msg, "circuits", "unknown: "+err.Error())
+		return
+	}
+	built := 0
+	for _, c := range cs {
+		if c.Status == "BUILT" {
+			built++
+		}
+	}
+	r.log.Info(msg, "instances", len(r.dialers), "circuits_built", built, "circuits", len(cs))
+}
+
+// streamFailed is tor's report of a stream it could not complete. It must
+// return quickly.
+func (r *torRun) streamFailed(f tor.StreamFailure) {
+	r.failures.Add(1)
+	if f.Status != "FAILED" {
+		r.log.Info("tor: " + f.String())
+		return
+	}
+	r.mu.Lock()
+	warn := r.warn.allow(time.Now())
+	r.mu.Unlock()
+	if warn {
+		r.log.Warn("tor: " + f.String())
+	} else {
+		r.log.Info("tor: " + f.String())
+	}
+}
+
+// watch looks at the engine every watchEvery and asks tor for new circuits
+// (NEWNYM) when nothing has arrived for nymQuiet while requests fail. The
+// returned function stops it and waits for it.
+func (r *torRun) watch(ctx context.Context, status func() fetch.Status) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := nymWatch{quiet: nymQuiet}
+		tick := time.NewTicker(watchEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				s := status()
+				fails := r.failures.Load() + int64(s.Renewals+s.Stalls)
+				if !w.observe(now, s.Fetched, fails, s.Done+s.Failed < s.Files || s.ListingsDone < s.Listings) {
+					continue
+				}
+				if err := r.t.NewNym(ctx); err != nil {
+					r.log.Warn("tor: asking for new circuits (NEWNYM)", "err", err)
+					continue
+				}
+				r.log.Warn(fmt.Sprintf("tor: nothing arrived for %s while requests failed: asked tor for new circuits (NEWNYM)", rate.Duration(w.quiet)))
+				r.logCircuits(ctx, "tor circuits")
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// close stops the tors and waits for them.
+func (r *torRun) close() {
+	if err := r.t.Close(); err != nil {
+		r.log.Info("tor: stopping", "err", err)
+	}
+}
+
+// bootPrinter prints tor's bootstrap progress as "grab: tor: bootstrapped
+// 45%: summary", at most every `every` per tor, and always 100%.
+type bootPrinter struct {
+	u         *ui
+	instances int
+	every     time.Duration
+
+	mu   sync.Mutex
+	last map[int]bootLine
+}
+
+type bootLine struct {
+	at  time.Time
+	pct int
+}
+
+func (b *bootPrinter) report(now time.Time, i, pct int, summary string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last == nil {
+		b.last = map[int]bootLine{}
+	}
+	l, seen := b.last[i]
+	if seen && (pct <= l.pct || (pct < 100 && now.Sub(l.at) < b.every)) {
+		return
+	}
+	b.last[i] = bootLine{at: now, pct: pct}
+	who := "tor"
+	if b.instances > 1 {
+		who = fmt.Sprintf("tor %d", i)
+	}
+	b.u.printf("%s: bootstrapped %d%%: %s", who, pct, summary)
+}
+
+// limiter allows one event per period.
+type limiter struct {
+	every time.Duration
+	last  time.Time
+}
+
+func (l *limiter) allow(now time.Time) bool {
+	if !l.last.IsZero() && now.Sub(l.last) < l.every {
+		return false
+	}
+	l.last = now
+	return true
+}
+
+// nymWatch decides when to ask tor for new circuits: when a job with work
+// left has received nothing for quiet while failures went on, and not
+// again before another quiet period.
+type nymWatch struct {
+	quiet time.Duration
+
+	started   bool
+	bytes     int64     // Fetched when it last moved
+	moved     time.Time // when it last moved (or the watch began)
+	failsThen int64     // failures counted when it last moved
+	lastNym   time.Time
+}
+
+// observe takes the engine's counters at now and says whether to NEWNYM.
+func (w *nymWatch) observe(now time.Time, fetched, failures int64, pending bool) bool {
+	if !w.started || fetched != w.bytes || !pending {
+		w.started, w.bytes, w.moved, w.failsThen = true, fetched, now, failures
+		return false
+	}
+	if failures == w.failsThen || now.Sub(w.moved) < w.quiet {
+		return false
+	}
+	if !w.lastNym.IsZero() && now.Sub(w.lastNym) < w.quiet {
+		return false
+	}
+	w.lastNym = now
+	return true
+}
