@@ -86,9 +86,13 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			continue
 		}
 		if l.bulk && len(ahead) > 0 && ahead[len(ahead)-1].Class != f.Class && f.Kind == KindFile {
-			// A class of higher priority is down to its last requests:
-			// a straggler on a slow circuit is worth a second try on
-			// this fast one before lower-priority work starts.
+			// A class of higher priority is down to its last requests.
+			// A circuit that carries some of them starts no lower work:
+			// the bandwidth it has goes to them. A free circuit first
+			// races a straggler of theirs, if one is slow enough.
+			if e.carries(l.c, ahead) {
+				return nil, 0, nil
+			}
 			if t := e.twinAmong(l, ahead, 3*time.Second); t != nil {
 				return t, 0, nil
 			}
@@ -120,6 +124,19 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		soonest = time.Second // look again for a tail worth a twin
 	}
 	return nil, soonest, nil
+}
+
+// carries reports whether circuit c has a request under way for one of
+// files. e.mu is held.
+func (e *Engine) carries(c *circ, files []*fileState) bool {
+	for _, f := range files {
+		for t := range f.tasks {
+			if t.lane != nil && t.lane.c == c {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // running reports whether any request is in flight. e.mu is held.

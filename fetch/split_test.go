@@ -203,7 +203,7 @@ func (savedJournal) Save(*Batch) error        { return nil }
 // Before a fast circuit starts on a lower class, it races a straggler of a
 // higher class that a slow circuit holds.
 func TestPriorityTwinBeforeLowerClass(t *testing.T) {
-	e, clk, lanes := testEngine(t, 2)
+	e, clk, lanes := testEngine(t, 3)
 	rank := map[string]int{"photos": 0, "archives": 1}
 	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
 	e.Add([]File{
@@ -224,8 +224,12 @@ func TestPriorityTwinBeforeLowerClass(t *testing.T) {
 	if tw == nil || tw.f.Path != "p.jpg" || tw.twin != photo {
 		t.Fatalf("got %v, want a twin of the slow photo", tw)
 	}
-	// With the straggler raced, the next free lane goes on to the archive.
-	if next := pickFor(t, e, &lane{c: lanes[1].c, bulk: true}); next == nil || next.f.Path != "big.zip" {
+	// A circuit that carries a photo starts no archive while it does; one
+	// that carries none goes on to the archive.
+	if next := pickFor(t, e, &lane{c: lanes[1].c, bulk: true}); next != nil {
+		t.Fatalf("circuit 1 carries the photo's twin, yet took %s", next.f.Path)
+	}
+	if next := pickFor(t, e, lanes[2]); next == nil || next.f.Path != "big.zip" {
 		t.Fatalf("then %v, want the archive", next)
 	}
 }

@@ -242,7 +242,11 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 	}
 
 	began := time.Now()
-	p := startProgress(ui, e, j.order)
+	var extra func() string
+	if tr != nil {
+		extra = tr.status
+	}
+	p := startProgress(ui, e, j.order, extra)
 	stopWatch := func() {}
 	if tr != nil {
 		stopWatch = tr.watch(ctx, e.Status)
@@ -260,6 +264,11 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 		err = werr
 	}
 	summarize(ui, e, time.Since(began))
+	if tr != nil {
+		if _, _, _, err := tr.circuits(ctx); err == nil {
+			ui.printf("%s", tr.status())
+		}
+	}
 	return e.Files(), err
 }
 

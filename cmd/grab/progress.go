@@ -22,7 +22,8 @@ import (
 type progress struct {
 	ui      *ui
 	e       *fetch.Engine
-	classes []string // in fetch order, for per-class ETAs
+	classes []string      // in fetch order, for per-class ETAs
+	extra   func() string // more to show, such as tor's circuits; may be nil
 	bar     *pb.ProgressBar
 	meter   rate.Meter
 	done    chan struct{}
@@ -36,13 +37,13 @@ func isTerminal(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-func startProgress(u *ui, e *fetch.Engine, classes []string) *progress {
-	p := &progress{ui: u, e: e, classes: classes, done: make(chan struct{})}
+func startProgress(u *ui, e *fetch.Engine, classes []string, extra func() string) *progress {
+	p := &progress{ui: u, e: e, classes: classes, extra: extra, done: make(chan struct{})}
 	if isTerminal(u.stdout) {
 		p.bar = pb.New64(0)
 		p.bar.SetWriter(u.stdout)
 		p.bar.Set(pb.Bytes, true)
-		p.bar.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }} {{string . "rate"}} {{string . "eta"}} {{string . "files"}} {{string . "classes"}}`)
+		p.bar.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }} {{string . "rate"}} {{string . "eta"}} {{string . "files"}} {{string . "classes"}} {{string . "extra"}}`)
 		p.bar.SetRefreshRate(500 * time.Millisecond)
 		p.bar.Start()
 	}
@@ -75,6 +76,9 @@ func (p *progress) loop() {
 				p.bar.Set("files", fmt.Sprintf("%d/%d files", s.Done, s.Files))
 				if etas := p.classETAs(s); len(etas) > 0 {
 					p.bar.Set("classes", etas[0])
+				}
+				if p.extra != nil {
+					p.bar.Set("extra", p.extra())
 				}
 			} else if now.Sub(lastLine) >= plainEvery {
 				lastLine = now
@@ -119,6 +123,11 @@ func (p *progress) line(s fetch.Status) string {
 		rate.Bytes(s.DoneBytes), size, pct, r, eta, s.Done, s.Files, s.Failed, s.Requests)
 	if etas := p.classETAs(s); len(etas) > 0 {
 		line += "; " + strings.Join(etas, ", ")
+	}
+	if p.extra != nil {
+		if x := p.extra(); x != "" {
+			line += "; " + x
+		}
 	}
 	return line
 }

@@ -57,6 +57,7 @@ func torPreflight(s *settings) (string, error) {
 
 // torRun is grab's own Tor for one run of a job.
 type torRun struct {
+	summary  atomic.Value // string: circuits, for the progress display
 	t        *tor.Tor
 	dialers  []*dial.Dialer // one per instance
 	log      *slog.Logger
@@ -112,18 +113,38 @@ func startTor(ctx context.Context, u *ui, log *slog.Logger, s *settings) (*torRu
 
 // logCircuits logs how many circuits the tors have built.
 func (r *torRun) logCircuits(ctx context.Context, msg string) {
-	cs, err := r.t.Circuits(ctx)
+	built, onion, total, err := r.circuits(ctx)
 	if err != nil {
 		r.log.Info(msg, "circuits", "unknown: "+err.Error())
 		return
 	}
-	built := 0
+	r.log.Info(msg, "instances", len(r.dialers), "circuits_built", built, "onion_circuits", onion, "circuits", total)
+}
+
+// circuits counts the tors' circuits from their control ports, and keeps a
+// one-line summary for the progress display.
+func (r *torRun) circuits(ctx context.Context) (built, onion, total int, err error) {
+	cs, err := r.t.Circuits(ctx)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	for _, c := range cs {
 		if c.Status == "BUILT" {
 			built++
+			if c.Purpose == "HS_CLIENT_REND" {
+				onion++
+			}
 		}
 	}
-	r.log.Info(msg, "instances", len(r.dialers), "circuits_built", built, "circuits", len(cs))
+	r.summary.Store(fmt.Sprintf("tor: %d circuits built, %d to the onion", built, onion))
+	return built, onion, len(cs), nil
+}
+
+// status is the circuit summary for the progress display ("" before the
+// first look).
+func (r *torRun) status() string {
+	s, _ := r.summary.Load().(string)
+	return s
 }
 
 // streamFailed is tor's report of a stream it could not complete. It must
@@ -160,6 +181,7 @@ func (r *torRun) watch(ctx context.Context, status func() fetch.Status) (stop fu
 			case <-ctx.Done():
 				return
 			case now := <-tick.C:
+				r.circuits(ctx)
 				s := status()
 				fails := r.failures.Load() + int64(s.Renewals+s.Stalls)
 				if !w.observe(now, s.Fetched, fails, s.Done+s.Failed < s.Files || s.ListingsDone < s.Listings) {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,6 +341,9 @@ func TestTorOwnTor(t *testing.T) {
 	sameTree(t, root, dir)
 	if !strings.Contains(r.stderr, "grab: tor: bootstrapped 100%: ") {
 		t.Fatalf("no bootstrap progress in stderr:\n%s", r.stderr)
+	}
+	if !regexp.MustCompile(`\ngrab: tor: [1-9][0-9]* circuits built, [1-9][0-9]* to the onion\n`).MatchString(r.stderr) {
+		t.Fatalf("no circuit status in stderr:\n%s", r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".grab", "tor", "0", "cached-microdesc-consensus")); err != nil {
 		t.Fatalf("tor's state is not in DIR/.grab/tor/0: %v", err)
