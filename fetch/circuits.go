@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grab-ir/grab/fetch/circuit"
@@ -16,6 +17,45 @@ import (
 // failures, and when the circuit stays far slower than its peers.
 type Renewer interface {
 	Renew()
+}
+
+// Warmer is a Conn that can open its circuit ahead of the first request.
+type Warmer interface {
+	Warm(ctx context.Context, url string) error
+}
+
+// warm opens every circuit at once when the job starts, towards the host
+// of the first pending item: builds that would each delay a first request
+// by seconds overlap instead.
+func (e *Engine) warm(ctx context.Context) (wait func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wait = func() { cancel(); wg.Wait() }
+	e.mu.Lock()
+	var url string
+	for _, f := range e.queue {
+		if f.State == Pending {
+			url = f.URL
+			break
+		}
+	}
+	circs := e.circs
+	e.mu.Unlock()
+	if url == "" {
+		return wait
+	}
+	for _, c := range circs {
+		if w, ok := c.conn.(Warmer); ok {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := w.Warm(ctx, url); err != nil && ctx.Err() == nil {
+					e.log.Debug("warming a circuit", "circuit", c.id, "err", err)
+				}
+			}()
+		}
+	}
+	return wait
 }
 
 // circ is one circuit: a Conn shared by Config.Streams lanes.

@@ -425,6 +425,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.circs = circs
 	e.mu.Unlock()
+	defer e.warm(ctx)() // before the circuits close: stop and wait for dials still under way
 	for _, c := range circs {
 		for k := range e.cfg.Streams {
 			wg.Add(1)

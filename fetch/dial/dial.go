@@ -137,11 +137,72 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 // bytes of the file) and follows redirects only on the same host: a dump
 // never sends grab elsewhere, and an onion source never to the clearnet.
 func (d *Dialer) HTTPClient(id Identity) *http.Client {
+	return httpClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return d.Dial(ctx, id, network, addr)
+	})
+}
+
+// Circuit is an identity that can dial ahead of need: through Tor the
+// first connection of an identity builds its circuit, which takes seconds,
+// so a job dials every circuit at once when it starts and hands each
+// connection to that circuit's first request.
+type Circuit struct {
+	d    *Dialer
+	id   Identity
+	mu   sync.Mutex
+	warm map[string]net.Conn // by address
+}
+
+// NewCircuit makes a circuit with a fresh identity.
+func (d *Dialer) NewCircuit() *Circuit {
+	return &Circuit{d: d, id: NewIdentity(), warm: map[string]net.Conn{}}
+}
+
+// Warm dials addr ("host:port") now and keeps the connection for the next
+// request to it.
+func (c *Circuit) Warm(ctx context.Context, addr string) error {
+	conn, err := c.d.Dial(ctx, c.id, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.warm[addr]; old != nil {
+		old.Close()
+	}
+	c.warm[addr] = conn
+	return nil
+}
+
+// HTTPClient is a client on this circuit that uses a warm connection
+// first, if it has one for the address.
+func (c *Circuit) HTTPClient() *http.Client {
+	return httpClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c.mu.Lock()
+		conn := c.warm[addr]
+		delete(c.warm, addr)
+		c.mu.Unlock()
+		if conn != nil {
+			return conn, nil
+		}
+		return c.d.Dial(ctx, c.id, network, addr)
+	})
+}
+
+// Close drops connections dialled and never used.
+func (c *Circuit) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for addr, conn := range c.warm {
+		conn.Close()
+		delete(c.warm, addr)
+	}
+}
+
+func httpClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.Dial(ctx, id, network, addr)
-		},
+		Proxy:                 nil,
+		DialContext:           dial,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		MaxIdleConnsPerHost:   8,

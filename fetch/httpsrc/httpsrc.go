@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +48,8 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 // Conn implements fetch.Source.
 func (s *Source) Conn(worker int) fetch.Conn {
 	d := s.DialerFor(worker)
-	return &Conn{dialer: d, client: d.HTTPClient(dial.NewIdentity()), now: s.Now}
+	circ := d.NewCircuit()
+	return &Conn{dialer: d, circ: circ, client: circ.HTTPClient(), now: s.Now}
 }
 
 // Conn is one circuit's HTTP client, shared by its streams.
@@ -54,19 +57,42 @@ type Conn struct {
 	dialer *dial.Dialer
 	now    func() time.Time
 	mu     sync.Mutex
+	circ   *dial.Circuit
 	client *http.Client
 }
 
-var _ fetch.Renewer = (*Conn)(nil)
+var (
+	_ fetch.Renewer = (*Conn)(nil)
+	_ fetch.Warmer  = (*Conn)(nil)
+)
 
 // Renew switches to a new identity, hence a new circuit, for the requests
 // that follow; requests under way finish on the old one.
 func (c *Conn) Renew() {
 	c.mu.Lock()
-	old := c.client
-	c.client = c.dialer.HTTPClient(dial.NewIdentity())
+	old, oldCirc := c.client, c.circ
+	c.circ = c.dialer.NewCircuit()
+	c.client = c.circ.HTTPClient()
 	c.mu.Unlock()
 	old.CloseIdleConnections()
+	oldCirc.Close()
+}
+
+// Warm dials the host of rawURL on this circuit now, so that its first
+// request does not wait for the circuit to be built.
+func (c *Conn) Warm(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	c.mu.Lock()
+	circ := c.circ
+	c.mu.Unlock()
+	return circ.Warm(ctx, net.JoinHostPort(u.Hostname(), port))
 }
 
 func (c *Conn) current() *http.Client {
@@ -78,6 +104,9 @@ func (c *Conn) current() *http.Client {
 // Close drops the connections kept alive.
 func (c *Conn) Close() error {
 	c.current().CloseIdleConnections()
+	c.mu.Lock()
+	c.circ.Close()
+	c.mu.Unlock()
 	return nil
 }
 
