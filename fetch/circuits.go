@@ -123,6 +123,20 @@ func (e *Engine) renew(c *circ, why string) {
 	e.log.Debug("new circuit", "circuit", c.id, "why", why)
 }
 
+// cut cancels the requests under way on circuit c, so that its lanes start
+// again on its new identity; what they fetched stays (as partial blocks).
+func (e *Engine) cut(c *circ) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, f := range e.queue {
+		for t := range f.tasks {
+			if t.lane != nil && t.lane.c == c && t.cancel != nil {
+				t.cancel(errCut)
+			}
+		}
+	}
+}
+
 // supervise scores the circuits once a second and renews the slow ones.
 func (e *Engine) supervise(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
@@ -146,6 +160,7 @@ func (e *Engine) supervise(ctx context.Context) {
 		e.mu.Unlock()
 		for _, c := range slow {
 			e.renew(c, "slower than a quarter of the median circuit")
+			e.cut(c)
 		}
 	}
 }

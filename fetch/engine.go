@@ -136,6 +136,7 @@ type task struct {
 	hstate  []byte // SHA-256 state at cursor when cursor is inside a block, under e.mu
 	savedAt int64  // cursor last recorded as a Partial
 
+	cancel   context.CancelCauseFunc // of its request, under e.mu
 	lane     *lane
 	twin     *task // the other task fetching the same range at the end
 	twinned  bool  // this range has (or had) a twin: it is never twinned again

@@ -68,6 +68,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		if jobCtx.Err() != nil {
 			return // the job is stopping: not the source's fault
 		}
+		if c := context.Cause(ctx); errors.Is(c, errMoot) || errors.Is(c, errCut) {
+			return // its range is back in the pool, progress kept
+		}
 		var tr *TransientError
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
@@ -169,9 +172,12 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 // built first.
 func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
+	e.mu.Lock()
+	t.cancel = cancel
+	e.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(max(e.cfg.StallTimeout/8, 50*time.Millisecond))
+		tick := time.NewTicker(min(max(e.cfg.StallTimeout/8, 50*time.Millisecond), time.Second))
 		defer tick.Stop()
 		for {
 			select {
@@ -182,8 +188,16 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			e.mu.Lock()
 			idle := e.cfg.Now().Sub(t.lastMove)
 			first := t.cursor == t.start
+			// Nothing left to bring: a twin or a split took the rest, or the
+			// file is finished, failed or restarted.
+			moot := t.gen != t.f.gen || t.f.State != Pending || (t.f.Size >= 0 && t.end >= 0 && !t.probe &&
+				(t.end <= t.cursor || e.allDone(t.f, t.cursor, t.end)))
+			limit := e.stallLimit(t)
 			e.mu.Unlock()
-			limit := e.cfg.StallTimeout
+			if moot {
+				cancel(errMoot)
+				return
+			}
 			if first {
 				limit *= 2
 			}
@@ -195,6 +209,31 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	}()
 	return ctx, func() { close(done); cancel(nil) }
 }
+
+// stallLimit is how long t may move nothing: ten times what its remaining
+// bytes should take at its circuit's measured rate, at least 5 s (or the
+// stall timeout, if that is shorter) and at most the stall timeout. A
+// 20 KB photo that normally takes a second is not left waiting 30 s.
+// e.mu is held.
+func (e *Engine) stallLimit(t *task) time.Duration {
+	limit := e.cfg.StallTimeout
+	if t.lane == nil || t.end < 0 {
+		return limit
+	}
+	r, _ := e.scorer.Rate(t.lane.c.id)
+	if r <= 0 {
+		return limit
+	}
+	expected := time.Duration(float64(t.end-t.cursor) / r * float64(time.Second))
+	return min(limit, max(10*expected, min(5*time.Second, limit)))
+}
+
+// errMoot cancels a request that has nothing left to bring; errCut one whose
+// circuit is being replaced. Neither is the file's fault.
+var (
+	errMoot = errors.New("nothing left to fetch")
+	errCut  = errors.New("circuit replaced")
+)
 
 // crawl fetches a listing and adds what Config.Expand finds in it. The
 // listing is recorded as done in the same commit as its children, so a
