@@ -30,16 +30,24 @@ scenarios:
            (demo model); when the last photo is in place, as a share of
            the run: grab --priority photos, grab in listing order
            (--priority archives --order listing), aria2c -j16
+  slowlink issue 4: the demo model with sigma 1.0 and 5% of responses
+           stalled and 5% cut; (a) one 64 MiB file: grab in-process,
+           aria2c -x16 -s16 -k1M --timeout=30 --max-tries=0, curl
+           stopped after 60 s; (b) 600 photos of 8-40 KB: grab and
+           aria2c -j16 with the same options
 
 flags:
-      --scenario NAME   single, photos, priority or all (default all)
+      --scenario NAME   single, photos, priority, slowlink or all (default all)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
-      --svg FILE        plot grab's throughput per circuit over time (single)
+      --svg FILE        plot grab's throughput per circuit over time: single's
+                        run, and slowlink's (a) (to FILE alone, or beside
+                        it as NAME-slowlink.svg when single runs too)
 
 examples:
   grab bench
   grab bench --quick --scenario single --svg /tmp/single.svg
+  grab bench --scenario slowlink --svg docs/slowlink.svg
 `
 
 // benchOptions are grab bench's flags.
@@ -61,6 +69,7 @@ var scenarios = []scenario{
 	{"single", runSingle},
 	{"photos", runPhotos},
 	{"priority", runPriority},
+	{"slowlink", runSlowlink},
 }
 
 // bench is the state shared by a run's scenarios.
@@ -93,7 +102,7 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 		}
 	}
 	if len(run) == 0 {
-		return &usageError{msg: fmt.Sprintf("--scenario %q: want single, photos, priority or all", o.scenario)}
+		return &usageError{msg: fmt.Sprintf("--scenario %q: want single, photos, priority, slowlink or all", o.scenario)}
 	}
 	exe, err := os.Executable()
 	if err != nil {

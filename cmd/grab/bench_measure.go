@@ -25,19 +25,22 @@ type window struct {
 	srv   *demo.Server
 	from  time.Duration // the server's clock when the run started
 	start demo.Stats
+	t0    time.Time // the wall clock when the run started
 }
 
 func openWindow(srv *demo.Server) *window {
 	st := srv.Stats()
-	return &window{srv: srv, from: st.Elapsed, start: st}
+	return &window{srv: srv, from: st.Elapsed, start: st, t0: time.Now()}
 }
 
 // phases is where a run's time went, offsets from the window's start.
 type phases struct {
 	first, p10, p90, last time.Duration // first byte, 10%, 90% and last byte sent
+	done                  time.Duration // when phases was called: the tool had returned
 	sent, requests        int64         // bytes (headers and bodies) and HTTP requests
 	body                  int64         // file body bytes sent (demo.Stats.BodyBytes)
 	streams, circuits     int
+	stalls, cuts          int64     // responses the demo stalled and cut (demo.Stats.Stalls, Cuts)
 	speeds                float64   // sum of the circuit speeds used, bytes/s
 	tail                  []float64 // speeds of the circuits still sending after 90% of the bytes, bytes/s
 	said                  string    // grab's own summary, for in-process runs (engineSummary)
@@ -53,6 +56,9 @@ func (w *window) phases() phases {
 		requests: st.Requests - w.start.Requests,
 		body:     st.BodyBytes - w.start.BodyBytes,
 		streams:  st.Streams - w.start.Streams,
+		stalls:   st.Stalls - w.start.Stalls,
+		cuts:     st.Cuts - w.start.Cuts,
+		done:     time.Since(w.t0),
 	}
 	known := map[string]bool{}
 	for _, c := range w.start.Circuits {

@@ -116,7 +116,9 @@ func (b *bench) photosGrab(ctx context.Context, dump *demo.Dump, m demo.Model) (
 		refetched: p.refetched(size), note: "byte-identical"}, p, nil
 }
 
-func (b *bench) photosAria2(ctx context.Context, dump *demo.Dump, m demo.Model, name string) (row, phases, error) {
+// photosAria2 runs aria2c -j16 on a list of the photos' URLs over direct
+// HTTP, with extra options after the common ones.
+func (b *bench) photosAria2(ctx context.Context, dump *demo.Dump, m demo.Model, name string, extra ...string) (row, phases, error) {
 	srv, err := demo.Start(ctx, dump, m)
 	if err != nil {
 		return row{}, phases{}, err
@@ -135,9 +137,10 @@ func (b *bench) photosAria2(ctx context.Context, dump *demo.Dump, m demo.Model, 
 		return row{}, phases{}, err
 	}
 	w := openWindow(srv)
-	timedOut, out, err := tool(ctx, 30*time.Minute, "aria2c", "--no-conf", "-j16", "-i", input, "--allow-overwrite=true",
+	args := append([]string{"--no-conf", "-j16", "-i", input, "--allow-overwrite=true",
 		"--auto-file-renaming=false", "--file-allocation=none", "--summary-interval=0", "--console-log-level=warn",
-		"--show-console-readout=false", "-d", dir)
+		"--show-console-readout=false", "-d", dir}, extra...)
+	timedOut, out, err := tool(ctx, 30*time.Minute, "aria2c", args...)
 	if err != nil || timedOut {
 		return row{}, phases{}, fmt.Errorf("aria2c (timed out: %v): %v\n%s", timedOut, err, strings.TrimSpace(out))
 	}

@@ -49,7 +49,8 @@ func runSingle(ctx context.Context, b *bench) error {
 	directStart := 2 * m.RTT
 
 	b.ui.printf("bench: single: grab in-process, %d workers through the demo's SOCKS proxy", benchWorkers)
-	r, p, err := b.singleGrab(ctx, dump, m, size)
+	title := fmt.Sprintf("grab -w %d, one %d MiB file: bytes/s per circuit (1 s steps), link %.1f MB/s", benchWorkers, size>>20, m.LinkCap/1e6)
+	r, p, err := b.singleGrab(ctx, dump, m, size, "single-grab", b.opts.svg, title)
 	if err != nil {
 		return err
 	}
@@ -123,14 +124,15 @@ func verdict(ok bool, target string) string {
 }
 
 // singleGrab runs grab's engine in this process through the demo's SOCKS
-// proxy, with a fresh source and output folder.
-func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, size int64) (row, phases, error) {
+// proxy, with a fresh source and output folder (scratch/name), and plots
+// bytes/s per circuit to svg under title unless svg is empty.
+func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, size int64, name, svg, title string) (row, phases, error) {
 	srv, err := demo.Start(ctx, dump, m)
 	if err != nil {
 		return row{}, phases{}, err
 	}
 	defer srv.Close()
-	dir, err := b.dir("single-grab")
+	dir, err := b.dir(name)
 	if err != nil {
 		return row{}, phases{}, err
 	}
@@ -155,12 +157,11 @@ func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, s
 	if n, err := checkFiles(dir, files, srv); err != nil || n != 1 {
 		return row{}, phases{}, fmt.Errorf("grab in-process: %d of 1 files checked: %w", n, errors.Join(err, errNotIdentical))
 	}
-	if b.opts.svg != "" {
-		title := fmt.Sprintf("grab -w %d, one %d MiB file: bytes/s per circuit (1 s steps), link %.1f MB/s", benchWorkers, size>>20, m.LinkCap/1e6)
-		if err := writeSVG(b.opts.svg, title, srv.Timeline(time.Second), w.from, m.LinkCap); err != nil {
+	if svg != "" {
+		if err := writeSVG(svg, title, srv.Timeline(time.Second), w.from, m.LinkCap); err != nil {
 			return row{}, phases{}, err
 		}
-		b.ui.printf("bench: single: wrote %s", b.opts.svg)
+		b.ui.printf("bench: wrote %s", svg)
 	}
 	return row{tool: fmt.Sprintf("grab -w %d (SOCKS, in-process)", benchWorkers), took: p.last, bytes: size,
 		refetched: p.refetched(size)}, p, nil
@@ -239,12 +240,18 @@ func (b *bench) killAt(ctx context.Context, srv *demo.Server, at int64, args []s
 // where every TCP connection is its own circuit.
 func (b *bench) singleTool(ctx context.Context, dump *demo.Dump, m demo.Model, size int64,
 	name, bin string, limit time.Duration, args func(dir, url string) []string) (row, phases, error) {
+	return b.singleToolIn(ctx, "single-"+bin, dump, m, size, name, bin, limit, args)
+}
+
+// singleToolIn is singleTool with the scratch folder's name.
+func (b *bench) singleToolIn(ctx context.Context, folder string, dump *demo.Dump, m demo.Model, size int64,
+	name, bin string, limit time.Duration, args func(dir, url string) []string) (row, phases, error) {
 	srv, err := demo.Start(ctx, dump, m)
 	if err != nil {
 		return row{}, phases{}, err
 	}
 	defer srv.Close()
-	dir, err := b.dir("single-" + bin)
+	dir, err := b.dir(folder)
 	if err != nil {
 		return row{}, phases{}, err
 	}
