@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/demo"
 	"github.com/grab-ir/grab/fetch/rate"
 )
@@ -73,40 +67,13 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := compareTree(o.Output, files, srv)
+	n, err := checkFiles(o.Output, files, srv)
 	if err != nil {
 		return err
 	}
 	ui.printf("demo: all %d files in %s are byte-identical to the source; SHA-256 of each in %s",
 		n, o.Output, filepath.Join(o.Output, ".grab", "SHA256SUMS"))
 	return nil
-}
-
-// compareTree checks every file of the job against the demo's dump.
-func compareTree(dir string, files []fetch.File, srv *demo.Server) (int, error) {
-	n := 0
-	for _, f := range files {
-		if f.Kind != fetch.KindFile {
-			continue
-		}
-		rel, err := url.PathUnescape(strings.TrimPrefix(f.URL, srv.BaseURL()))
-		if err != nil {
-			return n, err
-		}
-		want, size, ok := srv.Dump().Open(rel)
-		if !ok {
-			return n, fmt.Errorf("demo: %s is not in the dump", f.URL)
-		}
-		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-		if err != nil {
-			return n, fmt.Errorf("demo: %w", err)
-		}
-		if int64(len(got)) != size || !bytes.Equal(got, readAll(want, size)) {
-			return n, fmt.Errorf("demo: %s differs from the source", f.Path)
-		}
-		n++
-	}
-	return n, nil
 }
 
 func readAll(r io.ReaderAt, size int64) []byte {
