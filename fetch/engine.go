@@ -93,6 +93,7 @@ type counters struct {
 	renewals int   // circuits replaced
 	stalls   int   // requests cancelled for moving nothing
 	twins    int   // ranges fetched twice at the very end
+	yields   int   // requests stopped for higher-class work
 }
 
 // fileState is a file in memory: its record and block map.
@@ -140,6 +141,7 @@ type task struct {
 	lane     *lane
 	twin     *task // the other task fetching the same range at the end
 	twinned  bool  // this range has (or had) a twin: it is never twinned again
+	yielded  bool  // stopped for higher-class work, under e.mu
 	began    time.Time
 	lastMove time.Time // last byte received, under e.mu
 }
@@ -441,7 +443,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	superDone := make(chan struct{})
 	superCtx, stopSuper := context.WithCancel(ctx)
 	go func() { e.supervise(superCtx); close(superDone) }()
-	defer func() { stopSuper(); <-superDone }()
+	yieldDone := make(chan struct{})
+	go func() { e.preemptLoop(superCtx); close(yieldDone) }()
+	defer func() { stopSuper(); <-superDone; <-yieldDone }()
 	go func() {
 		<-ctx.Done()
 		e.mu.Lock()

@@ -24,6 +24,7 @@ type Status struct {
 	Renewals               int   // circuits replaced (slow, stalled, failing)
 	Stalls                 int   // requests cancelled for moving nothing
 	Twins                  int   // ranges fetched a second time at the end
+	Yields                 int   // requests of a lower class stopped for waiting higher-class work
 
 	// WaitingUntil is set while the source cannot be reached and no request
 	// is under way: the time of the next try, and why.
@@ -37,7 +38,7 @@ func (e *Engine) Status() Status {
 	defer e.mu.Unlock()
 	s := Status{Files: len(e.files), Fetched: e.stats.fetched, Wasted: e.stats.wasted,
 		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed, Renewals: e.stats.renewals,
-		Stalls: e.stats.stalls, Twins: e.stats.twins}
+		Stalls: e.stats.stalls, Twins: e.stats.twins, Yields: e.stats.yields}
 	now := e.cfg.Now()
 	for _, h := range e.hosts {
 		if h.notBefore.After(now) && (s.WaitingUntil.IsZero() || h.notBefore.Before(s.WaitingUntil)) {

@@ -68,7 +68,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		if jobCtx.Err() != nil {
 			return // the job is stopping: not the source's fault
 		}
-		if c := context.Cause(ctx); errors.Is(c, errMoot) || errors.Is(c, errCut) {
+		if c := context.Cause(ctx); errors.Is(c, errMoot) || errors.Is(c, errCut) || errors.Is(c, errYield) {
 			return // its range is back in the pool, progress kept
 		}
 		var tr *TransientError

@@ -181,6 +181,9 @@ func summarize(u *ui, e *fetch.Engine, took time.Duration) {
 	if s.Renewals+s.Stalls+s.Twins > 0 {
 		u.printf("circuits: %d replaced, %d stalled requests cancelled, %d ranges fetched twice at the end", s.Renewals, s.Stalls, s.Twins)
 	}
+	if s.Yields > 0 {
+		u.printf("priority: %d requests of lower classes paused for higher-class files", s.Yields)
+	}
 	for _, f := range e.Files() {
 		if f.State == fetch.Failed {
 			u.printf("failed: %s: %s", f.Path, f.Err)

@@ -1,0 +1,137 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// errYield cancels a request of a lower class so that its lane takes work
+// of a higher one. Like errMoot it is nobody's fault: what the request
+// fetched stays (its last block as a partial), the rest goes back to the
+// pool.
+var errYield = errors.New("yielded to higher-priority work")
+
+// yieldEvery is how often preemptLoop looks for higher-class work that no
+// lane has taken.
+const yieldEvery = 200 * time.Millisecond
+
+// yieldMin is how long a request must still have to run, at its circuit's
+// rate, to be worth stopping: one nearly done is left to finish.
+const yieldMin = 2 * time.Second
+
+// preemptLoop runs preempt until ctx ends.
+func (e *Engine) preemptLoop(ctx context.Context) {
+	tick := time.NewTicker(yieldEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		e.mu.Lock()
+		e.preempt()
+		e.mu.Unlock()
+	}
+}
+
+// preempt frees lanes for the highest class that has work waiting. A free
+// lane always takes the highest-priority work, but over Tor a range of an
+// archive can hold a lane for minutes: photos the crawl finds after the
+// archives started would wait for all of them. So while a class has files
+// with work that no lane has taken, running requests of lower classes are
+// stopped, as many as there are such files, on the fastest circuits first.
+// Their lanes then pick the waiting work, since the queue puts it first.
+// A stopped range loses only the bytes in flight: its partial block is
+// kept. It returns how many requests it stopped. e.mu is held.
+func (e *Engine) preempt() int {
+	now := e.cfg.Now()
+	var top *fileState
+	waiting, big := 0, false
+	for _, f := range e.queue {
+		if f.Kind != KindFile || f.State != Pending || f.finishing {
+			continue
+		}
+		if top != nil && f.Class != top.Class {
+			break
+		}
+		if e.cfg.CrawlOnly || f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 || !e.unclaimed(f) {
+			continue // taken, or waiting out a backoff
+		}
+		top = f
+		waiting++
+		if !e.smallOK(f) {
+			big = true
+		}
+	}
+	if waiting == 0 {
+		return 0
+	}
+	type victim struct {
+		t    *task
+		rate float64
+	}
+	var vs []victim
+	for _, f := range e.queue {
+		if f.Kind != KindFile || f.State != Pending || f.Class == top.Class || e.compare(top, f) > 0 {
+			continue
+		}
+		for t := range f.tasks {
+			if t.yielded {
+				waiting-- // its lane is on its way to the waiting work
+				continue
+			}
+			if t.probe || t.whole || t.twinned || t.finishOnly || t.end < 0 || t.gen != f.gen || t.lane == nil || t.cancel == nil {
+				continue
+			}
+			if big && !t.lane.bulk {
+				continue // a small lane could not take the waiting work
+			}
+			if per := e.laneRate(t.lane, 0); per > 0 && float64(t.end-t.cursor)/per < yieldMin.Seconds() {
+				continue
+			}
+			r, _ := e.scorer.Rate(t.lane.c.id)
+			vs = append(vs, victim{t, r})
+		}
+	}
+	if waiting <= 0 || len(vs) == 0 {
+		return 0
+	}
+	slices.SortFunc(vs, func(a, b victim) int {
+		switch {
+		case a.rate > b.rate:
+			return -1
+		case a.rate < b.rate:
+			return 1
+		}
+		return 0
+	})
+	n := min(waiting, len(vs))
+	for _, v := range vs[:n] {
+		v.t.yielded = true
+		v.t.cancel(errYield)
+	}
+	e.stats.yields += n
+	e.log.Debug("stopped lower-class requests for waiting work", "n", n, "class", top.Class, "waiting", top.Path)
+	return n
+}
+
+// unclaimed reports whether f has work that no request has taken: a first
+// request not made yet, or a block that no running range will bring.
+// e.mu is held.
+func (e *Engine) unclaimed(f *fileState) bool {
+	if f.Size < 0 || f.Whole {
+		return len(f.tasks) == 0
+	}
+	if f.doneBytes == f.Size {
+		return false
+	}
+	for b := f.scanFrom; b < int64(len(f.done)); b++ {
+		if !f.done[b] && !e.covered(f, b) {
+			return true
+		}
+	}
+	return false
+}
