@@ -261,31 +261,47 @@ func (e *Engine) speculate(chunk int64) (*task, error) {
 	return nil, nil
 }
 
-// steal splits the running task with the most bytes left, giving the back
-// half to the caller. The owner keeps the front and stops where the new task
-// starts. The split point lies at least one block past the owner's cursor,
-// so the owner never writes into the part it gave away.
+// steal splits the running task expected to finish last, giving its back
+// to the caller. The owner keeps the front and stops where the new task
+// starts. Where both circuits' rates are known the split is in proportion
+// to them, so that both parts end together: a fast thief takes most of a
+// slow owner's range. Otherwise it is split in half. The split point lies
+// at least one block past the owner's cursor, so the owner never writes
+// into the part it gave away.
 func (e *Engine) steal(l *lane) *task {
 	var best *task
-	var left int64
+	var worst float64 // seconds left at the owner's rate, or bytes left if no rate is known
+	var bestRate float64
 	for _, f := range e.queue {
 		if f.State != Pending || f.Whole || f.Size < 0 || f.Kind == KindListing {
 			continue
 		}
 		for t := range f.tasks {
-			if t.probe || t.end < 0 || t.gen != f.gen || t.twinned {
+			if t.probe || t.end < 0 || t.gen != f.gen || t.twinned || t.yielded || t.end-t.cursor < e.cfg.MinSplit {
 				continue
 			}
-			if l := t.end - t.cursor; l > left {
-				best, left = t, l
+			r := e.laneRate(t.lane, 0)
+			left := float64(t.end - t.cursor)
+			if r > 0 {
+				left /= r
+			} else {
+				left = 1e18 + left // no rate yet: judged by bytes, ahead of any measured one
+			}
+			if left > worst {
+				best, worst, bestRate = t, left, r
 			}
 		}
 	}
-	if best == nil || left < e.cfg.MinSplit {
+	if best == nil {
 		return e.twin(l)
 	}
+	left := best.end - best.cursor
+	keep := left / 2
+	if mine := e.laneRate(l, 1); mine > 0 && bestRate > 0 {
+		keep = int64(float64(left) * bestRate / (bestRate + mine))
+	}
 	bs := e.cfg.BlockSize
-	mid := span.AlignUp(best.cursor+left/2, bs)
+	mid := span.AlignUp(best.cursor+keep, bs)
 	mid = max(mid, span.AlignDown(best.cursor, bs)+2*bs)
 	if mid >= best.end {
 		return nil
@@ -294,6 +310,21 @@ func (e *Engine) steal(l *lane) *task {
 	best.end = mid
 	best.f.tasks[nt] = struct{}{}
 	return nt
+}
+
+// laneRate is what one request on l's circuit can expect to move per
+// second: the circuit's measured rate shared among its requests, with
+// extra more of them about to start. 0 if the rate is not known. e.mu is
+// held.
+func (e *Engine) laneRate(l *lane, extra int) float64 {
+	if l == nil {
+		return 0
+	}
+	r, _ := e.scorer.Rate(l.c.id)
+	if r <= 0 {
+		return 0
+	}
+	return r / float64(max(l.c.active+extra, 1))
 }
 
 // twin is the very end of a job: nothing is left to split, and a few

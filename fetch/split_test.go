@@ -109,6 +109,25 @@ func TestSplitTakesTheBackHalf(t *testing.T) {
 	}
 }
 
+// With both circuits' rates known, the thief takes a share of the range in
+// proportion to its rate, so that owner and thief end together.
+func TestSplitFollowsRates(t *testing.T) {
+	e, clk, lanes := testEngine(t, 2)
+	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 1000}})
+	a := pickFor(t, e, lanes[0])
+	t0 := clk.now
+	for s := 0; s <= 5; s++ {
+		at := t0.Add(time.Duration(s) * time.Second)
+		e.scorer.Observe(0, at, int64(s)*300, true)
+		e.scorer.Observe(1, at, int64(s)*700, true)
+	}
+	clk.now = t0.Add(5 * time.Second)
+	b := pickFor(t, e, lanes[1])
+	if b == nil || rng(a) != [3]int64{0, 0, 300} || rng(b) != [3]int64{300, 300, 1000} {
+		t.Fatalf("owner at 300 B/s %v, thief at 700 B/s %v; want 300 and 700 bytes", rng(a), b)
+	}
+}
+
 func TestTwinOnlyFromAFastIdleCircuit(t *testing.T) {
 	e, clk, lanes := testEngine(t, 3)
 	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 200}})
