@@ -128,3 +128,15 @@ func bootstrapProgress(reply string) (int, bool) {
 	}
 	return n, true
 }
+
+// countRouters counts the routers in a GETINFO ns/all reply: one "r" line
+// each.
+func countRouters(reply string) int {
+	n := 0
+	for _, line := range strings.Split(reply, "\n") {
+		if strings.HasPrefix(line, "r ") {
+			n++
+		}
+	}
+	return n
+}

@@ -200,3 +200,14 @@ func TestControlCommand(t *testing.T) {
 		}
 	})
 }
+
+func TestCountRouters(t *testing.T) {
+	reply := "ns/all=\nr auth0 AAAA BBBB 2026-11-23 10:00:00 127.0.0.1 5000 7000\ns Authority Fast Running V2Dir Valid\nw Bandwidth=0\n" +
+		"r relay0 CCCC DDDD 2026-11-23 10:00:00 127.0.0.1 5001 0\ns Fast Running Valid\nrouter-sig r not a router\n"
+	if n := countRouters(reply); n != 2 {
+		t.Fatalf("countRouters = %d, want 2", n)
+	}
+	if n := countRouters(""); n != 0 {
+		t.Fatalf("countRouters of nothing = %d", n)
+	}
+}

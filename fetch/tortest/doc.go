@@ -44,9 +44,12 @@
 //   - Start takes about 25-40 s on an idle 2-core machine (up to about 65 s
 //     when the CPUs are busy): key generation takes a few seconds, the
 //     authorities vote every 10 s and need a round or two before the first
-//     consensus, and the onion service then publishes its descriptor. Start
-//     returns only when a SOCKS connection to the onion's port 80 has
-//     succeeded, so the network is usable at once.
+//     consensus, and the onion service then publishes its descriptor. The
+//     first consensus lists only the authorities; Start waits for the next,
+//     which lists the relays too, and returns only when a SOCKS connection
+//     to the onion's port 80 has succeeded, so the network is usable at
+//     once (a few onion circuits may still fail for some seconds after, while
+//     every tor fetches the relays' descriptors).
 //   - Each consensus is valid for only 40 s. A network whose authorities were
 //     stopped dies soon after.
 //   - Every node logs to <Dir>/<node>/notice.log as well as to Options.Log;

@@ -245,7 +245,7 @@ func Start(ctx context.Context, o Options) (_ *Network, err error) {
 			n.cookie = filepath.Join(d, "control_auth_cookie")
 		}
 	}
-	if err = n.waitReady(ctx, filepath.Join(n.dir, "hs", "hidden_service", "hostname")); err != nil {
+	if err = n.waitReady(ctx, filepath.Join(n.dir, "hs", "hidden_service", "hostname"), authorities+o.Relays); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -298,9 +298,14 @@ func (n *Network) genKeys(ctx context.Context, nodes []node, tor, gencert, empty
 	return auths, nil
 }
 
-// waitReady waits for the client's bootstrap, the onion's hostname file and a
-// successful SOCKS connection to the onion's port 80.
-func (n *Network) waitReady(ctx context.Context, hostnameFile string) error {
+// waitReady waits for the client's bootstrap, for a consensus that lists
+// every router, for the onion's hostname file and for a successful SOCKS
+// connection to the onion's port 80. The first consensus lists only the
+// authorities (the relays' descriptors reach them after it), so a client
+// that has just bootstrapped builds every circuit through them and onion
+// circuits fail for a while; the next consensus, 10-15 s later, adds the
+// relays.
+func (n *Network) waitReady(ctx context.Context, hostnameFile string, routers int) error {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	wait := func(what string, last error) error {
@@ -326,6 +331,17 @@ func (n *Network) waitReady(ctx context.Context, hostnameFile string) error {
 		last = err
 		if p, ok := bootstrapProgress(reply); err == nil && ok {
 			progress = p
+		}
+	}
+
+	for known := 0; known < routers; {
+		if err := wait(fmt.Sprintf("a consensus with all %d routers (the client knows %d)", routers, known), last); err != nil {
+			return err
+		}
+		reply, err := n.Control(ctx, "GETINFO ns/all")
+		last = err
+		if err == nil {
+			known = countRouters(reply)
 		}
 	}
 
