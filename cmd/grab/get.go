@@ -203,16 +203,9 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 
 	log := newLogger(ui, s.Verbose)
 	j.crawler.SetLog(log)
-	src := &httpsrc.Source{Dialer: j.dialer}
-	var tr *torRun
-	if j.tor {
-		// Workers are spread over the tors: worker i uses tor i % N.
-		if tr, err = startTor(ctx, ui, log, s); err != nil {
-			return nil, err
-		}
-		defer tr.close()
-		src = &httpsrc.Source{Dialers: tr.dialers}
-	}
+	// The source is chosen once the job's state is known: a job with
+	// nothing left to fetch starts no tor.
+	src := &lateSource{}
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: j.chunk, Retries: s.Retries,
 		StallTimeout: j.stall, LimitRate: j.limit,
@@ -232,6 +225,16 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 		return nil, err
 	}
 	e.Add(start)
+	var tr *torRun
+	src.Source = &httpsrc.Source{Dialer: j.dialer}
+	if st := e.Status(); j.tor && (st.Done+st.Failed < st.Files || st.ListingsDone < st.Listings) {
+		// Workers are spread over the tors: worker i uses tor i % N.
+		if tr, err = startTor(ctx, ui, log, s); err != nil {
+			return nil, err
+		}
+		defer tr.close()
+		src.Source = &httpsrc.Source{Dialers: tr.dialers}
+	}
 	if sums != nil {
 		for _, f := range e.Files() {
 			if want := sums.Lookup(f.Path); want != nil {
@@ -271,6 +274,10 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 	}
 	return e.Files(), err
 }
+
+// lateSource is a fetch.Source chosen after the engine is made, before it
+// runs.
+type lateSource struct{ fetch.Source }
 
 func readChecksums(name string) (*digest.Checksums, error) {
 	f, err := os.Open(name)
