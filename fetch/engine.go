@@ -40,7 +40,7 @@ type Config struct {
 	StallTimeout time.Duration
 	LimitRate    float64       // bytes/s for the whole job; 0: no limit
 	BlockSize    int64         // hashing and progress granule: 256 KiB
-	MinSplit     int64         // a running task is split only if this much is left to it: 4 blocks
+	MinSplit     int64         // a running task is split only if this much is left to it: 2 blocks
 	Retries      int           // failures in a row without progress before a file is given up: 10
 	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
 	Backoff      Backoff

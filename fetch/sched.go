@@ -265,9 +265,10 @@ func (e *Engine) speculate(chunk int64) (*task, error) {
 // to the caller. The owner keeps the front and stops where the new task
 // starts. Where both circuits' rates are known the split is in proportion
 // to them, so that both parts end together: a fast thief takes most of a
-// slow owner's range. Otherwise it is split in half. The split point lies
-// at least one block past the owner's cursor, so the owner never writes
-// into the part it gave away.
+// slow owner's range. Otherwise it is split in half. The split point is
+// past the end of the block the owner is in: a read never crosses a block
+// boundary, and each read is limited to the task's end as it stands when
+// the read starts, so the owner never writes into the part it gave away.
 func (e *Engine) steal(l *lane) *task {
 	var best *task
 	var worst float64 // seconds left at the owner's rate, or bytes left if no rate is known
@@ -302,7 +303,7 @@ func (e *Engine) steal(l *lane) *task {
 	}
 	bs := e.cfg.BlockSize
 	mid := span.AlignUp(best.cursor+keep, bs)
-	mid = max(mid, span.AlignDown(best.cursor, bs)+2*bs)
+	mid = max(mid, span.AlignDown(best.cursor, bs)+bs)
 	if mid >= best.end {
 		return nil
 	}
@@ -333,8 +334,13 @@ func (e *Engine) laneRate(l *lane, extra int) float64 {
 // first to have each block wins and the other stops when nothing it could
 // bring is missing. The bytes both fetched are counted as wasted.
 func (e *Engine) twin(l *lane) *task {
-	return e.twinAmong(l, e.queue, 5*time.Second)
+	return e.twinAmong(l, e.queue, 2*time.Second)
 }
+
+// twinIdle is how long a request may move nothing before a twin treats it
+// as stalled. The demo's circuits, and Tor's, deliver something every
+// fraction of a second while a stream is alive.
+const twinIdle = 2 * time.Second
 
 // twinAmong twins the task of files that is expected to finish last, if it
 // would otherwise take more than minLeft and l's circuit, fast and idle,
@@ -359,10 +365,12 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 			if elapsed < 2*time.Second || e.allDone(f, t.cursor, t.end) {
 				continue // too early to judge, or nothing left to bring
 			}
-			// expected time to finish at the task's own rate so far
+			// expected time to finish at the task's own rate so far; a
+			// task that has moved nothing for a while may never finish
+			// (a stream can stall without closing): it goes first.
 			moved := t.cursor - t.start
 			left := time.Duration(1<<62 - 1)
-			if moved > 0 {
+			if moved > 0 && now.Sub(t.lastMove) < twinIdle {
 				left = time.Duration(float64(elapsed) * float64(t.end-t.cursor) / float64(moved))
 			}
 			if best == nil || left > worst {

@@ -136,17 +136,17 @@ func TestTwinOnlyFromAFastIdleCircuit(t *testing.T) {
 		t.Fatalf("task %v", rng(slow))
 	}
 	// Circuit 1 has moved 1000 B/s over 5 s; circuit 0 has its task, which
-	// has brought 10 bytes in 3 s.
+	// has brought 10 bytes, too few bytes left to split.
 	t0 := clk.now
 	for s := 0; s <= 5; s++ {
 		e.scorer.Observe(1, t0.Add(time.Duration(s)*time.Second), int64(s)*1000, true)
 	}
+	advance(e, slow, 10)
 	clk.now = t0.Add(time.Second)
 	if tk := pickFor(t, e, lanes[1]); tk != nil {
 		t.Fatalf("twinned a task only 1s old: %v", rng(tk))
 	}
 	clk.now = t0.Add(3 * time.Second)
-	advance(e, slow, 10)
 	// Circuit 2 has no measured rate: it is not trusted with a twin.
 	if tk := pickFor(t, e, lanes[2]); tk != nil {
 		t.Fatalf("twin on an unmeasured circuit: %v", rng(tk))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -40,6 +41,8 @@ flags:
       --scenario NAME   single, photos, priority, slowlink or all (default all)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
+      --grab-only       run grab alone, not aria2c or curl: a
+                        quick look at grab's own numbers, without the ratios
       --svg FILE        plot grab's throughput per circuit over time: single's
                         run, and slowlink's (a) (to FILE alone, or beside
                         it as NAME-slowlink.svg when single runs too)
@@ -56,6 +59,7 @@ type benchOptions struct {
 	quick    bool
 	scratch  string
 	svg      string
+	grabOnly bool
 }
 
 // scenario is one benchmark: it writes its results to out and returns an
@@ -88,6 +92,7 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 	fs.StringVar(&o.scratch, "o", "", "")
 	fs.StringVar(&o.scratch, "output", "", "")
 	fs.StringVar(&o.svg, "svg", "", "")
+	fs.BoolVar(&o.grabOnly, "grab-only", false, "")
 	pos, err := fs.parse(args, usageBench)
 	if err != nil {
 		return err
@@ -210,4 +215,19 @@ func pct(f float64) string {
 		f = 0 // "0.00%", not "-0.00%"
 	}
 	return fmt.Sprintf("%.2f%%", 100*f)
+}
+
+// skip says why another tool (bin) is not run in this bench, or "" if it
+// is: it is not installed, or --grab-only is set.
+func (b *bench) skip(scenario, bin string) string {
+	why := ""
+	if b.opts.grabOnly {
+		why = "not run (--grab-only)"
+	} else if _, err := exec.LookPath(bin); err != nil {
+		why = "skipped: " + bin + " not installed"
+	}
+	if why != "" {
+		b.ui.printf("bench: %s: %s: %s", scenario, bin, why)
+	}
+	return why
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -53,9 +52,8 @@ func runPhotos(ctx context.Context, b *bench) error {
 	notes = append(notes, "grab: "+p.describe(m.LinkCap, size))
 
 	name := "aria2c -j16 -i URLS (direct HTTP)"
-	if _, err := exec.LookPath("aria2c"); err != nil {
-		b.ui.printf("bench: photos: skipped: aria2c not installed")
-		rows = append(rows, row{tool: name, skipped: "skipped: aria2c not installed"})
+	if why := b.skip("photos", "aria2c"); why != "" {
+		rows = append(rows, row{tool: name, skipped: why})
 	} else {
 		b.ui.printf("bench: photos: %s", name)
 		r, p, err := b.photosAria2(ctx, dump, m, name)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -191,9 +190,8 @@ func runPriority(ctx context.Context, b *bench) error {
 		notes = append(notes, g.name+": "+p.describe(m.LinkCap, size))
 	}
 	name := "aria2c -j16 -i URLS (listing order, direct HTTP)"
-	if _, err := exec.LookPath("aria2c"); err != nil {
-		b.ui.printf("bench: priority: skipped: aria2c not installed")
-		runs = append(runs, prioRun{row: row{tool: name, skipped: "skipped: aria2c not installed"}})
+	if why := b.skip("priority", "aria2c"); why != "" {
+		runs = append(runs, prioRun{row: row{tool: name, skipped: why}})
 	} else {
 		b.ui.printf("bench: priority: %s", name)
 		r, p, err := b.priorityAria2(ctx, dump, m, name)

@@ -84,9 +84,8 @@ func runSingle(ctx context.Context, b *bench) error {
 		}},
 	}
 	for _, t := range direct {
-		if _, err := exec.LookPath(t.bin); err != nil {
-			b.ui.printf("bench: single: skipped: %s not installed", t.bin)
-			rows = append(rows, row{tool: t.name, skipped: "skipped: " + t.bin + " not installed"})
+		if why := b.skip("single", t.bin); why != "" {
+			rows = append(rows, row{tool: t.name, skipped: why})
 			continue
 		}
 		b.ui.printf("bench: single: %s", t.name)

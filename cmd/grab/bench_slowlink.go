@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -99,9 +98,8 @@ func runSlowlink(ctx context.Context, b *bench) error {
 		}},
 	}
 	for _, t := range direct {
-		if _, err := exec.LookPath(t.bin); err != nil {
-			b.ui.printf("bench: slowlink: skipped: %s not installed", t.bin)
-			a.rows = append(a.rows, faultRow{row: row{tool: t.name, skipped: "skipped: " + t.bin + " not installed"}})
+		if why := b.skip("slowlink", t.bin); why != "" {
+			a.rows = append(a.rows, faultRow{row: row{tool: t.name, skipped: why}})
 			continue
 		}
 		b.ui.printf("bench: slowlink: (a) %s", t.name)
@@ -123,9 +121,8 @@ func runSlowlink(ctx context.Context, b *bench) error {
 	}
 	add(&pb, r, p, socksStart, "grab", psize)
 	name := "aria2c -j16 -i URLS (direct HTTP)"
-	if _, err := exec.LookPath("aria2c"); err != nil {
-		b.ui.printf("bench: slowlink: skipped: aria2c not installed")
-		pb.rows = append(pb.rows, faultRow{row: row{tool: name, skipped: "skipped: aria2c not installed"}})
+	if why := b.skip("slowlink", "aria2c"); why != "" {
+		pb.rows = append(pb.rows, faultRow{row: row{tool: name, skipped: why}})
 	} else {
 		b.ui.printf("bench: slowlink: (b) %s", name)
 		r, p, err := b.photosAria2(ctx, pd, m, name, aria2Careful()...)
