@@ -96,7 +96,7 @@ func TestNoYieldForNearlyDoneOrSameClass(t *testing.T) {
 	rank := map[string]int{"photos": 0, "archives": 1}
 	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
 	e.Add([]File{{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
-		{URL: "http://h/q.jpg", Path: "q.jpg", Size: 900, Class: "photos"}})
+		{URL: "http://h/q.jpg", Path: "q.jpg", Size: 150, Class: "photos"}})
 	q := pickFor(t, e, lanes[0])
 	a := pickFor(t, e, lanes[1])
 	if q.f.Path != "q.jpg" || a.f.Path != "a.zip" {

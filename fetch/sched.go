@@ -89,9 +89,13 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			// A class of higher priority is down to its last requests.
 			// A circuit that carries some of them starts no lower work:
 			// the bandwidth it has goes to them. A free circuit first
-			// races a straggler of theirs, if one is slow enough.
+			// takes over part of a long one of theirs, or races a
+			// straggler of theirs, if one is slow enough.
 			if e.carries(l.c, ahead) {
 				return nil, 0, nil
+			}
+			if t := e.split(l, ahead); t != nil {
+				return t, 0, nil
 			}
 			if t := e.twinAmong(l, ahead, 3*time.Second); t != nil {
 				return t, 0, nil
@@ -261,19 +265,28 @@ func (e *Engine) speculate(chunk int64) (*task, error) {
 	return nil, nil
 }
 
-// steal splits the running task expected to finish last, giving its back
-// to the caller. The owner keeps the front and stops where the new task
+// steal gives an idle lane part of the running request expected to finish
+// last, or, when none is long enough to split, a twin of it.
+func (e *Engine) steal(l *lane) *task {
+	if t := e.split(l, e.queue); t != nil {
+		return t
+	}
+	return e.twin(l)
+}
+
+// split splits the running task of files expected to finish last, giving
+// its back to the caller. The owner keeps the front and stops where the new task
 // starts. Where both circuits' rates are known the split is in proportion
 // to them, so that both parts end together: a fast thief takes most of a
 // slow owner's range. Otherwise it is split in half. The split point is
 // past the end of the block the owner is in: a read never crosses a block
 // boundary, and each read is limited to the task's end as it stands when
 // the read starts, so the owner never writes into the part it gave away.
-func (e *Engine) steal(l *lane) *task {
+func (e *Engine) split(l *lane, files []*fileState) *task {
 	var best *task
 	var worst float64 // seconds left at the owner's rate, or bytes left if no rate is known
 	var bestRate float64
-	for _, f := range e.queue {
+	for _, f := range files {
 		if f.State != Pending || f.Whole || f.Size < 0 || f.Kind == KindListing {
 			continue
 		}
@@ -294,7 +307,7 @@ func (e *Engine) steal(l *lane) *task {
 		}
 	}
 	if best == nil {
-		return e.twin(l)
+		return nil
 	}
 	left := best.end - best.cursor
 	keep := left / 2
@@ -360,6 +373,9 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 		for t := range f.tasks {
 			if t.probe || t.twinned || t.gen != f.gen || t.lane == nil || t.lane.c == l.c || t.end <= t.cursor {
 				continue
+			}
+			if t.end-t.cursor >= e.cfg.MinSplit {
+				continue // long enough to split instead: fetching it twice would waste more
 			}
 			elapsed := now.Sub(t.began)
 			if elapsed < 2*time.Second || e.allDone(f, t.cursor, t.end) {

@@ -252,3 +252,20 @@ func TestPriorityTwinBeforeLowerClass(t *testing.T) {
 		t.Fatalf("then %v, want the archive", next)
 	}
 }
+
+// A lane about to start a lower class first takes over the back of a long
+// request of the higher class still under way.
+func TestLowerClassWaitsForASplitOfTheHigher(t *testing.T) {
+	e, _, lanes := testEngine(t, 2)
+	rank := map[string]int{"archives": 0, "photos": 1}
+	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
+	e.Add([]File{
+		{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
+		{URL: "http://h/p.jpg", Path: "p.jpg", Size: 100, Class: "photos"},
+	})
+	a := pickFor(t, e, lanes[0])
+	b := pickFor(t, e, lanes[1])
+	if a.f.Path != "a.zip" || b == nil || b.f.Path != "a.zip" || rng(a) != [3]int64{0, 0, 500} || rng(b) != [3]int64{500, 500, 1000} {
+		t.Fatalf("got %s %v and %v, want a.zip split in two", a.f.Path, rng(a), b)
+	}
+}
