@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/grab-ir/grab/fetch/internal/tail"
 	"log/slog"
 	"net"
 	"os"
@@ -30,7 +31,7 @@ const (
 // cannot give up on a slow machine.
 type proc struct {
 	cmd      *exec.Cmd
-	tail     *tailBuffer
+	tail     *tail.Buffer
 	portFile string
 	done     chan struct{} // closed once the process was reaped
 	err      error         // Wait's result, valid after done
@@ -50,7 +51,7 @@ type creator struct {
 }
 
 func (c *creator) New(ctx context.Context, args ...string) (process.Process, error) {
-	p := &proc{tail: &tailBuffer{max: 4096}, done: make(chan struct{})}
+	p := &proc{tail: &tail.Buffer{Max: 4096}, done: make(chan struct{})}
 	for i, a := range args {
 		if a == "--ControlPortWriteToFile" && i+1 < len(args) {
 			p.portFile = args[i+1]
@@ -147,35 +148,12 @@ func (p *proc) kill() {
 	killGroup(p.cmd.Process)
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
 // lineLogger copies tor's output to a tail buffer and logs it line by line
 // at debug level (the control port reports the same warnings, with more
 // structure).
 type lineLogger struct {
 	log  *slog.Logger
-	tail *tailBuffer
+	tail *tail.Buffer
 	mu   sync.Mutex
 	part []byte
 }

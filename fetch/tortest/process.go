@@ -3,6 +3,7 @@ package tortest
 import (
 	"bytes"
 	"fmt"
+	"github.com/grab-ir/grab/fetch/internal/tail"
 	"io"
 	"os/exec"
 	"sync"
@@ -12,7 +13,7 @@ import (
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	tail *tailBuffer
+	tail *tail.Buffer
 	done chan struct{} // closed when the process has exited and was reaped
 	err  error         // cmd.Wait's result, valid after done
 }
@@ -21,7 +22,7 @@ type proc struct {
 // bounded tail buffer (for error messages) and, when log is not nil, to log
 // with every line prefixed by name.
 func startProc(name, tor string, args []string, log io.Writer) (*proc, error) {
-	p := &proc{name: name, tail: &tailBuffer{max: 4096}, done: make(chan struct{})}
+	p := &proc{name: name, tail: &tail.Buffer{Max: 4096}, done: make(chan struct{})}
 	var out io.Writer = p.tail
 	if log != nil {
 		out = io.MultiWriter(p.tail, &prefixWriter{prefix: name + ": ", w: log})
@@ -49,29 +50,6 @@ func (p *proc) exited() error {
 	default:
 		return nil
 	}
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }
 
 // logWriter serialises writes from several processes to one io.Writer.

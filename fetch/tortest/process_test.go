@@ -17,17 +17,3 @@ func TestPrefixWriter(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
-
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 5}
-	for _, s := range []string{"ab", "cd", "efgh", "", "i"} {
-		b.Write([]byte(s))
-	}
-	if got := b.String(); got != "efghi" {
-		t.Errorf("got %q, want %q", got, "efghi")
-	}
-	b.Write([]byte("0123456789"))
-	if got := b.String(); got != "56789" {
-		t.Errorf("got %q, want %q", got, "56789")
-	}
-}
