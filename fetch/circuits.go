@@ -139,14 +139,7 @@ func (e *Engine) cut(c *circ) {
 
 // supervise scores the circuits once a second and renews the slow ones.
 func (e *Engine) supervise(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, time.Second, func() {
 		now := e.cfg.Now()
 		e.mu.Lock()
 		for _, c := range e.circs {
@@ -162,7 +155,7 @@ func (e *Engine) supervise(ctx context.Context) {
 			e.renew(c, "slower than a quarter of the median circuit")
 			e.cut(c)
 		}
-	}
+	})
 }
 
 // chunkFor is the size of the next range for a lane of circuit c: what the

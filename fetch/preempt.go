@@ -23,7 +23,16 @@ const yieldMin = 2 * time.Second
 
 // preemptLoop runs preempt until ctx ends.
 func (e *Engine) preemptLoop(ctx context.Context) {
-	tick := time.NewTicker(yieldEvery)
+	every(ctx, yieldEvery, func() {
+		e.mu.Lock()
+		e.preempt()
+		e.mu.Unlock()
+	})
+}
+
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
@@ -31,9 +40,7 @@ func (e *Engine) preemptLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		e.mu.Lock()
-		e.preempt()
-		e.mu.Unlock()
+		f()
 	}
 }
 

@@ -21,8 +21,7 @@ func cancelRecorder(e *Engine, tk *task) *error {
 // circuit first, and what the request fetched stays.
 func TestWaitingPhotosStopArchiveRequests(t *testing.T) {
 	e, clk, lanes := testEngine(t, 3)
-	rank := map[string]int{"photos": 0, "archives": 1}
-	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
+	classOrder(e, "photos", "archives")
 	e.Add([]File{{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
 		{URL: "http://h/b.zip", Path: "b.zip", Size: 1000, Class: "archives"},
 		{URL: "http://h/c.zip", Path: "c.zip", Size: 1000, Class: "archives"}})
@@ -39,11 +38,8 @@ func TestWaitingPhotosStopArchiveRequests(t *testing.T) {
 	// Circuit 2 is the fastest, circuit 0 the slowest, circuit 1 has no
 	// rate yet. Each archive request has brought 150 bytes.
 	t0 := clk.now
-	for s := 0; s <= 5; s++ {
-		at := t0.Add(time.Duration(s) * time.Second)
-		e.scorer.Observe(0, at, int64(s)*10, true)
-		e.scorer.Observe(2, at, int64(s)*50, true)
-	}
+	steady(e, 0, t0, 10)
+	steady(e, 2, t0, 50)
 	clk.now = t0.Add(5 * time.Second)
 	for _, tk := range arch {
 		advance(e, tk, 150)
@@ -93,8 +89,7 @@ func TestWaitingPhotosStopArchiveRequests(t *testing.T) {
 // never stops another.
 func TestNoYieldForNearlyDoneOrSameClass(t *testing.T) {
 	e, clk, lanes := testEngine(t, 2)
-	rank := map[string]int{"photos": 0, "archives": 1}
-	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
+	classOrder(e, "photos", "archives")
 	e.Add([]File{{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
 		{URL: "http://h/q.jpg", Path: "q.jpg", Size: 150, Class: "photos"}})
 	q := pickFor(t, e, lanes[0])
@@ -104,9 +99,7 @@ func TestNoYieldForNearlyDoneOrSameClass(t *testing.T) {
 	}
 	qc, ac := cancelRecorder(e, q), cancelRecorder(e, a)
 	t0 := clk.now
-	for s := 0; s <= 5; s++ {
-		e.scorer.Observe(1, t0.Add(time.Duration(s)*time.Second), int64(s)*1000, true)
-	}
+	steady(e, 1, t0, 1000)
 	clk.now = t0.Add(5 * time.Second)
 	advance(e, a, 100) // 900 bytes left at 1000 B/s: under a second
 	e.Add([]File{{URL: "http://h/p.jpg", Path: "p.jpg", Size: 200, Class: "photos"}})

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -75,6 +76,21 @@ func advance(e *Engine, tk *task, to int64) {
 	tk.cursor = to
 }
 
+// classOrder has e fetch classes in the order given.
+func classOrder(e *Engine, classes ...string) {
+	e.cfg.Less = func(a, b *File) bool {
+		return slices.Index(classes, a.Class) < slices.Index(classes, b.Class)
+	}
+}
+
+// steady has the scorer see circuit c move bps bytes a second, busy, for
+// the 5 s from t0.
+func steady(e *Engine, c int, t0 time.Time, bps int64) {
+	for s := range int64(6) {
+		e.scorer.Observe(c, t0.Add(time.Duration(s)*time.Second), s*bps, true)
+	}
+}
+
 func rng(tk *task) [3]int64 { return [3]int64{tk.start, tk.cursor, tk.end} }
 
 func TestSplitTakesTheBackHalf(t *testing.T) {
@@ -116,11 +132,8 @@ func TestSplitFollowsRates(t *testing.T) {
 	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 1000}})
 	a := pickFor(t, e, lanes[0])
 	t0 := clk.now
-	for s := 0; s <= 5; s++ {
-		at := t0.Add(time.Duration(s) * time.Second)
-		e.scorer.Observe(0, at, int64(s)*300, true)
-		e.scorer.Observe(1, at, int64(s)*700, true)
-	}
+	steady(e, 0, t0, 300)
+	steady(e, 1, t0, 700)
 	clk.now = t0.Add(5 * time.Second)
 	b := pickFor(t, e, lanes[1])
 	if b == nil || rng(a) != [3]int64{0, 0, 300} || rng(b) != [3]int64{300, 300, 1000} {
@@ -138,9 +151,7 @@ func TestTwinOnlyFromAFastIdleCircuit(t *testing.T) {
 	// Circuit 1 has moved 1000 B/s over 5 s; circuit 0 has its task, which
 	// has brought 10 bytes, too few bytes left to split.
 	t0 := clk.now
-	for s := 0; s <= 5; s++ {
-		e.scorer.Observe(1, t0.Add(time.Duration(s)*time.Second), int64(s)*1000, true)
-	}
+	steady(e, 1, t0, 1000)
 	advance(e, slow, 10)
 	clk.now = t0.Add(time.Second)
 	if tk := pickFor(t, e, lanes[1]); tk != nil {
@@ -223,8 +234,7 @@ func (savedJournal) Save(*Batch) error        { return nil }
 // higher class that a slow circuit holds.
 func TestPriorityTwinBeforeLowerClass(t *testing.T) {
 	e, clk, lanes := testEngine(t, 3)
-	rank := map[string]int{"photos": 0, "archives": 1}
-	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
+	classOrder(e, "photos", "archives")
 	e.Add([]File{
 		{URL: "http://h/big.zip", Path: "big.zip", Size: 1000, Class: "archives"},
 		{URL: "http://h/p.jpg", Path: "p.jpg", Size: 200, Class: "photos"},
@@ -234,9 +244,7 @@ func TestPriorityTwinBeforeLowerClass(t *testing.T) {
 		t.Fatalf("first pick %s, want the photo", photo.f.Path)
 	}
 	t0 := clk.now
-	for s := 0; s <= 5; s++ {
-		e.scorer.Observe(1, t0.Add(time.Duration(s)*time.Second), int64(s)*1000, true)
-	}
+	steady(e, 1, t0, 1000)
 	clk.now = t0.Add(3 * time.Second)
 	advance(e, photo, 10)
 	tw := pickFor(t, e, lanes[1])
@@ -257,8 +265,7 @@ func TestPriorityTwinBeforeLowerClass(t *testing.T) {
 // request of the higher class still under way.
 func TestLowerClassWaitsForASplitOfTheHigher(t *testing.T) {
 	e, _, lanes := testEngine(t, 2)
-	rank := map[string]int{"archives": 0, "photos": 1}
-	e.cfg.Less = func(a, b *File) bool { return rank[a.Class] < rank[b.Class] }
+	classOrder(e, "archives", "photos")
 	e.Add([]File{
 		{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
 		{URL: "http://h/p.jpg", Path: "p.jpg", Size: 100, Class: "photos"},
