@@ -40,10 +40,11 @@ type phases struct {
 	sent, requests        int64         // bytes (headers and bodies) and HTTP requests
 	body                  int64         // file body bytes sent (demo.Stats.BodyBytes)
 	streams, circuits     int
-	stalls, cuts          int64     // responses the demo stalled and cut (demo.Stats.Stalls, Cuts)
-	speeds                float64   // sum of the circuit speeds used, bytes/s
-	tail                  []float64 // speeds of the circuits still sending after 90% of the bytes, bytes/s
-	said                  string    // grab's own summary, for in-process runs (engineSummary)
+	stalls, cuts          int64         // responses the demo stalled and cut (demo.Stats.Stalls, Cuts)
+	speeds                float64       // sum of the circuit speeds used, bytes/s
+	tail                  []float64     // speeds of the circuits still sending after 90% of the bytes, bytes/s
+	said                  string        // grab's own summary, for in-process runs (engineSummary)
+	from                  time.Duration // the server's clock when the run started
 }
 
 const timelineStep = 100 * time.Millisecond
@@ -266,6 +267,35 @@ func manifestPath(dir string) (string, error) {
 	_, p, ok := strings.Cut(lines[0], "  ")
 	if len(lines) != 1 || !ok {
 		return "", fmt.Errorf("want one file in %s/.grab/SHA256SUMS, got %q", dir, b)
+	}
+	return p, nil
+}
+
+// grabRun runs grab in this process against srv with settings o (made by
+// benchSettings, then adjusted), fetching targets, and checks that every
+// file of srv's dump arrived byte-identical. name labels its errors. It
+// returns what the demo saw during the run, with grab's own summary.
+func (b *bench) grabRun(ctx context.Context, srv *demo.Server, o *settings, given map[string]bool, targets []string, name string) (phases, error) {
+	urls, err := parseURLs(targets)
+	if err != nil {
+		return phases{}, err
+	}
+	var log bytes.Buffer
+	w := openWindow(srv)
+	runCtx, cancel := context.WithTimeout(ctx, b.limit())
+	files, err := get(runCtx, &ui{stdout: io.Discard, stderr: &log}, o, given, urls, nil)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && runCtx.Err() != nil {
+			err = fmt.Errorf("did not finish within %v (%w)", b.limit(), err)
+		}
+		return phases{}, fmt.Errorf("%s: %w\n%s", name, err, log.String())
+	}
+	p := w.phases()
+	p.said, p.from = engineSummary(log.String()), w.from
+	want := len(srv.Dump().Files())
+	if n, err := checkFiles(o.Output, files, srv); err != nil || n != want {
+		return phases{}, fmt.Errorf("%s: %d of %d files checked: %w", name, n, want, errors.Join(err, errNotIdentical))
 	}
 	return p, nil
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path"
@@ -89,25 +86,9 @@ func (b *bench) photosGrab(ctx context.Context, dump *demo.Dump, m demo.Model) (
 		return row{}, phases{}, err
 	}
 	o, given := benchSettings(dir, srv)
-	targets, err := parseURLs(srv.URLs())
+	p, err := b.grabRun(ctx, srv, o, given, srv.URLs(), "grab in-process")
 	if err != nil {
 		return row{}, phases{}, err
-	}
-	var log bytes.Buffer
-	w := openWindow(srv)
-	runCtx, cancel := context.WithTimeout(ctx, b.limit())
-	files, err := get(runCtx, &ui{stdout: io.Discard, stderr: &log}, o, given, targets, nil)
-	cancel()
-	if err != nil {
-		if ctx.Err() == nil && runCtx.Err() != nil {
-			err = fmt.Errorf("did not finish within %v (%w)", b.limit(), err)
-		}
-		return row{}, phases{}, fmt.Errorf("grab in-process: %w\n%s", err, log.String())
-	}
-	p := w.phases()
-	p.said = engineSummary(log.String())
-	if k, err := checkFiles(dir, files, srv); err != nil || k != len(dump.Files()) {
-		return row{}, phases{}, fmt.Errorf("grab in-process: %d of %d files checked: %w", k, len(dump.Files()), errors.Join(err, errNotIdentical))
 	}
 	size := dump.TotalSize()
 	return row{tool: fmt.Sprintf("grab -w %d (SOCKS, in-process)", benchWorkers), took: p.last, bytes: size,

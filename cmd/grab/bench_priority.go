@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -268,27 +267,11 @@ func (b *bench) priorityGrab(ctx context.Context, dump *demo.Dump, m demo.Model,
 	if order != "" {
 		o.Order, given["order"] = order, true
 	}
-	targets, err := parseURLs([]string{srv.BaseURL()})
-	if err != nil {
-		return prioRun{}, phases{}, err
-	}
-	var log bytes.Buffer
-	w := openWindow(srv)
 	stop := watchLanding(dir, dump.Files(), time.Now(), inPlace)
-	runCtx, cancel := context.WithTimeout(ctx, b.limit())
-	files, err := get(runCtx, &ui{stdout: io.Discard, stderr: &log}, o, given, targets, nil)
-	cancel()
+	p, err := b.grabRun(ctx, srv, o, given, []string{srv.BaseURL()}, name)
 	l := stop()
 	if err != nil {
-		if ctx.Err() == nil && runCtx.Err() != nil {
-			err = fmt.Errorf("did not finish within %v (%w)", b.limit(), err)
-		}
-		return prioRun{}, phases{}, fmt.Errorf("%s: %w\n%s", name, err, log.String())
-	}
-	p := w.phases()
-	p.said = engineSummary(log.String())
-	if k, err := checkFiles(dir, files, srv); err != nil || k != len(dump.Files()) {
-		return prioRun{}, phases{}, fmt.Errorf("%s: %d of %d files checked: %w", name, k, len(dump.Files()), errors.Join(err, errNotIdentical))
+		return prioRun{}, phases{}, err
 	}
 	size := dump.TotalSize()
 	r := prioRun{row: row{tool: name, took: p.last, bytes: size, refetched: p.refetched(size), note: "byte-identical"}}

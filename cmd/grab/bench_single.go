@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -136,28 +135,12 @@ func (b *bench) singleGrab(ctx context.Context, dump *demo.Dump, m demo.Model, s
 		return row{}, phases{}, err
 	}
 	o, given := benchSettings(dir, srv)
-	targets, err := parseURLs(srv.URLs())
+	p, err := b.grabRun(ctx, srv, o, given, srv.URLs(), "grab in-process")
 	if err != nil {
 		return row{}, phases{}, err
 	}
-	var log bytes.Buffer
-	w := openWindow(srv)
-	runCtx, cancel := context.WithTimeout(ctx, b.limit())
-	files, err := get(runCtx, &ui{stdout: io.Discard, stderr: &log}, o, given, targets, nil)
-	cancel()
-	if err != nil {
-		if ctx.Err() == nil && runCtx.Err() != nil {
-			err = fmt.Errorf("did not finish within %v (%w)", b.limit(), err)
-		}
-		return row{}, phases{}, fmt.Errorf("grab in-process: %w\n%s", err, log.String())
-	}
-	p := w.phases()
-	p.said = engineSummary(log.String())
-	if n, err := checkFiles(dir, files, srv); err != nil || n != 1 {
-		return row{}, phases{}, fmt.Errorf("grab in-process: %d of 1 files checked: %w", n, errors.Join(err, errNotIdentical))
-	}
 	if svg != "" {
-		if err := writeSVG(svg, title, srv.Timeline(time.Second), w.from, m.LinkCap); err != nil {
+		if err := writeSVG(svg, title, srv.Timeline(time.Second), p.from, m.LinkCap); err != nil {
 			return row{}, phases{}, err
 		}
 		b.ui.printf("bench: wrote %s", svg)
