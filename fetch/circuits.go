@@ -66,6 +66,38 @@ type circ struct {
 	active   int   // requests in flight, under e.mu
 	touched  bool  // had a request in flight since the last observation
 	renewals int
+	ttfb     time.Duration // smoothed time from a request to its first byte, 0 until seen; under e.mu
+}
+
+// firstByte takes in how long a request waited for its first byte.
+func (c *circ) firstByte(d time.Duration) {
+	if c.ttfb == 0 {
+		c.ttfb = d
+		return
+	}
+	c.ttfb = (3*c.ttfb + d) / 4
+}
+
+// roomFor reports whether circuit c should start one more request for the
+// small file f, with freeing of its requests about to end. Several
+// requests in flight on one circuit pay off only while the circuit would
+// otherwise wait on round trips: beyond 1 + round trip × rate / size of
+// them they only share its bandwidth, and on a slow circuit they hold
+// files that a faster one could bring sooner. So a circuit slower than
+// the median is held to that many; the others, whose measured rate may
+// be only their share of a busy link, are not. Until the circuit's rate
+// and first-byte time are known, it has room. e.mu is held.
+func (e *Engine) roomFor(c *circ, f *fileState, freeing int) bool {
+	size := f.Size
+	if size < 0 {
+		size = f.Estimate
+	}
+	active := c.active - freeing
+	r, _ := e.scorer.Rate(c.id)
+	if active <= 0 || size <= 0 || r <= 0 || c.ttfb == 0 || r >= e.medianRate() {
+		return true
+	}
+	return float64(active)+0.5 < 1+c.ttfb.Seconds()*r/float64(size) // rounded
 }
 
 // lane is one request at a time on a circuit. Lane 0 of a circuit takes

@@ -21,6 +21,11 @@ const yieldEvery = 200 * time.Millisecond
 // rate, to be worth stopping: one nearly done is left to finish.
 const yieldMin = 2 * time.Second
 
+// yieldAge is how long a request runs before it may be stopped: a lane
+// that yielded and found nothing it could take at once is not stopped
+// again and again.
+const yieldAge = time.Second
+
 // preemptLoop runs preempt until ctx ends.
 func (e *Engine) preemptLoop(ctx context.Context) {
 	every(ctx, yieldEvery, func() {
@@ -95,6 +100,12 @@ func (e *Engine) preempt() int {
 			}
 			if big && !t.lane.bulk {
 				continue // a small lane could not take the waiting work
+			}
+			if !big && !e.roomFor(t.lane.c, top, 1) {
+				continue // nor could this circuit
+			}
+			if now.Sub(t.began) < yieldAge {
+				continue // it has just started, perhaps after yielding itself
 			}
 			if per := e.laneRate(t.lane, 0); per > 0 && float64(t.end-t.cursor)/per < yieldMin.Seconds() {
 				continue

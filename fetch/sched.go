@@ -85,6 +85,9 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		if !l.bulk && !e.smallOK(f) {
 			continue
 		}
+		if f.Kind == KindFile && e.smallOK(f) && !e.roomFor(l.c, f, 0) {
+			continue
+		}
 		if l.bulk && len(ahead) > 0 && ahead[len(ahead)-1].Class != f.Class && f.Kind == KindFile {
 			// A class of higher priority is down to its last requests.
 			// A circuit that carries some of them starts no lower work:
@@ -193,7 +196,9 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 		}
 		end := b + 1
 		limit := b + chunk/bs
-		for end < n && end < limit && !f.done[end] && !e.covered(f, end) {
+		// A run stops before a block that a stopped request left half
+		// done: the next request starts there, from where it stopped.
+		for end < n && end < limit && !f.done[end] && !e.covered(f, end) && f.partial[end] == nil {
 			end++
 		}
 		t := &task{f: f, start: b * bs, end: min(end*bs, f.Size)}
@@ -420,6 +425,9 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	e.stats.fetched += n
 	if t.lane != nil {
 		t.lane.c.bytes += n
+		if t.cursor == t.start && !t.began.IsZero() {
+			t.lane.c.firstByte(e.cfg.Now().Sub(t.began))
+		}
 	}
 	t.lastMove = e.cfg.Now()
 	f.runBytes += n

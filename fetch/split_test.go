@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -274,5 +275,62 @@ func TestLowerClassWaitsForASplitOfTheHigher(t *testing.T) {
 	b := pickFor(t, e, lanes[1])
 	if a.f.Path != "a.zip" || b == nil || b.f.Path != "a.zip" || rng(a) != [3]int64{0, 0, 500} || rng(b) != [3]int64{500, 500, 1000} {
 		t.Fatalf("got %s %v and %v, want a.zip split in two", a.f.Path, rng(a), b)
+	}
+}
+
+// A slow circuit starts fewer small files at once than a fast one: more
+// requests than cover its round trip would only share its bandwidth.
+func TestSlowCircuitHoldsFewerSmallFiles(t *testing.T) {
+	e, clk, lanes := testEngine(t, 2)
+	var files []File
+	for i := range 5 {
+		files = append(files, File{URL: fmt.Sprintf("http://h/p%d.jpg", i), Path: fmt.Sprintf("p%d.jpg", i), Size: 130})
+	}
+	e.Add(files)
+	t0 := clk.now
+	steady(e, 0, t0, 100)
+	steady(e, 1, t0, 1000)
+	clk.now = t0.Add(5 * time.Second)
+	e.mu.Lock()
+	e.circs[0].firstByte(600 * time.Millisecond)
+	e.circs[1].firstByte(600 * time.Millisecond)
+	e.mu.Unlock()
+	// Circuit 0: 1 + 0.6 s × 100 B/s / 130 B < 2 requests; circuit 1:
+	// 1 + 0.6 × 1000 / 130 ≈ 5.6.
+	if tk := pickFor(t, e, lanes[0]); tk == nil {
+		t.Fatal("an idle slow circuit took nothing")
+	}
+	if tk := pickFor(t, e, &lane{c: lanes[0].c}); tk != nil {
+		t.Fatalf("the slow circuit took a second photo, %s", tk.f.Path)
+	}
+	for i := range 4 {
+		if tk := pickFor(t, e, &lane{c: lanes[1].c, bulk: i == 0}); tk == nil {
+			t.Fatalf("the fast circuit took only %d photos", i)
+		}
+	}
+}
+
+// Two requests stopped inside blocks 2 and 6 of a file: the range taken
+// next runs from the first one's stopping point up to block 6 and no
+// further, and the one after resumes block 6 where it stopped, so no
+// byte that arrived is fetched again.
+func TestRangesStopAtPartialBlocks(t *testing.T) {
+	e, _, lanes := testEngine(t, 2)
+	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 1000}})
+	e.mu.Lock()
+	f := e.f(0)
+	f.partial = map[int64]*partialState{
+		2: {reached: 250, state: []byte("state at 250")},
+		6: {reached: 640, state: []byte("state at 640")},
+	}
+	f.scanFrom = 2
+	e.mu.Unlock()
+	a := pickFor(t, e, lanes[0])
+	b := pickFor(t, e, &lane{c: lanes[0].c, bulk: true})
+	if rng(a) != [3]int64{250, 250, 600} || string(a.hinit) != "state at 250" {
+		t.Fatalf("first range %v (hash state %q), want from 250 to block 6", rng(a), a.hinit)
+	}
+	if b == nil || rng(b) != [3]int64{640, 640, 1000} || string(b.hinit) != "state at 640" {
+		t.Fatalf("second range %v, want block 6 resumed at 640", b)
 	}
 }

@@ -133,7 +133,7 @@ func (p phases) describe(link float64, size int64) string {
 func engineSummary(log string) string {
 	var out []string
 	for _, line := range strings.Split(log, "\n") {
-		if m, ok := strings.CutPrefix(line, "grab: "); ok && (strings.Contains(m, " files done (") || strings.HasPrefix(m, "circuits: ")) {
+		if m, ok := strings.CutPrefix(line, "grab: "); ok && (strings.Contains(m, " files done (") || strings.HasPrefix(m, "circuits: ") || strings.HasPrefix(m, "priority: ")) {
 			out = append(out, m)
 		}
 	}
