@@ -402,12 +402,18 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 	if best == nil {
 		return nil
 	}
-	bs := e.cfg.BlockSize
-	start := span.AlignDown(best.cursor, bs)
+	// The twin starts where the original has got to, from the hash state
+	// of its block so far: only what is still missing is fetched twice.
+	// Without that state it starts at the block's beginning.
+	start, hinit := best.cursor, slices.Clone(best.hstate)
+	if best.cursor%e.cfg.BlockSize != 0 && hinit == nil {
+		start = span.AlignDown(best.cursor, e.cfg.BlockSize)
+	}
 	if mineTakes := time.Duration(float64(best.end-start) / mine * float64(time.Second)); worst < max(4*mineTakes, minLeft) {
 		return nil // a short tail, or this circuit would not finish it much sooner: not worth the bytes
 	}
-	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end, twin: best, twinned: true}
+	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end,
+		hinit: hinit, hstate: slices.Clone(hinit), savedAt: -1, twin: best, twinned: true}
 	best.twin, best.twinned = nt, true
 	best.f.tasks[nt] = struct{}{}
 	e.stats.twins++

@@ -334,3 +334,23 @@ func TestRangesStopAtPartialBlocks(t *testing.T) {
 		t.Fatalf("second range %v, want block 6 resumed at 640", b)
 	}
 }
+
+// A twin of a request that has gone silent starts where the original has
+// got to, from the hash state of its block so far, and fetches only what
+// is missing.
+func TestTwinStartsAtTheOriginalsCursor(t *testing.T) {
+	e, clk, lanes := testEngine(t, 2)
+	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 150}})
+	slow := pickFor(t, e, lanes[0])
+	t0 := clk.now
+	steady(e, 1, t0, 1000)
+	advance(e, slow, 120)
+	e.mu.Lock()
+	slow.hstate = []byte("state at 120")
+	e.mu.Unlock()
+	clk.now = t0.Add(3 * time.Second)
+	tw := pickFor(t, e, lanes[1])
+	if tw == nil || rng(tw) != [3]int64{120, 120, 150} || string(tw.hinit) != "state at 120" || tw.twin != slow {
+		t.Fatalf("twin %v, want bytes 120-150 from the original's hash state", tw)
+	}
+}
