@@ -141,6 +141,7 @@ type task struct {
 	lane     *lane
 	twin     *task // the other task fetching the same range at the end
 	twinned  bool  // this range has (or had) a twin: it is never twinned again
+	twinFrom int64 // where its twin started: its own bytes before that were not fetched twice
 	yielded  bool  // stopped for higher-class work, under e.mu
 	began    time.Time
 	lastMove time.Time // last byte received, under e.mu

@@ -414,7 +414,7 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 	}
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end,
 		hinit: hinit, hstate: slices.Clone(hinit), savedAt: -1, twin: best, twinned: true}
-	best.twin, best.twinned = nt, true
+	best.twin, best.twinned, best.twinFrom = nt, true, start
 	best.f.tasks[nt] = struct{}{}
 	e.stats.twins++
 	return nt
@@ -487,7 +487,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 		f.doneBytes += t.cursor - b*bs
 		f.unsynced = append(f.unsynced, b)
 	} else {
-		e.stats.wasted += t.cursor - max(t.start, b*bs) // fetched twice (a twin, or a whole stream over done blocks)
+		e.stats.wasted += t.cursor - max(t.start, b*bs, t.twinFrom) // fetched twice (a twin, or a whole stream over done blocks)
 		if h := sum(); h != f.hashes[b] {
 			f.hashes[b] = h
 			f.unsynced = append(f.unsynced, b)
@@ -546,7 +546,7 @@ func (e *Engine) release(t *task) (finish bool) {
 			b := t.cursor / bs
 			switch old := f.partial[b]; {
 			case t.hstate == nil || f.Size < 0 || f.Whole || f.done[b]:
-				e.stats.wasted += t.cursor - max(t.start, b*bs)
+				e.stats.wasted += max(t.cursor-max(t.start, b*bs, t.twinFrom), 0)
 			case old != nil && old.reached >= t.cursor:
 				// a twin got further
 			default:

@@ -353,4 +353,17 @@ func TestTwinStartsAtTheOriginalsCursor(t *testing.T) {
 	if tw == nil || rng(tw) != [3]int64{120, 120, 150} || string(tw.hinit) != "state at 120" || tw.twin != slow {
 		t.Fatalf("twin %v, want bytes 120-150 from the original's hash state", tw)
 	}
+	// The twin brings the last 30 bytes first; then the original does too:
+	// those 30 bytes, not the 50 of the block it fetched, were fetched twice.
+	sum := func() [32]byte { return [32]byte{1} }
+	state := func() []byte { return nil }
+	if b, _ := e.received(tw, 30, sum, state); b != 1 {
+		t.Fatalf("the twin completed block %d, want 1", b)
+	}
+	e.received(slow, 30, sum, state)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stats.wasted != 30 {
+		t.Fatalf("counted %d bytes fetched twice, want 30", e.stats.wasted)
+	}
 }
