@@ -79,10 +79,12 @@ type Engine struct {
 	cancel context.CancelFunc // of the running job
 	stats  counters
 
-	circs   []*circ
-	scorer  *circuit.Scorer
-	hosts   map[string]*hostState
-	limiter *rate.Limiter
+	circs  []*circ
+	scorer *circuit.Scorer
+	// unclaimedSeen is what preempt found waiting at its last look.
+	unclaimedSeen map[*fileState]bool
+	hosts         map[string]*hostState
+	limiter       *rate.Limiter
 }
 
 type counters struct {

@@ -61,7 +61,10 @@ func every(ctx context.Context, d time.Duration, f func()) {
 func (e *Engine) preempt() int {
 	now := e.cfg.Now()
 	var top *fileState
+	var before []*fileState // files ahead of top with requests under way
 	waiting, big := 0, false
+	seen := e.unclaimedSeen
+	e.unclaimedSeen = map[*fileState]bool{}
 	for _, f := range e.queue {
 		if f.Kind != KindFile || f.State != Pending || f.finishing {
 			continue
@@ -70,7 +73,14 @@ func (e *Engine) preempt() int {
 			break
 		}
 		if e.cfg.CrawlOnly || f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 || !e.unclaimed(f) {
+			if top == nil && len(f.tasks) > 0 {
+				before = append(before, f)
+			}
 			continue // taken, or waiting out a backoff
+		}
+		e.unclaimedSeen[f] = true
+		if !seen[f] {
+			continue // new since the last look: a free lane may take it yet
 		}
 		top = f
 		waiting++
@@ -80,6 +90,20 @@ func (e *Engine) preempt() int {
 	}
 	if waiting == 0 {
 		return 0
+	}
+	var carrying map[*circ]bool // circuits that pick would keep off lower work
+	for _, f := range before {
+		if f.Class == top.Class {
+			continue
+		}
+		for t := range f.tasks {
+			if t.lane != nil {
+				if carrying == nil {
+					carrying = map[*circ]bool{}
+				}
+				carrying[t.lane.c] = true
+			}
+		}
 	}
 	type victim struct {
 		t    *task
@@ -100,6 +124,9 @@ func (e *Engine) preempt() int {
 			}
 			if big && !t.lane.bulk {
 				continue // a small lane could not take the waiting work
+			}
+			if carrying[t.lane.c] {
+				continue // its circuit carries a class above the waiting one, so it would not start it
 			}
 			if !big && !e.roomFor(t.lane.c, top, 1) {
 				continue // nor could this circuit

@@ -52,11 +52,12 @@ func TestWaitingPhotosStopArchiveRequests(t *testing.T) {
 
 	e.Add([]File{{URL: "http://h/p.jpg", Path: "p.jpg", Size: 200, Class: "photos"}})
 	e.mu.Lock()
+	first := e.preempt()
 	n := e.preempt()
 	again := e.preempt()
 	e.mu.Unlock()
-	if n != 1 || again != 0 {
-		t.Fatalf("stopped %d, then %d more; want 1 for one photo, then none while it is on its way", n, again)
+	if first != 0 || n != 1 || again != 0 {
+		t.Fatalf("stopped %d, %d, then %d; want none at first sight of the photo (a free lane may take it), then 1, then none while it is on its way", first, n, again)
 	}
 	if !errors.Is(*causes[2], errYield) || *causes[0] != nil || *causes[1] != nil {
 		t.Fatalf("causes %v %v %v: want the fastest circuit's (2) request stopped", *causes[0], *causes[1], *causes[2])
@@ -89,7 +90,10 @@ func TestWaitingPhotosStopArchiveRequests(t *testing.T) {
 // never stops another.
 func TestNoYieldForNearlyDoneOrSameClass(t *testing.T) {
 	e, clk, lanes := testEngine(t, 2)
-	classOrder(e, "photos", "archives")
+	rank := map[string]int{"photos": 0, "archives": 1}
+	e.cfg.Less = func(a, b *File) bool { // by class, then smaller first
+		return rank[a.Class] < rank[b.Class] || rank[a.Class] == rank[b.Class] && a.Size < b.Size
+	}
 	e.Add([]File{{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
 		{URL: "http://h/q.jpg", Path: "q.jpg", Size: 150, Class: "photos"}})
 	q := pickFor(t, e, lanes[0])
@@ -102,11 +106,43 @@ func TestNoYieldForNearlyDoneOrSameClass(t *testing.T) {
 	steady(e, 1, t0, 1000)
 	clk.now = t0.Add(5 * time.Second)
 	advance(e, a, 100) // 900 bytes left at 1000 B/s: under a second
-	e.Add([]File{{URL: "http://h/p.jpg", Path: "p.jpg", Size: 200, Class: "photos"}})
+	// p.jpg comes before q.jpg, whose request is under way, but is of
+	// the same class.
+	e.Add([]File{{URL: "http://h/p.jpg", Path: "p.jpg", Size: 100, Class: "photos"}})
 	e.mu.Lock()
-	n := e.preempt()
+	n := e.preempt() + e.preempt()
 	e.mu.Unlock()
 	if n != 0 || *qc != nil || *ac != nil {
 		t.Fatalf("stopped %d (photo %v, archive %v)", n, *qc, *ac)
+	}
+}
+
+// A circuit that carries a request of a class above the waiting one would
+// not start the waiting work (pick keeps it off lower classes), so its
+// lower-class request is not the one stopped, even on the faster circuit.
+func TestNoYieldOnACircuitCarryingAHigherClass(t *testing.T) {
+	e, clk, lanes := testEngine(t, 2)
+	classOrder(e, "photos", "documents", "archives")
+	e.Add([]File{{URL: "http://h/a.zip", Path: "a.zip", Size: 1000, Class: "archives"},
+		{URL: "http://h/b.zip", Path: "b.zip", Size: 1000, Class: "archives"}})
+	a := pickFor(t, e, lanes[0])
+	b := pickFor(t, e, lanes[1])
+	e.Add([]File{{URL: "http://h/q.jpg", Path: "q.jpg", Size: 150, Class: "photos"}})
+	q := pickFor(t, e, &lane{c: lanes[0].c})
+	if a.f.Path != "a.zip" || b.f.Path != "b.zip" || q == nil || q.f.Path != "q.jpg" {
+		t.Fatalf("picked %s, %s and %v", a.f.Path, b.f.Path, q)
+	}
+	ac, bc := cancelRecorder(e, a), cancelRecorder(e, b)
+	cancelRecorder(e, q)
+	t0 := clk.now
+	steady(e, 0, t0, 50)
+	steady(e, 1, t0, 20)
+	clk.now = t0.Add(5 * time.Second)
+	e.Add([]File{{URL: "http://h/d.pdf", Path: "d.pdf", Size: 150, Class: "documents"}})
+	e.mu.Lock()
+	n := e.preempt() + e.preempt()
+	e.mu.Unlock()
+	if n != 1 || *ac != nil || !errors.Is(*bc, errYield) {
+		t.Fatalf("stopped %d: a.zip on the circuit with the photo %v, b.zip %v; want b.zip's", n, *ac, *bc)
 	}
 }

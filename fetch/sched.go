@@ -86,6 +86,9 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			continue
 		}
 		if f.Kind == KindFile && e.smallOK(f) && !e.roomFor(l.c, f, 0) {
+			if len(f.tasks) > 0 {
+				ahead = append(ahead, f) // it still comes before lower classes
+			}
 			continue
 		}
 		if l.bulk && len(ahead) > 0 && ahead[len(ahead)-1].Class != f.Class && f.Kind == KindFile {
@@ -391,7 +394,9 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 			// (a stream can stall without closing): it goes first.
 			moved := t.cursor - t.start
 			left := time.Duration(1<<62 - 1)
-			if moved > 0 && now.Sub(t.lastMove) < twinIdle {
+			// (Under --limit-rate a request may wait its turn longer than
+			// that: silence then says nothing.)
+			if moved > 0 && (now.Sub(t.lastMove) < twinIdle || e.cfg.LimitRate > 0) {
 				left = time.Duration(float64(elapsed) * float64(t.end-t.cursor) / float64(moved))
 			}
 			if best == nil || left > worst {

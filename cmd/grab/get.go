@@ -226,14 +226,18 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 	}
 	e.Add(start)
 	var tr *torRun
-	src.Source = &httpsrc.Source{Dialer: j.dialer}
-	if st := e.Status(); j.tor && (st.Done+st.Failed < st.Files || st.ListingsDone < st.Listings) {
+	switch st := e.Status(); {
+	case !j.tor:
+		src.Source = &httpsrc.Source{Dialer: j.dialer}
+	case st.Done+st.Failed < st.Files || st.ListingsDone < st.Listings:
 		// Workers are spread over the tors: worker i uses tor i % N.
 		if tr, err = startTor(ctx, ui, log, s); err != nil {
 			return nil, err
 		}
 		defer tr.close()
 		src.Source = &httpsrc.Source{Dialers: tr.dialers}
+	default:
+		src.Source = noSource{} // nothing to fetch, and no tor to fetch it through
 	}
 	if sums != nil {
 		for _, f := range e.Files() {
@@ -278,6 +282,19 @@ func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targ
 // lateSource is a fetch.Source chosen after the engine is made, before it
 // runs.
 type lateSource struct{ fetch.Source }
+
+// noSource is the source of a --tor job with nothing left to fetch: it
+// refuses every request rather than let one bypass Tor.
+type noSource struct{}
+
+func (noSource) Conn(int) fetch.Conn { return noConn{} }
+
+type noConn struct{}
+
+func (noConn) Get(context.Context, fetch.Request) (*fetch.Stream, error) {
+	return nil, &fetch.PermanentError{Err: errors.New("tor is not running: the job had nothing left to fetch")}
+}
+func (noConn) Close() error { return nil }
 
 func readChecksums(name string) (*digest.Checksums, error) {
 	f, err := os.Open(name)
