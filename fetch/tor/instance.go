@@ -340,7 +340,8 @@ func (in *instance) waitBootstrap(ctx context.Context, stall time.Duration, prog
 }
 
 // do runs f with the control connection, unless ctx ends first (f then
-// finishes in the background).
+// finishes in the background: a caller must not read what f writes unless
+// do returned nil).
 func (in *instance) do(ctx context.Context, f func(c *control.Conn) error) error {
 	res := make(chan error, 1)
 	go func() {
@@ -373,7 +374,10 @@ func (in *instance) bootstrapPhase(ctx context.Context) (phase, error) {
 		ph, err = parsePhase(kv[0].Val)
 		return err
 	})
-	return ph, err
+	if err != nil {
+		return phase{}, err // f may still be running if ctx ended: ph is not ours to read
+	}
+	return ph, nil
 }
 
 func (in *instance) circuits(ctx context.Context) ([]Circuit, error) {
@@ -391,7 +395,10 @@ func (in *instance) circuits(ctx context.Context) ([]Circuit, error) {
 		cs, err = parseCircuits(in.n, body.String())
 		return err
 	})
-	return cs, err
+	if err != nil {
+		return nil, err // f may still be running if ctx ended: cs is not ours to read
+	}
+	return cs, nil
 }
 
 func (in *instance) signal(ctx context.Context, name string) error {
