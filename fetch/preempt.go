@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -59,6 +60,9 @@ func every(ctx context.Context, d time.Duration, f func()) {
 // A stopped range loses only the bytes in flight: its partial block is
 // kept. It returns how many requests it stopped. e.mu is held.
 func (e *Engine) preempt() int {
+	if e.cfg.CrawlOnly {
+		return 0
+	}
 	now := e.cfg.Now()
 	var top *fileState
 	var before []*fileState // files ahead of top with requests under way
@@ -72,7 +76,7 @@ func (e *Engine) preempt() int {
 		if top != nil && f.Class != top.Class {
 			break
 		}
-		if e.cfg.CrawlOnly || f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 || !e.unclaimed(f) {
+		if f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 || !e.unclaimed(f) {
 			if top == nil && len(f.tasks) > 0 {
 				before = append(before, f)
 			}
@@ -91,20 +95,8 @@ func (e *Engine) preempt() int {
 	if waiting == 0 {
 		return 0
 	}
-	var carrying map[*circ]bool // circuits that pick would keep off lower work
-	for _, f := range before {
-		if f.Class == top.Class {
-			continue
-		}
-		for t := range f.tasks {
-			if t.lane != nil {
-				if carrying == nil {
-					carrying = map[*circ]bool{}
-				}
-				carrying[t.lane.c] = true
-			}
-		}
-	}
+	// pick keeps a circuit that carries a class above top's off top's work.
+	above := slices.DeleteFunc(before, func(f *fileState) bool { return f.Class == top.Class })
 	type victim struct {
 		t    *task
 		rate float64
@@ -125,7 +117,7 @@ func (e *Engine) preempt() int {
 			if big && !t.lane.bulk {
 				continue // a small lane could not take the waiting work
 			}
-			if carrying[t.lane.c] {
+			if e.carries(t.lane.c, above) {
 				continue // its circuit carries a class above the waiting one, so it would not start it
 			}
 			if !big && !e.roomFor(t.lane.c, top, 1) {
@@ -144,15 +136,7 @@ func (e *Engine) preempt() int {
 	if waiting <= 0 || len(vs) == 0 {
 		return 0
 	}
-	slices.SortFunc(vs, func(a, b victim) int {
-		switch {
-		case a.rate > b.rate:
-			return -1
-		case a.rate < b.rate:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(vs, func(a, b victim) int { return cmp.Compare(b.rate, a.rate) }) // fastest first
 	n := min(waiting, len(vs))
 	for _, v := range vs[:n] {
 		v.t.yielded = true
@@ -170,13 +154,5 @@ func (e *Engine) unclaimed(f *fileState) bool {
 	if f.Size < 0 || f.Whole {
 		return len(f.tasks) == 0
 	}
-	if f.doneBytes == f.Size {
-		return false
-	}
-	for b := f.scanFrom; b < int64(len(f.done)); b++ {
-		if !f.done[b] && !e.covered(f, b) {
-			return true
-		}
-	}
-	return false
+	return f.doneBytes < f.Size && e.freeBlock(f) >= 0
 }

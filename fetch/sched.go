@@ -188,33 +188,46 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 		}
 		return nil, nil
 	}
+	b := e.freeBlock(f)
+	if b < 0 {
+		return nil, nil
+	}
 	bs := e.cfg.BlockSize
 	n := int64(len(f.done))
-	for b := f.scanFrom; b < n; b++ {
-		if f.done[b] || e.covered(f, b) {
-			if b == f.scanFrom && f.done[b] {
+	end := b + 1
+	limit := b + chunk/bs
+	// A run stops before a block that a stopped request left half done:
+	// the next request starts there, from where it stopped.
+	for end < n && end < limit && !f.done[end] && !e.covered(f, end) && f.partial[end] == nil {
+		end++
+	}
+	t := &task{f: f, start: b * bs, end: min(end*bs, f.Size)}
+	if p := f.partial[b]; p != nil {
+		t.start, t.hinit, t.hstate, t.savedAt = p.reached, p.state, p.state, -1
+		if p.saved {
+			t.savedAt = p.reached
+		}
+		delete(f.partial, b)
+	}
+	return e.issue(t)
+}
+
+// freeBlock returns the first block of f that is neither done nor in the
+// unreceived part of a task, or -1; it moves f.scanFrom past the done
+// blocks at its front. e.mu is held.
+func (e *Engine) freeBlock(f *fileState) int64 {
+	for b := f.scanFrom; b < int64(len(f.done)); b++ {
+		if f.done[b] {
+			if b == f.scanFrom {
 				f.scanFrom++
 			}
 			continue
 		}
-		end := b + 1
-		limit := b + chunk/bs
-		// A run stops before a block that a stopped request left half
-		// done: the next request starts there, from where it stopped.
-		for end < n && end < limit && !f.done[end] && !e.covered(f, end) && f.partial[end] == nil {
-			end++
+		if !e.covered(f, b) {
+			return b
 		}
-		t := &task{f: f, start: b * bs, end: min(end*bs, f.Size)}
-		if p := f.partial[b]; p != nil {
-			t.start, t.hinit, t.hstate, t.savedAt = p.reached, p.state, p.state, -1
-			if p.saved {
-				t.savedAt = p.reached
-			}
-			delete(f.partial, b)
-		}
-		return e.issue(t)
 	}
-	return nil, nil
+	return -1
 }
 
 // covered reports whether block b lies in the unreceived part of a task.
