@@ -86,15 +86,16 @@ func (c *circ) firstByte(d time.Duration) {
 // files that a faster one could bring sooner. So a circuit slower than
 // the median is held to that many; the others, whose measured rate may
 // be only their share of a busy link, are not. Until the circuit's rate
-// and first-byte time are known, it has room. e.mu is held.
-func (e *Engine) roomFor(c *circ, f *fileState, freeing int) bool {
+// and first-byte time are known, it has room. median is medianRate(),
+// which callers looking at many files compute once. e.mu is held.
+func (e *Engine) roomFor(c *circ, f *fileState, freeing int, median float64) bool {
 	size := f.Size
 	if size < 0 {
 		size = f.Estimate
 	}
 	active := c.active - freeing
 	r, _ := e.scorer.Rate(c.id)
-	if active <= 0 || size <= 0 || r <= 0 || c.ttfb == 0 || r >= e.medianRate() {
+	if active <= 0 || size <= 0 || r <= 0 || c.ttfb == 0 || r >= median {
 		return true
 	}
 	return float64(active)+0.5 < 1+c.ttfb.Seconds()*r/float64(size) // rounded

@@ -102,6 +102,7 @@ func (e *Engine) preempt() int {
 		rate float64
 	}
 	var vs []victim
+	median := e.medianRate()
 	for _, f := range e.queue {
 		if f.Kind != KindFile || f.State != Pending || f.Class == top.Class || e.compare(top, f) > 0 {
 			continue
@@ -120,7 +121,7 @@ func (e *Engine) preempt() int {
 			if e.carries(t.lane.c, above) {
 				continue // its circuit carries a class above the waiting one, so it would not start it
 			}
-			if !big && !e.roomFor(t.lane.c, top, 1) {
+			if !big && !e.roomFor(t.lane.c, top, 1, median) {
 				continue // nor could this circuit
 			}
 			if now.Sub(t.began) < yieldAge {

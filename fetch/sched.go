@@ -64,6 +64,13 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
 	open := false
 	var ahead []*fileState // files before f in fetch order with requests under way
+	med := -1.0
+	median := func() float64 { // computed once, if at all
+		if med < 0 {
+			med = e.medianRate()
+		}
+		return med
+	}
 	for _, f := range e.queue {
 		if e.cfg.CrawlOnly && f.Kind == KindFile {
 			continue
@@ -85,7 +92,7 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		if !l.bulk && !e.smallOK(f) {
 			continue
 		}
-		if f.Kind == KindFile && e.smallOK(f) && !e.roomFor(l.c, f, 0) {
+		if f.Kind == KindFile && e.smallOK(f) && !e.roomFor(l.c, f, 0, median()) {
 			if len(f.tasks) > 0 {
 				ahead = append(ahead, f) // it still comes before lower classes
 			}
