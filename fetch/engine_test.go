@@ -16,7 +16,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
-	"github.com/grab-ir/grab/fetch/fakesrv"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/store"
 )
@@ -27,12 +27,12 @@ const kib = 1 << 10
 type job struct {
 	t   *testing.T
 	dir string
-	srv *fakesrv.Server
+	srv *fetchtest.Server
 	cfg fetch.Config
 }
 
-func newJob(t *testing.T, files map[string]*fakesrv.File) *job {
-	srv := fakesrv.New(files)
+func newJob(t *testing.T, files map[string]*fetchtest.File) *job {
+	srv := fetchtest.New(files)
 	t.Cleanup(srv.Close)
 	d, err := dial.New("")
 	if err != nil {
@@ -100,8 +100,8 @@ func (j *job) absent(path string) {
 }
 
 func TestRangedDownload(t *testing.T) {
-	data := fakesrv.Data("a", 3*1024*kib+123)
-	j := newJob(t, map[string]*fakesrv.File{"/big.bin": {Data: data}, "/empty": {}, "/small": {Data: []byte("hi")}})
+	data := fetchtest.Data("a", 3*1024*kib+123)
+	j := newJob(t, map[string]*fetchtest.File{"/big.bin": {Data: data}, "/empty": {}, "/small": {Data: []byte("hi")}})
 	e, err := j.run(t.Context(), nil, "/big.bin", "/empty", "/small")
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +136,8 @@ func TestRangedDownload(t *testing.T) {
 }
 
 func TestServerIgnoresRanges(t *testing.T) {
-	data := fakesrv.Data("b", 1500*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, NoRanges: true}})
+	data := fetchtest.Data("b", 1500*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, NoRanges: true}})
 	e, err := j.run(t.Context(), nil, "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -157,9 +157,9 @@ func TestServerIgnoresRanges(t *testing.T) {
 }
 
 func TestWrongContentRange(t *testing.T) {
-	j := newJob(t, map[string]*fakesrv.File{
-		"/small": {Data: fakesrv.Data("c", 300*kib), ShiftRange: 100},
-		"/big":   {Data: fakesrv.Data("c", 3000*kib), ShiftRange: 100},
+	j := newJob(t, map[string]*fetchtest.File{
+		"/small": {Data: fetchtest.Data("c", 300*kib), ShiftRange: 100},
+		"/big":   {Data: fetchtest.Data("c", 3000*kib), ShiftRange: 100},
 	})
 	j.cfg.Workers = 1 // exact request counts: no guessed ranges
 	e, err := j.run(t.Context(), nil, "/small", "/big")
@@ -182,10 +182,10 @@ func TestWrongContentRange(t *testing.T) {
 }
 
 func TestChangedFileRestarts(t *testing.T) {
-	v0 := fakesrv.Data("v0", 2048*kib)
-	v1 := fakesrv.Data("v1", 2048*kib+5)
+	v0 := fetchtest.Data("v0", 2048*kib)
+	v1 := fetchtest.Data("v1", 2048*kib+5)
 	for _, noETag := range []bool{false, true} {
-		j := newJob(t, map[string]*fakesrv.File{"/x": {Data: v0, Versions: [][]byte{v1}, ChangeAfter: 2, NoETag: noETag}})
+		j := newJob(t, map[string]*fetchtest.File{"/x": {Data: v0, Versions: [][]byte{v1}, ChangeAfter: 2, NoETag: noETag}})
 		e, err := j.run(t.Context(), nil, "/x")
 		if err != nil {
 			t.Fatal(err)
@@ -198,8 +198,8 @@ func TestChangedFileRestarts(t *testing.T) {
 }
 
 func TestCutBodies(t *testing.T) {
-	data := fakesrv.Data("d", 3*1024*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, CutAfter: 100000, CutTimes: 5}})
+	data := fetchtest.Data("d", 3*1024*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, CutAfter: 100000, CutTimes: 5}})
 	e, err := j.run(t.Context(), nil, "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -224,8 +224,8 @@ func TestCutBodies(t *testing.T) {
 }
 
 func TestPermanentAndTransientErrors(t *testing.T) {
-	ok := fakesrv.Data("e", 100*kib)
-	j := newJob(t, map[string]*fakesrv.File{
+	ok := fetchtest.Data("e", 100*kib)
+	j := newJob(t, map[string]*fetchtest.File{
 		"/forbidden": {Status: 403},
 		"/busy":      {Data: ok, FailFirst: 3, RetryAfter: "0"},
 	})
@@ -254,8 +254,8 @@ func TestPermanentAndTransientErrors(t *testing.T) {
 }
 
 func TestDigestMismatchStaysOut(t *testing.T) {
-	data := fakesrv.Data("f", 200*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/bad": {Data: data, ReprDigest: true, BadDigest: true}, "/good": {Data: data, ReprDigest: true}})
+	data := fetchtest.Data("f", 200*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/bad": {Data: data, ReprDigest: true, BadDigest: true}, "/good": {Data: data, ReprDigest: true}})
 	e, err := j.run(t.Context(), nil, "/bad", "/good")
 	if !errors.Is(err, fetch.ErrFailed) {
 		t.Fatalf("Run: %v", err)
@@ -275,8 +275,8 @@ func TestDigestMismatchStaysOut(t *testing.T) {
 // A block corrupted on disk while the job was stopped is caught by the
 // re-hash on resume and fetched again; nothing else is.
 func TestResumeCatchesCorruptBlock(t *testing.T) {
-	data := fakesrv.Data("g", 1024*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, StopAfter: 2}})
+	data := fetchtest.Data("g", 1024*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, StopAfter: 2}})
 	j.cfg.Workers, j.cfg.ChunkSize, j.cfg.Retries = 1, 128*kib, 1000
 	_, err := j.run(t.Context(), func(s fetch.Status) bool { return s.DoneBytes == 256*kib }, "/x")
 	if !errors.Is(err, context.Canceled) {
@@ -290,7 +290,7 @@ func TestResumeCatchesCorruptBlock(t *testing.T) {
 	fh.WriteAt([]byte{data[70*kib] ^ 0xff}, 70*kib) // inside block 1
 	fh.Close()
 
-	j.srv.Update("/x", func(f *fakesrv.File) { f.StopAfter = 0 })
+	j.srv.Update("/x", func(f *fetchtest.File) { f.StopAfter = 0 })
 	sent := j.srv.Sent()
 	e, err := j.run(t.Context(), nil, "/x")
 	if err != nil {
@@ -324,8 +324,8 @@ func TestSecondJobOnSameDir(t *testing.T) {
 // its first request is slow to answer; guesses past the end get a 416 and
 // cost no byte.
 func TestSpeculativeRanges(t *testing.T) {
-	data := fakesrv.Data("s", 1300*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, HoldStart: 300 * time.Millisecond}})
+	data := fetchtest.Data("s", 1300*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, HoldStart: 300 * time.Millisecond}})
 	j.cfg.Workers, j.cfg.ChunkSize = 8, 256*kib
 	e, err := j.run(t.Context(), nil, "/x")
 	if err != nil {
@@ -352,8 +352,8 @@ func TestSpeculativeRanges(t *testing.T) {
 // Bytes that changed on disk meanwhile void the record.
 func TestResumeMidBlock(t *testing.T) {
 	for _, corrupt := range []bool{false, true} {
-		data := fakesrv.Data("m", 512*kib)
-		j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, CutAfter: 100000, StopAfter: 1}})
+		data := fetchtest.Data("m", 512*kib)
+		j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, CutAfter: 100000, StopAfter: 1}})
 		j.cfg.Workers, j.cfg.Retries = 1, 1000
 		_, err := j.run(t.Context(), func(s fetch.Status) bool { return j.srv.Requests("/x") >= 2 }, "/x")
 		if !errors.Is(err, context.Canceled) {
@@ -364,7 +364,7 @@ func TestResumeMidBlock(t *testing.T) {
 			fh.WriteAt([]byte{data[90000] ^ 1}, 90000) // in block 1, before the cut
 			fh.Close()
 		}
-		j.srv.Update("/x", func(f *fakesrv.File) { f.StopAfter, f.CutAfter = 0, 0 })
+		j.srv.Update("/x", func(f *fetchtest.File) { f.StopAfter, f.CutAfter = 0, 0 })
 		sent := j.srv.Sent()
 		e, err := j.run(t.Context(), nil, "/x")
 		if err != nil {
@@ -386,8 +386,8 @@ func TestResumeMidBlock(t *testing.T) {
 // A stream that stops moving but stays open is cancelled after the stall
 // timeout; its range goes back to the pool and its circuit is replaced.
 func TestStallIsCancelled(t *testing.T) {
-	data := fakesrv.Data("st", 1024*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, StallAfter: 100000, StallTimes: 2}})
+	data := fetchtest.Data("st", 1024*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, StallAfter: 100000, StallTimes: 2}})
 	j.cfg.Workers, j.cfg.StallTimeout = 1, 200*time.Millisecond
 	e, err := j.run(t.Context(), nil, "/x")
 	if err != nil {
@@ -409,7 +409,7 @@ func TestSourceUnreachableWaits(t *testing.T) {
 	}
 	dead := l.Addr().String()
 	l.Close()
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: []byte("x")}})
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: []byte("x")}})
 	d, _ := dial.New("socks5h://" + dead)
 	j.cfg.Source = &httpsrc.Source{Dialer: d}
 	j.cfg.Backoff = fetch.Backoff{Base: 100 * time.Millisecond, Max: 400 * time.Millisecond}
@@ -435,8 +435,8 @@ func TestSourceUnreachableWaits(t *testing.T) {
 // Bytes an earlier run wrote but never recorded, from a longer version of
 // the file, must not survive at the end of the new version.
 func TestChangedFileLeavesNoStaleTail(t *testing.T) {
-	v2 := fakesrv.Data("v2", 2000)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: v2}})
+	v2 := fetchtest.Data("v2", 2000)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: v2}})
 	st, err := store.Open(j.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -453,8 +453,8 @@ func TestChangedFileLeavesNoStaleTail(t *testing.T) {
 // A block in progress is recorded with how far it got even when no whole
 // block has finished since the last commit.
 func TestPartialAloneIsRecorded(t *testing.T) {
-	data := fakesrv.Data("p", 600*kib)
-	j := newJob(t, map[string]*fakesrv.File{"/x": {Data: data, StallAfter: 100000}})
+	data := fetchtest.Data("p", 600*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data, StallAfter: 100000}})
 	j.cfg.Workers, j.cfg.BlockSize, j.cfg.ChunkSize, j.cfg.FirstChunk = 1, 256*kib, 512*kib, 512*kib
 	_, err := j.run(t.Context(), func(s fetch.Status) bool { return s.Fetched >= 100000 }, "/x")
 	if !errors.Is(err, context.Canceled) {

@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/grab-ir/grab/fetch/dial"
-	"github.com/grab-ir/grab/fetch/realsrv"
-	"github.com/grab-ir/grab/fetch/tortest"
+	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/tor/tortest"
 )
 
 // torNet is the shared private network and the relay its onion forwards
@@ -305,7 +305,7 @@ func torrcFile(t *testing.T, n *tortest.Network) string {
 // (a) Through the network's own client, as through a running Tor.
 func TestTorProxyOnion(t *testing.T) {
 	root := torDump(t, 12<<20)
-	n := network(t, realsrv.Nginx(t, root, "html", "", ""))
+	n := network(t, fetchtest.Nginx(t, root, "html", "", ""))
 	dir := filepath.Join(t.TempDir(), "case")
 	began := time.Now()
 	r := grab(t, "--proxy", "socks5h://"+n.SOCKSAddr(), "-w", "8", "-o", dir, "http://"+n.OnionHost()+"/")
@@ -320,7 +320,7 @@ func TestTorProxyOnion(t *testing.T) {
 // --tor-config.
 func TestTorOwnTor(t *testing.T) {
 	root := torDump(t, 8<<20)
-	n := network(t, realsrv.Nginx(t, root, "html", "", ""))
+	n := network(t, fetchtest.Nginx(t, root, "html", "", ""))
 	dir := filepath.Join(t.TempDir(), "case")
 	began := time.Now()
 	r := grab(t, "--tor", "--tor-config", torrcFile(t, n), "-w", "8", "-o", dir, "http://"+n.OnionHost()+"/")
@@ -352,7 +352,7 @@ func TestTorOwnTor(t *testing.T) {
 // again and completes.
 func TestTorKill9Resume(t *testing.T) {
 	root := torDump(t, 12<<20)
-	n := network(t, realsrv.Nginx(t, root, "html", "400k", ""))
+	n := network(t, fetchtest.Nginx(t, root, "html", "400k", ""))
 	dir := filepath.Join(t.TempDir(), "case")
 	args := []string{"--tor", "--tor-config", torrcFile(t, n), "-w", "4", "-o", dir, "http://" + n.OnionHost() + "/"}
 	before := torNet.relay.sent.Load()
@@ -383,7 +383,7 @@ func TestTorKill9Resume(t *testing.T) {
 // Ctrl-C during a --tor run saves, stops tor and exits 130.
 func TestTorInterrupt(t *testing.T) {
 	root := torDump(t, 8<<20)
-	n := network(t, realsrv.Nginx(t, root, "html", "400k", ""))
+	n := network(t, fetchtest.Nginx(t, root, "html", "400k", ""))
 	dir := filepath.Join(t.TempDir(), "case")
 	before := torNet.relay.sent.Load()
 	cmd, stderr := start(t, "--tor", "--tor-config", torrcFile(t, n), "-w", "4", "-o", dir, "http://"+n.OnionHost()+"/")
@@ -406,7 +406,7 @@ func TestTorInterrupt(t *testing.T) {
 // rendezvous circuits for at least two of grab's SOCKS usernames at once.
 func TestTorDistinctCircuits(t *testing.T) {
 	root := torDump(t, 8<<20)
-	n := network(t, realsrv.Nginx(t, root, "html", "200k", ""))
+	n := network(t, fetchtest.Nginx(t, root, "html", "200k", ""))
 	dir := filepath.Join(t.TempDir(), "case")
 	start(t, "--proxy", "socks5h://"+n.SOCKSAddr(), "-w", "4", "-o", dir, "http://"+n.OnionHost()+"/")
 	seen := map[string]bool{}

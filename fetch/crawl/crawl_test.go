@@ -16,9 +16,8 @@ import (
 	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/crawl"
 	"github.com/grab-ir/grab/fetch/dial"
-	"github.com/grab-ir/grab/fetch/fakesrv"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/httpsrc"
-	"github.com/grab-ir/grab/fetch/realsrv"
 	"github.com/grab-ir/grab/store"
 )
 
@@ -27,7 +26,7 @@ func awkwardTree(t *testing.T) string {
 	root := t.TempDir()
 	files := map[string][]byte{
 		"plain.txt":                    []byte("plain"),
-		"with space.jpg":               fakesrv.Data("1", 70000),
+		"with space.jpg":               fetchtest.Data("1", 70000),
 		"100% sure.pdf":                []byte("percent"),
 		"hash#tag.jpg":                 []byte("hash"),
 		"what?.doc":                    []byte("question"),
@@ -37,8 +36,8 @@ func awkwardTree(t *testing.T) string {
 		"tab\there.txt":                []byte("tab"),
 		"[brackets] (1) {x}.tif":       []byte("brackets"),
 		"empty":                        nil,
-		"deep/er/and/deeper/still.jpg": fakesrv.Data("2", 300000),
-		"sub dir/inner file.zip":       fakesrv.Data("3", 1<<20+17),
+		"deep/er/and/deeper/still.jpg": fetchtest.Data("2", 300000),
+		"sub dir/inner file.zip":       fetchtest.Data("3", 1<<20+17),
 	}
 	for name, data := range files {
 		p := filepath.Join(root, filepath.FromSlash(name))
@@ -131,10 +130,10 @@ func TestRealServersAwkwardTree(t *testing.T) {
 	root := awkwardTree(t)
 	want := tree(t, root)
 	for _, c := range []struct{ name, base string }{
-		{"nginx-html", realsrv.Nginx(t, root, "html", "", "")},
-		{"nginx-json", realsrv.Nginx(t, root, "json", "", "")},
-		{"nginx-xml", realsrv.Nginx(t, root, "xml", "", "")},
-		{"python", realsrv.Python(t, root)},
+		{"nginx-html", fetchtest.Nginx(t, root, "html", "", "")},
+		{"nginx-json", fetchtest.Nginx(t, root, "json", "", "")},
+		{"nginx-xml", fetchtest.Nginx(t, root, "xml", "", "")},
+		{"python", fetchtest.Python(t, root)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, e, err := crawlJob(t, c.base, crawl.Options{}, nil)
@@ -152,7 +151,7 @@ func TestRealServersAwkwardTree(t *testing.T) {
 // A start URL below the server root: files land relative to it.
 func TestStartBelowRoot(t *testing.T) {
 	root := awkwardTree(t)
-	base := realsrv.Nginx(t, root, "html", "", "")
+	base := fetchtest.Nginx(t, root, "html", "", "")
 	out, _, err := crawlJob(t, base+"sub%20dir/", crawl.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +162,7 @@ func TestStartBelowRoot(t *testing.T) {
 
 func TestFiltersAndDepth(t *testing.T) {
 	root := awkwardTree(t)
-	base := realsrv.Nginx(t, root, "html", "", "")
+	base := fetchtest.Nginx(t, root, "html", "", "")
 	set, _ := class.NewSet(nil)
 	only, _ := set.ParseOnly("photos")
 	out, _, err := crawlJob(t, base, crawl.Options{Classes: set, Only: only, MaxDepth: 3,

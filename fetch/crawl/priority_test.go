@@ -11,14 +11,14 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/crawl"
-	"github.com/grab-ir/grab/fetch/fakesrv"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 )
 
 // Photos found by a listing that answers late are fetched before the rest
 // of an archive that had already started: a free worker always takes the
 // highest-priority pending work.
 func TestLateFoundPhotosOvertakeArchive(t *testing.T) {
-	archive := fakesrv.Data("zip", 4<<20)
+	archive := fetchtest.Data("zip", 4<<20)
 	log := &recorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.note(r.URL.Path + " " + r.Header.Get("Range"))

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/grab-ir/grab/fetch/dial"
-	"github.com/grab-ir/grab/fetch/tortest"
+	"github.com/grab-ir/grab/fetch/tor/tortest"
 )
 
 // tornet is one private Tor network for the whole test binary, serving

@@ -1,4 +1,4 @@
-package fakesrv
+package fetchtest
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package realsrv
+package fetchtest
 
 import (
 	"bytes"
