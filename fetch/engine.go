@@ -20,6 +20,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch/circuit"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/jobdir"
 	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/span"
 )
@@ -27,7 +28,6 @@ import (
 // Config sets up an Engine. Zero values take the defaults shown.
 type Config struct {
 	Dir        string // output folder: finished files land here
-	StateDir   string // partial files live in StateDir/part (default Dir/.grab)
 	Workers    int    // circuits, each with its own Conn: 16
 	Streams    int    // requests in flight per circuit: 4
 	ChunkSize  int64  // largest run of bytes one request asks for: 16 MiB
@@ -154,9 +154,6 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Source == nil || cfg.Journal == nil || cfg.Dir == "" {
 		return nil, errors.New("fetch: Config needs Dir, Source and Journal")
 	}
-	if cfg.StateDir == "" {
-		cfg.StateDir = filepath.Join(cfg.Dir, ".grab")
-	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
@@ -213,7 +210,7 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) partDir() string { return filepath.Join(e.cfg.StateDir, "part") }
+func (e *Engine) partDir() string { return jobdir.Dir(e.cfg.Dir).Parts() }
 
 func (e *Engine) partPath(id uint64) string {
 	return filepath.Join(e.partDir(), fmt.Sprintf("%016x", id))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/jobdir"
 )
 
 // Format is the record format this package writes.
@@ -46,7 +47,7 @@ type Store struct {
 var _ fetch.Journal = (*Store)(nil)
 
 // Path is where the database of the job in dir lives.
-func Path(dir string) string { return filepath.Join(dir, ".grab", "state.db") }
+func Path(dir string) string { return jobdir.Dir(dir).DB() }
 
 // Exists reports whether dir holds a job.
 func Exists(dir string) bool {
@@ -60,7 +61,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
-	pidPath := filepath.Join(filepath.Dir(path), "pid")
+	pidPath := jobdir.Dir(dir).PID()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		pid, _ := readPID(pidPath)

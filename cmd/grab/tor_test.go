@@ -27,6 +27,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/fetch/tor/tortest"
 )
 
@@ -77,7 +78,7 @@ func settle(t *testing.T, n *tortest.Network, base string) {
 	}
 	url := "http://" + n.OnionHost() + "/"
 	for {
-		c := d.HTTPClient(dial.NewIdentity())
+		c := httpsrc.NewClient(d.DialFunc(dial.NewIdentity()))
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := c.Do(req)

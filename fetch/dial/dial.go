@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -132,16 +131,6 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 	return c, nil
 }
 
-// HTTPClient returns a client whose connections all use identity id. It
-// reads no proxy variables, asks for no compression (byte ranges must mean
-// bytes of the file) and follows redirects only on the same host: a dump
-// never sends grab elsewhere, and an onion source never to the clearnet.
-func (d *Dialer) HTTPClient(id Identity) *http.Client {
-	return httpClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return d.Dial(ctx, id, network, addr)
-	})
-}
-
 // Circuit is an identity that can dial ahead of need: through Tor the
 // first connection of an identity builds its circuit, which takes seconds,
 // so a job dials every circuit at once when it starts and hands each
@@ -174,19 +163,26 @@ func (c *Circuit) Warm(ctx context.Context, addr string) error {
 	return nil
 }
 
-// HTTPClient is a client on this circuit that uses a warm connection
-// first, if it has one for the address.
-func (c *Circuit) HTTPClient() *http.Client {
-	return httpClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c.mu.Lock()
-		conn := c.warm[addr]
-		delete(c.warm, addr)
-		c.mu.Unlock()
-		if conn != nil {
-			return conn, nil
-		}
-		return c.d.Dial(ctx, c.id, network, addr)
-	})
+// DialContext dials addr on this circuit, using a warm connection first
+// if it has one for the address. It has the signature of
+// net.Dialer.DialContext, for the clients of each source.
+func (c *Circuit) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c.mu.Lock()
+	conn := c.warm[addr]
+	delete(c.warm, addr)
+	c.mu.Unlock()
+	if conn != nil {
+		return conn, nil
+	}
+	return c.d.Dial(ctx, c.id, network, addr)
+}
+
+// DialFunc dials with identity id: what a source's client needs to put all
+// its connections on one circuit.
+func (d *Dialer) DialFunc(id Identity) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return d.Dial(ctx, id, network, addr)
+	}
 }
 
 // Close drops connections dialled and never used.
@@ -197,35 +193,4 @@ func (c *Circuit) Close() {
 		conn.Close()
 		delete(c.warm, addr)
 	}
-}
-
-func httpClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dial,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       2 * time.Minute,
-		TLSHandshakeTimeout:   time.Minute,
-		ResponseHeaderTimeout: 2 * time.Minute,
-	}
-	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
-}
-
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return fmt.Errorf("%w: more than 5 redirects", ErrRedirect)
-	}
-	from := via[0].URL
-	if !strings.EqualFold(req.URL.Host, from.Host) {
-		if IsOnion(from.Hostname()) {
-			return fmt.Errorf("%w: %s is an onion service and redirects to %s", ErrRedirect, from.Host, req.URL.Host)
-		}
-		return fmt.Errorf("%w: %s redirects to another host, %s", ErrRedirect, from.Host, req.URL.Host)
-	}
-	if from.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: from https to %s", ErrRedirect, req.URL.Scheme)
-	}
-	return nil
 }

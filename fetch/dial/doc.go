@@ -1,6 +1,8 @@
 // Package dial is the one way out of grab to the network. It knows the
 // proxy and the circuit identity of each connection; nothing else in grab
-// opens a connection, builds an http.Client or reads proxy variables.
+// opens a connection or reads proxy variables. Sources build their clients
+// on a Circuit's DialContext (HTTP's, with its redirect rules, lives in
+// httpsrc).
 //
 // With a socks5h:// proxy, host names go to the proxy unresolved, so no DNS
 // lookup leaves the machine outside it. socks5:// resolves names locally and

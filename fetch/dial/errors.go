@@ -10,6 +10,4 @@ var (
 	ErrOnionLocalDNS = errors.New("socks5:// resolves host names locally, which cannot work for .onion (use socks5h://)")
 	// ErrProxyURL reports a --proxy value that is not understood.
 	ErrProxyURL = errors.New("bad proxy URL")
-	// ErrRedirect refuses a redirect that would leave an onion service.
-	ErrRedirect = errors.New("redirect refused")
 )

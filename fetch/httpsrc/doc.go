@@ -8,4 +8,8 @@
 // the request did and agreeing with Content-Length; a 200 to a range request
 // with the same validator means the server ignores ranges and the file is
 // fetched as one stream.
+//
+// Its client (NewClient) dials only through one circuit of package dial,
+// asks for no compression and follows redirects only on the same host, so
+// an onion source never sends grab to the clearnet.
 package httpsrc

@@ -49,7 +49,7 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 func (s *Source) Conn(worker int) fetch.Conn {
 	d := s.DialerFor(worker)
 	circ := d.NewCircuit()
-	return &Conn{dialer: d, circ: circ, client: circ.HTTPClient(), now: s.Now}
+	return &Conn{dialer: d, circ: circ, client: NewClient(circ.DialContext), now: s.Now}
 }
 
 // Conn is one circuit's HTTP client, shared by its streams.
@@ -72,7 +72,7 @@ func (c *Conn) Renew() {
 	c.mu.Lock()
 	old, oldCirc := c.client, c.circ
 	c.circ = c.dialer.NewCircuit()
-	c.client = c.circ.HTTPClient()
+	c.client = NewClient(c.circ.DialContext)
 	c.mu.Unlock()
 	old.CloseIdleConnections()
 	oldCirc.Close()
@@ -131,7 +131,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	}
 	resp, err := c.current().Do(req)
 	if err != nil {
-		if errors.Is(err, dial.ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
+		if errors.Is(err, ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
 			return nil, &fetch.PermanentError{Err: err}
 		}
 		return nil, &fetch.TransientError{Err: err, Conn: ctx.Err() == nil}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/grab-ir/grab/fetch/jobdir"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ const (
 
 	// StateDir is grab's state folder in the output directory; the Mapper
 	// never hands it out as a top-level name.
-	StateDir = ".grab"
+	StateDir = jobdir.Name
 
 	// maxExt is the longest extension, dot included, that is kept apart
 	// when a name is shortened or numbered; a longer one is part of the stem.

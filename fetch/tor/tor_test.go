@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/fetch/tor/tortest"
 )
 
@@ -103,7 +104,7 @@ func get(t *testing.T, proxy string, id dial.Identity, url string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := d.HTTPClient(id)
+	c := httpsrc.NewClient(d.DialFunc(id))
 	var last error
 	for attempt := 0; attempt < 3; attempt++ {
 		resp, err := c.Get(url)
