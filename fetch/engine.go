@@ -49,9 +49,9 @@ type Config struct {
 	// first file in this order that has any. Listings always come first;
 	// nil keeps the order in which files were added.
 	Less func(a, b *File) bool
-	// Expand turns a fetched listing into the files and listings it links
-	// to. It is called from workers, one listing at a time per worker.
-	Expand     func(listing File, page Page) ([]File, error)
+	// Expand turns a listing into the files and listings it links to. It
+	// is called from workers, one listing at a time per worker.
+	Expand     func(listing File, found *Listing) ([]File, error)
 	ListingMax int64 // largest listing accepted: 32 MiB
 	CrawlOnly  bool  // read listings, fetch no file (--dry-run)
 

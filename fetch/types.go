@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/listing"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -36,7 +37,7 @@ type Kind int
 // Kinds of items.
 const (
 	KindFile    Kind = iota
-	KindListing      // fetched whole into memory and handed to Config.Expand
+	KindListing      // read by a Lister and handed to Config.Expand
 )
 
 // File is one remote file of a job and what is known about it.
@@ -89,11 +90,10 @@ type Stream struct {
 	URL, Type string
 }
 
-// Page is a listing's body, as handed to Config.Expand.
-type Page struct {
-	URL  string // after redirects
-	Type string
-	Body []byte
+// Listing is what a Lister found in a folder.
+type Listing struct {
+	URL     string // the folder's URL after redirects
+	Entries []listing.Entry
 }
 
 // Source hands out connections. Each worker holds one Conn for its life,
@@ -107,6 +107,15 @@ type Source interface {
 type Conn interface {
 	Get(ctx context.Context, r Request) (*Stream, error)
 	Close() error
+}
+
+// Lister is a Conn that can list a folder: the HTTP source fetches the
+// page and parses it, rsync reads the daemon's file list. The engine hands
+// what it finds to Config.Expand. moved is called with the bytes that
+// arrive, as they arrive (they count towards the job's and keep the stall
+// watch quiet); a listing larger than max bytes is a *PermanentError.
+type Lister interface {
+	List(ctx context.Context, url string, max int64, moved func(n int)) (*Listing, error)
 }
 
 // Journal keeps a job's progress. store implements it on bbolt.

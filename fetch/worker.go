@@ -235,53 +235,42 @@ var (
 	errCut  = errors.New("circuit replaced")
 )
 
-// crawl fetches a listing and adds what Config.Expand finds in it. The
+// crawl reads a listing and adds what Config.Expand finds in it. The
 // listing is recorded as done in the same commit as its children, so a
-// resumed job neither loses them nor fetches the listing again.
+// resumed job neither loses them nor reads the listing again.
 func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	e.mu.Lock()
 	rec := t.f.File
 	e.mu.Unlock()
+	lister, ok := conn.(Lister)
+	switch {
+	case e.cfg.Expand == nil:
+		e.fail(t, &PermanentError{Err: fmt.Errorf("%s is a listing, and this job does not crawl", rec.URL)}, false)
+		return
+	case !ok:
+		e.fail(t, &PermanentError{Err: fmt.Errorf("%s is a folder, and its source cannot list folders", rec.URL)}, false)
+		return
+	}
 	jobCtx := ctx
 	ctx, stopWatch := e.watch(ctx, t)
 	defer stopWatch()
-	s, err := conn.Get(ctx, Request{URL: rec.URL, Range: span.Range{Start: 0, End: -1}, Size: -1})
+	found, err := lister.List(ctx, rec.URL, e.cfg.ListingMax, func(n int) {
+		e.mu.Lock()
+		t.lastMove = e.cfg.Now()
+		e.stats.fetched += int64(n)
+		e.mu.Unlock()
+	})
 	if err != nil {
 		if jobCtx.Err() == nil {
 			e.fail(t, err, false)
 		}
 		return
 	}
-	defer s.Body.Close()
 	e.hostUp(hostOf(rec.URL))
-	body, err := io.ReadAll(io.LimitReader(readFunc(func(p []byte) (int, error) {
-		n, err := s.Body.Read(p)
-		e.mu.Lock()
-		t.lastMove = e.cfg.Now()
-		e.mu.Unlock()
-		return n, err
-	}), e.cfg.ListingMax+1))
-	e.mu.Lock()
-	e.stats.fetched += int64(len(body))
-	e.mu.Unlock()
-	switch {
-	case err != nil:
-		if jobCtx.Err() == nil {
-			e.fail(t, fmt.Errorf("reading listing %s: %w", rec.URL, err), false)
-		}
-		return
-	case int64(len(body)) > e.cfg.ListingMax:
-		e.fail(t, &PermanentError{Err: fmt.Errorf("listing %s is larger than %d bytes", rec.URL, e.cfg.ListingMax)}, false)
-		return
-	case e.cfg.Expand == nil:
-		e.fail(t, &PermanentError{Err: fmt.Errorf("%s is a listing, and this job does not crawl", rec.URL)}, false)
-		return
+	if found.URL == "" {
+		found.URL = rec.URL
 	}
-	page := Page{URL: s.URL, Type: s.Type, Body: body}
-	if page.URL == "" {
-		page.URL = rec.URL
-	}
-	found, err := e.cfg.Expand(rec, page)
+	files, err := e.cfg.Expand(rec, found)
 	if err != nil {
 		e.fail(t, &PermanentError{Err: err}, false)
 		return
@@ -291,9 +280,9 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	if t.gen != t.f.gen || t.f.State != Pending {
 		return
 	}
-	n := e.add(found)
+	n := e.add(files)
 	t.f.State, t.f.dirty = Done, true
-	e.log.Info("listing read", "url", rec.URL, "entries", len(found), "new", n)
+	e.log.Info("listing read", "url", rec.URL, "entries", len(files), "new", n)
 	e.broadcast()
 }
 

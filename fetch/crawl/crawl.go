@@ -12,6 +12,7 @@ import (
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/listing"
 	"github.com/grab-ir/grab/fetch/localpath"
+	"github.com/grab-ir/grab/fetch/source"
 )
 
 // Crawler expands listings into files. It is safe for concurrent use.
@@ -74,7 +75,7 @@ func (c *Crawler) Restore(known []fetch.File) {
 		if err != nil {
 			continue
 		}
-		if segs, err := localpath.NewScope(root).Check(u); err == nil {
+		if segs, err := c.scope(root).Check(u); err == nil {
 			c.mapper.Restore(localpath.Key(segs, false), f.Path)
 		}
 	}
@@ -84,7 +85,7 @@ func (c *Crawler) Restore(known []fetch.File) {
 func (c *Crawler) Start(urls []*url.URL) ([]fetch.File, error) {
 	var out []fetch.File
 	for _, u := range urls {
-		scope := localpath.NewScope(u)
+		scope := c.scope(u)
 		if strings.HasSuffix(u.Path, "/") || u.Path == "" {
 			out = append(out, fetch.File{Kind: fetch.KindListing, URL: scope.URL(nil, true), Size: -1, Estimate: -1})
 			continue
@@ -103,25 +104,21 @@ func (c *Crawler) Start(urls []*url.URL) ([]fetch.File, error) {
 }
 
 // Expand implements fetch.Config.Expand.
-func (c *Crawler) Expand(l fetch.File, page fetch.Page) ([]fetch.File, error) {
+func (c *Crawler) Expand(l fetch.File, found *fetch.Listing) ([]fetch.File, error) {
 	root, err := url.Parse(rootOf(&l))
 	if err != nil {
 		return nil, err
 	}
-	scope := localpath.NewScope(root)
-	base, err := url.Parse(page.URL)
+	scope := c.scope(root)
+	base, err := url.Parse(found.URL)
 	if err != nil {
-		return nil, fmt.Errorf("listing URL %q: %w", page.URL, err)
+		return nil, fmt.Errorf("listing URL %q: %w", found.URL, err)
 	}
 	if _, err := scope.Check(base); err != nil {
 		return nil, fmt.Errorf("listing %s was redirected out of the crawl: %w", l.URL, err)
 	}
-	entries, _, err := listing.Parse(base, page.Type, page.Body)
-	if err != nil {
-		return nil, err
-	}
 	var out []fetch.File
-	for _, e := range entries {
+	for _, e := range found.Entries {
 		if f, ok := c.entry(scope, root.String(), e); ok {
 			out = append(out, f)
 		}
@@ -168,6 +165,11 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	}
 	return fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local, Class: cls,
 		Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}, true
+}
+
+// scope is the crawl scope of a start URL.
+func (c *Crawler) scope(root *url.URL) localpath.Scope {
+	return localpath.NewScope(root, source.DefaultPort(root.Scheme))
 }
 
 // SetLog sets where skipped entries are reported.

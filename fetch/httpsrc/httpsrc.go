@@ -16,6 +16,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/listing"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -64,6 +65,7 @@ type Conn struct {
 var (
 	_ fetch.Renewer = (*Conn)(nil)
 	_ fetch.Warmer  = (*Conn)(nil)
+	_ fetch.Lister  = (*Conn)(nil)
 )
 
 // Renew switches to a new identity, hence a new circuit, for the requests
@@ -248,4 +250,44 @@ func ReadAll(r io.Reader, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("document larger than %d bytes", max)
 	}
 	return b, err
+}
+
+// List implements fetch.Lister: it fetches the page at rawURL whole (at
+// most max bytes) and parses it as a directory listing.
+func (c *Conn) List(ctx context.Context, rawURL string, max int64, moved func(int)) (*fetch.Listing, error) {
+	s, err := c.Get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(countingReader{s.Body, moved}, max+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading listing %s: %w", rawURL, err)
+	case int64(len(body)) > max:
+		return nil, &fetch.PermanentError{Err: fmt.Errorf("listing %s is larger than %d bytes", rawURL, max)}
+	}
+	base, err := url.Parse(s.URL)
+	if err != nil {
+		return nil, &fetch.PermanentError{Err: fmt.Errorf("listing URL %q: %w", s.URL, err)}
+	}
+	entries, _, err := listing.Parse(base, s.Type, body)
+	if err != nil {
+		return nil, &fetch.PermanentError{Err: err}
+	}
+	return &fetch.Listing{URL: s.URL, Entries: entries}, nil
+}
+
+// countingReader tells moved of every read.
+type countingReader struct {
+	r     io.Reader
+	moved func(int)
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && c.moved != nil {
+		c.moved(n)
+	}
+	return n, err
 }

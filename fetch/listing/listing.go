@@ -203,7 +203,7 @@ func (c *collector) add(href string, dir bool, size int64, approx bool, mod time
 		}
 	}
 	u := stripped(c.base.ResolveReference(ref))
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+	if u.Scheme != c.base.Scheme || u.Host == "" { // a listing links files of its own source
 		return nil
 	}
 	if dir && !strings.HasSuffix(u.Path, "/") {

@@ -12,7 +12,7 @@
 // path below the root as decoded segments. [Mapper.Map] turns those segments
 // into a unique, safe, slash-separated relative path:
 //
-//	scope := localpath.NewScope(root)
+//	scope := localpath.NewScope(root, source.DefaultPort(root.Scheme))
 //	m := localpath.NewMapper(0)
 //	segs, err := scope.Check(u) // err wraps ErrOtherHost, ErrAboveRoot, ...
 //	rel, err := m.Map(segs, false)

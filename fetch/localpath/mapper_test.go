@@ -347,7 +347,7 @@ func FuzzCheckMap(f *testing.F) {
 	}
 	root, _ := url.Parse("http://h/dump/")
 	f.Fuzz(func(t *testing.T, input string, maxName int) {
-		scope := NewScope(root)
+		scope := testScope(root)
 		type item struct {
 			key   string
 			segs  []string

@@ -11,22 +11,25 @@ import (
 // Scope decides which URLs a crawl started at a root URL may visit. The zero
 // Scope accepts nothing; build one with NewScope.
 type Scope struct {
-	scheme string   // lower-case, "http" or "https"
-	host   string   // lower-case host name, without brackets or port
-	port   int      // explicit port or the scheme's default
-	dir    []string // decoded segments of the root's directory
-	dirRaw string   // the root's directory as an escaped path, for messages
+	scheme  string   // lower-case
+	defPort int      // the scheme's default port
+	host    string   // lower-case host name, without brackets or port
+	port    int      // explicit port or the scheme's default
+	dir     []string // decoded segments of the root's directory
+	dirRaw  string   // the root's directory as an escaped path, for messages
 }
 
-// NewScope returns the scope of a crawl started at root. The root's directory
-// is its path up to and including the last "/": "http://h/dump/" and
-// "http://h/dump/x.jpg" both give "/dump/".
-func NewScope(root *url.URL) Scope {
+// NewScope returns the scope of a crawl started at root, whose scheme's
+// default port is defaultPort (fetch/source knows them). The root's
+// directory is its path up to and including the last "/": "http://h/dump/"
+// and "http://h/dump/x.jpg" both give "/dump/".
+func NewScope(root *url.URL, defaultPort int) Scope {
 	s := Scope{
-		scheme: strings.ToLower(root.Scheme),
-		host:   strings.ToLower(root.Hostname()),
-		port:   portOf(root),
+		scheme:  strings.ToLower(root.Scheme),
+		defPort: defaultPort,
+		host:    strings.ToLower(root.Hostname()),
 	}
+	s.port = s.portOf(root)
 	segs := splitPath(removeDots(root.EscapedPath()))
 	segs = segs[:len(segs)-1] // the last one is a file name or "" after a trailing slash
 	s.dir = make([]string, len(segs))
@@ -58,15 +61,13 @@ func (s Scope) Check(u *url.URL) ([]string, error) {
 	switch {
 	case scheme == "":
 		return nil, fmt.Errorf("%w: relative URL %q was not resolved", ErrOtherScheme, u.String())
-	case scheme != "http" && scheme != "https":
-		return nil, fmt.Errorf("%w: %s is not http or https", ErrOtherScheme, scheme)
 	case scheme != s.scheme:
 		return nil, fmt.Errorf("%w: %s, the crawl is on %s", ErrOtherScheme, scheme, s.scheme)
 	}
 	if u.Opaque != "" || u.Host == "" {
 		return nil, fmt.Errorf("%w: %q has no host", ErrOtherHost, u.String())
 	}
-	host, port := strings.ToLower(u.Hostname()), portOf(u)
+	host, port := strings.ToLower(u.Hostname()), s.portOf(u)
 	if host != s.host || port != s.port {
 		return nil, fmt.Errorf("%w: %s, the crawl is on %s", ErrOtherHost,
 			joinHostPort(host, port), joinHostPort(s.host, s.port))
@@ -152,21 +153,16 @@ func splitPath(p string) []string {
 	return strings.Split(strings.TrimPrefix(p, "/"), "/")
 }
 
-// portOf returns u's port, or the default port of its scheme.
-func portOf(u *url.URL) int {
+// portOf returns u's port, or the default port of the scope's scheme
+// (Check compares ports only of URLs in that scheme).
+func (s Scope) portOf(u *url.URL) int {
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err == nil {
 			return n
 		}
 		return -1 // not a number: never equal to a valid port
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return 443
-	case "http":
-		return 80
-	}
-	return 0
+	return s.defPort
 }
 
 func joinHostPort(host string, port int) string {
@@ -183,7 +179,7 @@ func joinHostPort(host string, port int) string {
 func (s Scope) URL(segments []string, dir bool) string {
 	var b strings.Builder
 	host := joinHostPort(s.host, s.port)
-	if (s.scheme == "http" && s.port == 80) || (s.scheme == "https" && s.port == 443) {
+	if s.port == s.defPort {
 		host = strings.TrimSuffix(host, ":"+strconv.Itoa(s.port))
 	}
 	b.WriteString(s.scheme + "://" + host + "/")

@@ -94,7 +94,7 @@ func TestCheck(t *testing.T) {
 			errText: "other scheme: https, the crawl is on http"},
 		{name: "http vs https", root: "https://h/dump/", url: "http://h/dump/x", wantErr: ErrOtherScheme},
 		{name: "ftp", root: dump, url: "ftp://h/dump/x", wantErr: ErrOtherScheme,
-			errText: "other scheme: ftp is not http or https"},
+			errText: "other scheme: ftp, the crawl is on http"},
 		{name: "javascript", root: dump, url: "javascript:alert(1)", wantErr: ErrOtherScheme},
 		{name: "mailto", root: dump, url: "mailto:a@h", wantErr: ErrOtherScheme},
 		{name: "other port", root: dump, url: "http://h:8080/dump/x", wantErr: ErrOtherHost,
@@ -108,7 +108,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewScope(mustParse(t, tt.root))
+			s := testScope(mustParse(t, tt.root))
 			got, err := s.Check(mustParse(t, tt.url))
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
@@ -133,7 +133,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckNilAndZero(t *testing.T) {
-	s := NewScope(mustParse(t, "http://h/"))
+	s := testScope(mustParse(t, "http://h/"))
 	if _, err := s.Check(nil); !errors.Is(err, ErrOtherScheme) {
 		t.Errorf("Check(nil) = %v, want ErrOtherScheme", err)
 	}
@@ -145,7 +145,7 @@ func TestCheckNilAndZero(t *testing.T) {
 
 // A URL built by hand rather than parsed must be judged the same way.
 func TestCheckBuiltURL(t *testing.T) {
-	s := NewScope(mustParse(t, "http://h/dump/"))
+	s := testScope(mustParse(t, "http://h/dump/"))
 	u := &url.URL{Scheme: "http", Host: "h", Path: "/dump/a/../../etc/passwd"}
 	if _, err := s.Check(u); !errors.Is(err, ErrAboveRoot) {
 		t.Errorf("Check = %v, want ErrAboveRoot", err)
@@ -178,7 +178,7 @@ func TestRemoveDots(t *testing.T) {
 }
 
 func TestCheckLongName(t *testing.T) {
-	s := NewScope(mustParse(t, "http://h/dump/"))
+	s := testScope(mustParse(t, "http://h/dump/"))
 	long := strings.Repeat("%41", 10<<10)
 	got, err := s.Check(mustParse(t, "http://h/dump/"+long))
 	if err != nil {
@@ -191,7 +191,7 @@ func TestCheckLongName(t *testing.T) {
 
 func TestScopeURL(t *testing.T) {
 	root, _ := url.Parse("http://H:80/du%6dp/")
-	s := NewScope(root)
+	s := testScope(root)
 	for _, c := range []struct {
 		segs []string
 		dir  bool
@@ -210,7 +210,12 @@ func TestScopeURL(t *testing.T) {
 		}
 	}
 	onion, _ := url.Parse("http://abc.onion:8080/")
-	if got := NewScope(onion).URL([]string{"a"}, false); got != "http://abc.onion:8080/a" {
+	if got := testScope(onion).URL([]string{"a"}, false); got != "http://abc.onion:8080/a" {
 		t.Errorf("port kept: %q", got)
 	}
+}
+
+// testScope is NewScope with the web's default ports.
+func testScope(root *url.URL) Scope {
+	return NewScope(root, map[string]int{"http": 80, "https": 443}[strings.ToLower(root.Scheme)])
 }

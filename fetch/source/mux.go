@@ -1,0 +1,101 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/grab-ir/grab/fetch"
+)
+
+// mux is the Source of a job with URLs of several kinds. A worker's Conn
+// holds one Conn of each kind, made on first use.
+type mux struct{ by map[string]fetch.Source }
+
+func (m *mux) Conn(worker int) fetch.Conn {
+	return &muxConn{m: m, worker: worker, conns: map[fetch.Source]fetch.Conn{}}
+}
+
+type muxConn struct {
+	m      *mux
+	worker int
+	mu     sync.Mutex
+	conns  map[fetch.Source]fetch.Conn
+}
+
+var (
+	_ fetch.Lister  = (*muxConn)(nil)
+	_ fetch.Renewer = (*muxConn)(nil)
+	_ fetch.Warmer  = (*muxConn)(nil)
+)
+
+func (c *muxConn) conn(rawURL string) (fetch.Conn, error) {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	src := c.m.by[strings.ToLower(scheme)]
+	if !ok || src == nil {
+		return nil, &fetch.PermanentError{Err: fmt.Errorf("%w: %s", ErrScheme, rawURL)}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conn := c.conns[src]
+	if conn == nil {
+		conn = src.Conn(c.worker)
+		c.conns[src] = conn
+	}
+	return conn, nil
+}
+
+func (c *muxConn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
+	conn, err := c.conn(r.URL)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Get(ctx, r)
+}
+
+func (c *muxConn) List(ctx context.Context, rawURL string, max int64, moved func(int)) (*fetch.Listing, error) {
+	conn, err := c.conn(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := conn.(fetch.Lister)
+	if !ok {
+		return nil, &fetch.PermanentError{Err: fmt.Errorf("%s is a folder, and its source cannot list folders", rawURL)}
+	}
+	return l.List(ctx, rawURL, max, moved)
+}
+
+func (c *muxConn) Warm(ctx context.Context, rawURL string) error {
+	conn, err := c.conn(rawURL)
+	if err != nil {
+		return err
+	}
+	if w, ok := conn.(fetch.Warmer); ok {
+		return w.Warm(ctx, rawURL)
+	}
+	return nil
+}
+
+// Renew gives every kind's Conn of this worker a new circuit.
+func (c *muxConn) Renew() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		if r, ok := conn.(fetch.Renewer); ok {
+			r.Renew()
+		}
+	}
+}
+
+func (c *muxConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var first error
+	for _, conn := range c.conns {
+		if err := conn.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
