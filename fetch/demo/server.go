@@ -324,7 +324,8 @@ func (s *Server) relay(client net.Conn, circ *circuit, n int) {
 }
 
 // account records n bytes sent to a client of circ at time now, body of
-// them file body bytes.
+// them file body bytes (negative to take back bytes a failed write did not
+// send).
 func (s *Server) account(circ *circuit, n int, body int64, now time.Time) {
 	s.sent.Add(int64(n))
 	s.body.Add(body)
@@ -520,10 +521,16 @@ func (st *stream) pump() {
 				!sleepUntilDone(st.srv.link.reserve(n, time.Now()), st.done) {
 				return
 			}
-			if _, err := st.client.Write(buf[:n]); err != nil {
+			// Counted before the client can read them, so that a client
+			// holding the bytes finds them in Stats; a write that fails
+			// takes back what it did not hand to the kernel.
+			now := time.Now()
+			st.srv.account(st.circ, n, body, now)
+			if w, err := st.client.Write(buf[:n]); err != nil {
+				unsent := n - w
+				st.srv.account(st.circ, -unsent, -body*int64(unsent)/int64(n), now)
 				return
 			}
-			st.srv.account(st.circ, n, body, time.Now())
 		}
 		if err != nil {
 			return
