@@ -36,7 +36,7 @@ type Status struct {
 func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Status{Files: len(e.files), Fetched: e.stats.fetched, Wasted: e.stats.wasted,
+	s := Status{Fetched: e.stats.fetched, Wasted: e.stats.wasted,
 		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed, Renewals: e.stats.renewals,
 		Stalls: e.stats.stalls, Twins: e.stats.twins, Yields: e.stats.yields}
 	now := e.cfg.Now()
@@ -45,13 +45,7 @@ func (e *Engine) Status() Status {
 			s.WaitingUntil, s.WaitingWhy = h.notBefore, h.lastErr
 		}
 	}
-	s.Files = 0
 	s.Classes = map[string]ClassStatus{}
-	defer func() {
-		if s.Requests > 0 {
-			s.WaitingUntil, s.WaitingWhy = time.Time{}, ""
-		}
-	}()
 	for _, f := range e.files {
 		s.Requests += len(f.tasks)
 		if f.Kind == KindListing {
@@ -91,6 +85,9 @@ func (e *Engine) Status() Status {
 			c.DoneBytes += f.doneBytes
 		}
 		s.Classes[f.Class] = c
+	}
+	if s.Requests > 0 { // requests run: the source is not being waited for
+		s.WaitingUntil, s.WaitingWhy = time.Time{}, ""
 	}
 	return s
 }
