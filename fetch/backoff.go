@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Backoff is exponential backoff with full jitter: the n-th failure in a
+// Backoff is exponential backoff with equal jitter: the n-th failure in a
 // row waits a random time in [Base·2^(n-1)/2, Base·2^(n-1)], at most Max.
 type Backoff struct {
 	Base, Max time.Duration

@@ -246,7 +246,7 @@ func (e *Engine) hostDown(host string, err error) {
 	}
 }
 
-// hostUp records that a host answered. e.mu is held.
+// hostUp records that a host answered. It takes e.mu.
 func (e *Engine) hostUp(host string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

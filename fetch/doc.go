@@ -8,7 +8,7 @@
 // file under the state folder and hashed block by block as they arrive; a
 // finished block is marked done in memory at once and made durable by the
 // committer, which fdatasyncs the partial files and only then records the
-// block hashes through the Journal, about once a second. A crash therefore
+// block hashes through the Journal, every CommitEvery (100 ms). A crash therefore
 // costs at most the blocks in flight plus one commit interval.
 //
 // The main loop, in short:
