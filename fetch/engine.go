@@ -54,6 +54,9 @@ type Config struct {
 	Expand     func(listing File, found *Listing) ([]File, error)
 	ListingMax int64 // largest listing accepted: 32 MiB
 	CrawlOnly  bool  // read listings, fetch no file (--dry-run)
+	// Finished, if set, hears of each file once it is verified and in
+	// the tree. It is called from workers and must return quickly.
+	Finished func(File)
 
 	Source  Source
 	Journal Journal

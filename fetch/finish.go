@@ -92,7 +92,11 @@ func (e *Engine) finish(f *fileState) error {
 	err := e.finishMove(f)
 	e.mu.Lock()
 	e.broadcast()
+	rec, placed := f.File, f.State == Done
 	e.mu.Unlock()
+	if err == nil && placed && e.cfg.Finished != nil {
+		e.cfg.Finished(rec)
+	}
 	return err
 }
 

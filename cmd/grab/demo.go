@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"io"
-	"path/filepath"
 
 	"github.com/grab-ir/grab/fetch/demo"
+	"github.com/grab-ir/grab/fetch/job"
+	"github.com/grab-ir/grab/fetch/jobdir"
 	"github.com/grab-ir/grab/fetch/rate"
 )
 
@@ -29,8 +29,8 @@ examples:
 `
 
 func runDemo(ctx context.Context, ui *ui, args []string) error {
-	var o settings
-	fs := o.flags("grab demo")
+	var o job.Settings
+	fs := jobFlags(&o, "grab demo")
 	seed := fs.Int64("seed", 1, "")
 	stalls := fs.Bool("stalls", false, "")
 	pos, err := fs.parse(args, usageDemo)
@@ -38,7 +38,7 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return &usageError{msg: "grab demo takes no URL", hint: "grab demo [-o DIR] [--workers N]"}
+		return &job.UsageError{Msg: "grab demo takes no URL", Hint: "grab demo [-o DIR] [--workers N]"}
 	}
 	if o.Output == "" {
 		o.Output = "grab-demo"
@@ -59,25 +59,19 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	o.Proxy = "socks5h://" + srv.SOCKSAddr()
 	given := fs.given()
 	given["proxy"] = true // the demo's proxy moves with each run
-	targets, err := parseURLs([]string{srv.BaseURL()})
+	targets, err := job.ParseURLs([]string{srv.BaseURL()})
 	if err != nil {
 		return err
 	}
-	files, err := get(ctx, ui, &o, given, targets, nil)
+	files, err := get(ctx, ui, job.Options{Settings: o, Given: given, URLs: targets})
 	if err != nil {
 		return err
 	}
-	n, err := checkFiles(o.Output, files, srv)
+	n, err := srv.Check(o.Output, files)
 	if err != nil {
 		return err
 	}
 	ui.printf("demo: all %d files in %s are byte-identical to the source; SHA-256 of each in %s",
-		n, o.Output, filepath.Join(o.Output, ".grab", "SHA256SUMS"))
+		n, o.Output, jobdir.Dir(o.Output).Sums())
 	return nil
-}
-
-func readAll(r io.ReaderAt, size int64) []byte {
-	b := make([]byte, size)
-	n, _ := r.ReadAt(b, 0)
-	return b[:n]
 }

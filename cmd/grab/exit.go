@@ -9,6 +9,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/store"
 )
 
@@ -20,22 +21,6 @@ const (
 	exitFailed      = 3 // the job ran, but some files could not be fetched
 	exitInterrupted = 130
 )
-
-// usageError is a bad command line; hint says what to type instead.
-type usageError struct {
-	msg, hint string
-}
-
-func (e *usageError) Error() string { return e.msg }
-
-// hinted is an error with a next step for the user.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (e *hinted) Error() string { return e.err.Error() }
-func (e *hinted) Unwrap() error { return e.err }
 
 // ui is where grab talks to people: progress on stdout, messages on stderr.
 type ui struct {
@@ -53,8 +38,8 @@ func (u *ui) exit(err error) int {
 	if err == nil {
 		return exitOK
 	}
-	var ue *usageError
-	var h *hinted
+	var ue *job.UsageError
+	var h *job.HintError
 	var help helpRequest
 	var inUse *store.InUseError
 	switch {
@@ -62,9 +47,9 @@ func (u *ui) exit(err error) int {
 		fmt.Fprint(u.stdout, string(help))
 		return exitOK
 	case errors.As(err, &ue):
-		u.printf("error: %s", ue.msg)
-		if ue.hint != "" {
-			u.printf("hint: %s", ue.hint)
+		u.printf("error: %s", ue.Msg)
+		if ue.Hint != "" {
+			u.printf("hint: %s", ue.Hint)
 		}
 		return exitUsage
 	case errors.Is(err, context.Canceled):
@@ -74,8 +59,8 @@ func (u *ui) exit(err error) int {
 		u.printf("error: %v", err)
 		return exitFailed
 	case errors.As(err, &h):
-		u.printf("error: %v", h.err)
-		u.printf("hint: %s", h.hint)
+		u.printf("error: %v", h.Err)
+		u.printf("hint: %s", h.Hint)
 	case errors.Is(err, fetch.ErrDiskFull):
 		u.printf("error: %v", err)
 		u.printf("hint: free some space, then run the same command again: nothing recorded is lost")

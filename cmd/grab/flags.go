@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"io"
+
+	"github.com/grab-ir/grab/fetch/job"
 )
 
 // parseInterspersed parses flags that may come before, between or after
@@ -50,7 +52,7 @@ func flagError(err error, usage string) error {
 	if err == flag.ErrHelp {
 		return helpRequest(usage)
 	}
-	return &usageError{msg: err.Error(), hint: "grab help"}
+	return &job.UsageError{Msg: err.Error(), Hint: "grab help"}
 }
 
 // helpRequest is -h or --help: the usage goes to stdout and grab exits 0.

@@ -3,20 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/job"
+
 	"github.com/grab-ir/grab/fetch"
-	"github.com/grab-ir/grab/fetch/digest"
-	"github.com/grab-ir/grab/fetch/httpsrc"
-	"github.com/grab-ir/grab/store"
 )
 
 const usageGet = `grab: pull large dumps from slow, flaky sources (onion services) without losing a byte
@@ -76,8 +71,8 @@ examples:
 `
 
 func runGet(ctx context.Context, ui *ui, args []string) error {
-	var s settings
-	fs := s.flags("grab")
+	var s job.Settings
+	fs := jobFlags(&s, "grab")
 	urls, err := fs.parse(args, usageGet)
 	if err != nil {
 		return err
@@ -90,16 +85,16 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 		urls = append(urls, more...)
 	}
 	if len(urls) == 0 && s.Output == "" {
-		return &usageError{msg: "no URL given", hint: "grab [flags] URL...  or  grab -o DIR to resume (grab help)"}
+		return &job.UsageError{Msg: "no URL given", Hint: "grab [flags] URL...  or  grab -o DIR to resume (grab help)"}
 	}
-	targets, err := parseURLs(urls)
+	targets, err := job.ParseURLs(urls)
 	if err != nil {
 		return err
 	}
 	if s.Output == "" {
-		s.Output = defaultOutput(targets[0])
+		s.Output = job.DefaultOutput(targets[0])
 	}
-	_, err = get(ctx, ui, &s, fs.given(), targets, nil)
+	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets})
 	return err
 }
 
@@ -110,7 +105,7 @@ func readURLList(name string, stdin io.Reader) ([]string, error) {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("-i: %v", err)}
+			return nil, &job.UsageError{Msg: fmt.Sprintf("-i: %v", err)}
 		}
 		defer f.Close()
 		r = f
@@ -131,226 +126,30 @@ func readURLList(name string, stdin io.Reader) ([]string, error) {
 	return out, nil
 }
 
-// get runs a job: it opens or creates the job in s.Output, adds targets
-// and fetches everything pending. prepare, if set, may adjust the engine
-// configuration (the demo and benchmarks use it).
-func get(ctx context.Context, ui *ui, cur *settings, given map[string]bool, targets []*url.URL, prepare func(*fetch.Config)) ([]fetch.File, error) {
-	if err := cur.absPaths(); err != nil {
-		return nil, err
-	}
-	if !store.Exists(cur.Output) {
-		// Nothing is created before the command line is known to be good.
-		j, err := cur.build()
-		if err != nil {
-			return nil, err
-		}
-		if err := j.checkHosts(targets); err != nil {
-			return nil, err
-		}
-		if j.tor {
-			if _, err := torPreflight(cur); err != nil {
-				return nil, err
-			}
-		}
-	}
-	st, err := store.Open(cur.Output)
+// get runs a job with grab's progress display and summary, and returns
+// its files.
+func get(ctx context.Context, ui *ui, o job.Options) ([]fetch.File, error) {
+	log := newLogger(ui, o.Settings.Verbose)
+	boot := &bootPrinter{u: ui, instances: o.Settings.TorCount, every: bootEvery}
+	o.Log = log
+	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
+	j, err := job.Open(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	rec, err := st.Job()
-	switch {
-	case errors.Is(err, store.ErrNoJob):
-		if len(targets) == 0 {
-			return nil, &usageError{msg: fmt.Sprintf("%s holds no grab job", cur.Output), hint: "give the URLs to fetch: grab -o " + cur.Output + " URL..."}
-		}
-		rec = store.Job{Created: time.Now().UTC()}
-	case err != nil:
-		return nil, err
-	}
-	s, err := cur.merge(rec.Settings, given)
-	if err != nil {
-		return nil, err
-	}
-	j, err := s.build()
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range targets {
-		if !containsString(rec.URLs, t.String()) {
-			rec.URLs = append(rec.URLs, t.String())
-		}
-	}
-	all, err := parseURLs(rec.URLs)
-	if err != nil {
-		return nil, err
-	}
-	if err := j.checkHosts(all); err != nil {
-		return nil, err
-	}
-	if rec.Settings, err = jsonOf(s); err != nil {
-		return nil, err
-	}
-	if err := st.SetJob(rec); err != nil {
-		return nil, err
-	}
-	var sums *digest.Checksums
-	if s.Checksums != "" {
-		if sums, err = readChecksums(s.Checksums); err != nil {
-			return nil, err
-		}
-	}
-
-	log := newLogger(ui, s.Verbose)
-	j.crawler.SetLog(log)
-	// The source is chosen once the job's state is known: a job with
-	// nothing left to fetch starts no tor.
-	src := &lateSource{}
-	cfg := fetch.Config{
-		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: j.chunk, Retries: s.Retries,
-		StallTimeout: j.stall, LimitRate: j.limit,
-		Source: src, Journal: st, Log: log,
-		Less: j.less, Expand: j.crawler.Expand, CrawlOnly: s.DryRun,
-	}
-	if prepare != nil {
-		prepare(&cfg)
-	}
-	e, err := fetch.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	j.crawler.Restore(e.Files())
-	start, err := j.crawler.Start(all)
-	if err != nil {
-		return nil, err
-	}
-	e.Add(start)
-	var tr *torRun
-	switch st := e.Status(); {
-	case !j.tor:
-		src.Source = &httpsrc.Source{Dialer: j.dialer}
-	case st.Done+st.Failed < st.Files || st.ListingsDone < st.Listings:
-		// Workers are spread over the tors: worker i uses tor i % N.
-		if tr, err = startTor(ctx, ui, log, s); err != nil {
-			return nil, err
-		}
-		defer tr.close()
-		src.Source = &httpsrc.Source{Dialers: tr.dialers}
-	default:
-		src.Source = noSource{} // nothing to fetch, and no tor to fetch it through
-	}
-	if sums != nil {
-		for _, f := range e.Files() {
-			if want := sums.Lookup(f.Path); want != nil {
-				e.Expect(f.URL, want)
-			}
-		}
-		j.crawler.SetChecksums(sums)
-	}
-
-	began := time.Now()
-	var extra func() string
-	if tr != nil {
-		extra = tr.status
-	}
-	p := startProgress(ui, e, j.order, extra)
-	stopWatch := func() {}
-	if tr != nil {
-		stopWatch = tr.watch(ctx, e.Status)
-	}
-	err = e.Run(ctx)
-	stopWatch()
+	defer j.Close()
+	p := startProgress(ui, j)
+	err = j.Run(ctx)
 	p.stop()
-	if s.DryRun {
+	if j.Settings().DryRun {
 		if err == nil {
-			err = printPlan(ui.stdout, e.Files(), false)
+			err = printPlan(ui.stdout, j.Files(), false)
 		}
-		return e.Files(), err
+		return j.Files(), err
 	}
-	if werr := writeManifest(s.Output, e.Files()); werr != nil && err == nil {
-		err = werr
+	summarize(ui, j)
+	if tor := j.TorCircuits(ctx); tor != "" {
+		ui.printf("%s", tor)
 	}
-	summarize(ui, e, time.Since(began))
-	if tr != nil {
-		if _, _, _, err := tr.circuits(ctx); err == nil {
-			ui.printf("%s", tr.status())
-		}
-	}
-	return e.Files(), err
-}
-
-// lateSource is a fetch.Source chosen after the engine is made, before it
-// runs.
-type lateSource struct{ fetch.Source }
-
-// noSource is the source of a --tor job with nothing left to fetch: it
-// refuses every request rather than let one bypass Tor.
-type noSource struct{}
-
-func (noSource) Conn(int) fetch.Conn { return noConn{} }
-
-type noConn struct{}
-
-func (noConn) Get(context.Context, fetch.Request) (*fetch.Stream, error) {
-	return nil, &fetch.PermanentError{Err: errors.New("tor is not running: the job had nothing left to fetch")}
-}
-func (noConn) Close() error { return nil }
-
-func readChecksums(name string) (*digest.Checksums, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, &hinted{err: fmt.Errorf("reading checksums: %w", err), hint: "--checksums takes a SHA256SUMS or MD5SUMS style file"}
-	}
-	defer f.Close()
-	return digest.ParseChecksums(f)
-}
-
-// parseURLs checks the URLs a user gave.
-func parseURLs(raw []string) ([]*url.URL, error) {
-	var out []*url.URL
-	for _, r := range raw {
-		u, err := url.Parse(r)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &usageError{msg: fmt.Sprintf("%q is not an http:// or https:// URL", r)}
-		}
-		u.Fragment, u.RawFragment = "", ""
-		out = append(out, u)
-	}
-	return out, nil
-}
-
-// defaultOutput names the output folder after the first URL's host.
-func defaultOutput(u *url.URL) string {
-	name := u.Hostname()
-	if p := u.Port(); p != "" {
-		name += "_" + p
-	}
-	return strings.NewReplacer("/", "_", ":", "_").Replace(name)
-}
-
-// writeManifest lists every finished file with its SHA-256 in
-// DIR/.grab/SHA256SUMS, in sha256sum's format, so the tree can be checked
-// with `cd DIR && sha256sum -c .grab/SHA256SUMS`.
-func writeManifest(dir string, files []fetch.File) error {
-	var lines []string
-	for _, f := range files {
-		if f.State == fetch.Done && f.Kind == fetch.KindFile {
-			lines = append(lines, f.SHA256+"  "+f.Path+"\n")
-		}
-	}
-	sort.Slice(lines, func(i, j int) bool { return lines[i][66:] < lines[j][66:] })
-	tmp := filepath.Join(dir, ".grab", "SHA256SUMS.tmp")
-	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "")), 0o644); err != nil {
-		return fmt.Errorf("writing manifest: %w", err)
-	}
-	return os.Rename(tmp, filepath.Join(dir, ".grab", "SHA256SUMS"))
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return j.Files(), err
 }

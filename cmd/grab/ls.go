@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/class"
+	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rate"
-	"github.com/grab-ir/grab/store"
 )
 
 const usageLs = `usage: grab ls [-o DIR] [--json]
@@ -35,46 +35,12 @@ func runLs(ui *ui, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return &usageError{msg: "grab ls takes no URL", hint: "grab ls -o DIR"}
+		return &job.UsageError{Msg: "grab ls takes no URL", Hint: "grab ls -o DIR"}
 	}
-	if !store.Exists(*out) {
-		return &usageError{msg: fmt.Sprintf("%s holds no grab job", *out), hint: "grab ls -o DIR, where DIR is a job's output folder"}
-	}
-	st, err := store.Open(*out)
+	files, err := job.Plan(*out)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rec, err := st.Job()
-	if err != nil {
-		return err
-	}
-	s, err := (&settings{}).merge(rec.Settings, nil)
-	if err != nil {
-		return err
-	}
-	j, err := s.build()
-	if err != nil {
-		return err
-	}
-	saved, err := st.Load()
-	if err != nil {
-		return err
-	}
-	files := make([]fetch.File, len(saved))
-	for i, sv := range saved {
-		files[i] = sv.File
-	}
-	slices.SortStableFunc(files, func(a, b fetch.File) int {
-		// pending first, in fetch order; then the rest
-		if (a.State == fetch.Pending) != (b.State == fetch.Pending) {
-			if a.State == fetch.Pending {
-				return -1
-			}
-			return 1
-		}
-		return fetch.Compare(j.less, &a, &b)
-	})
 	return printPlan(ui.stdout, files, *asJSON)
 }
 
@@ -163,17 +129,17 @@ their default order, with the extensions of each. Matching ignores case;
 `
 
 func runClasses(ui *ui, args []string) error {
-	var s settings
+	var extra []string
 	fs := newFlagSet("grab classes")
-	fs.Var(listFlag{&s.Classes}, "class", "")
+	fs.Var(listFlag{&extra}, "class", "")
 	if _, err := (&flagSet{fs}).parse(args, usageClasses); err != nil {
 		return err
 	}
-	j, err := (&settings{Classes: s.Classes, Workers: 1, Streams: 1, Stall: "1s", Chunk: "1", Order: "size"}).build()
+	set, err := class.NewSet(extra)
 	if err != nil {
-		return err
+		return &job.UsageError{Msg: err.Error(), Hint: "--class NAME=ext,ext (grab classes lists them)"}
 	}
-	for _, c := range j.classes.Classes() {
+	for _, c := range set.Classes() {
 		exts := strings.Join(c.Exts, " ")
 		if exts == "" {
 			exts = "(everything else)"

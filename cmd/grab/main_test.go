@@ -240,3 +240,9 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 		t.Fatalf("resume fetched %d bytes of %d after a third had arrived", again, size)
 	}
 }
+
+func readAll(r io.ReaderAt, size int64) []byte {
+	b := make([]byte, size)
+	n, _ := r.ReadAt(b, 0)
+	return b[:n]
+}

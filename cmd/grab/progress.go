@@ -14,20 +14,19 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rate"
 )
 
 // progress shows a job's progress: a bar on a terminal, a line every
 // plainEvery otherwise.
 type progress struct {
-	ui      *ui
-	e       *fetch.Engine
-	classes []string      // in fetch order, for per-class ETAs
-	extra   func() string // more to show, such as tor's circuits; may be nil
-	bar     *pb.ProgressBar
-	meter   rate.Meter
-	done    chan struct{}
-	wg      sync.WaitGroup
+	ui    *ui
+	j     *job.Job
+	bar   *pb.ProgressBar
+	meter rate.Meter
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
 const plainEvery = 10 * time.Second
@@ -37,8 +36,8 @@ func isTerminal(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-func startProgress(u *ui, e *fetch.Engine, classes []string, extra func() string) *progress {
-	p := &progress{ui: u, e: e, classes: classes, extra: extra, done: make(chan struct{})}
+func startProgress(u *ui, j *job.Job) *progress {
+	p := &progress{ui: u, j: j, done: make(chan struct{})}
 	if isTerminal(u.stdout) {
 		p.bar = pb.New64(0)
 		p.bar.SetWriter(u.stdout)
@@ -62,7 +61,7 @@ func (p *progress) loop() {
 		case <-p.done:
 			return
 		case now := <-tick.C:
-			s := p.e.Status()
+			s := p.j.Status()
 			p.meter.Observe(now, s.Fetched)
 			if p.bar != nil {
 				p.bar.SetTotal(s.Size)
@@ -77,9 +76,7 @@ func (p *progress) loop() {
 				if etas := p.classETAs(s); len(etas) > 0 {
 					p.bar.Set("classes", etas[0])
 				}
-				if p.extra != nil {
-					p.bar.Set("extra", p.extra())
-				}
+				p.bar.Set("extra", s.Tor)
 			} else if now.Sub(lastLine) >= plainEvery {
 				lastLine = now
 				fmt.Fprintln(p.ui.stdout, p.line(s))
@@ -88,7 +85,7 @@ func (p *progress) loop() {
 	}
 }
 
-func (p *progress) rateETA(s fetch.Status) (string, string) {
+func (p *progress) rateETA(s job.Status) (string, string) {
 	r, ok := p.meter.Rate()
 	if !ok {
 		return "-- kB/s", "ETA --"
@@ -105,7 +102,7 @@ func (p *progress) rateETA(s fetch.Status) (string, string) {
 }
 
 // line is the plain progress report.
-func (p *progress) line(s fetch.Status) string {
+func (p *progress) line(s job.Status) string {
 	if !s.WaitingUntil.IsZero() {
 		return fmt.Sprintf("grab: waiting for source, next try at %s: %s; %d/%d files done",
 			s.WaitingUntil.Format("15:04:05"), s.WaitingWhy, s.Done, s.Files)
@@ -124,10 +121,8 @@ func (p *progress) line(s fetch.Status) string {
 	if etas := p.classETAs(s); len(etas) > 0 {
 		line += "; " + strings.Join(etas, ", ")
 	}
-	if p.extra != nil {
-		if x := p.extra(); x != "" {
-			line += "; " + x
-		}
+	if s.Tor != "" {
+		line += "; " + s.Tor
 	}
 	return line
 }
@@ -136,14 +131,14 @@ func (p *progress) line(s fetch.Status) string {
 // are fetched in priority order, so a class is done when it and every
 // class before it are: its ETA is all their remaining bytes (estimated
 // from listings where the size is not known yet) at the current rate.
-func (p *progress) classETAs(s fetch.Status) []string {
+func (p *progress) classETAs(s job.Status) []string {
 	r, ok := p.meter.Rate()
 	if !ok || r <= 0 {
 		return nil
 	}
 	var out []string
 	var ahead int64
-	for _, name := range p.classes {
+	for _, name := range s.Order {
 		c, ok := s.Classes[name]
 		if !ok {
 			continue
@@ -166,7 +161,7 @@ func (p *progress) stop() {
 	close(p.done)
 	p.wg.Wait()
 	if p.bar != nil {
-		s := p.e.Status()
+		s := p.j.Status()
 		p.bar.SetTotal(s.Size)
 		p.bar.SetCurrent(s.DoneBytes)
 		p.bar.Finish()
@@ -174,8 +169,9 @@ func (p *progress) stop() {
 }
 
 // summarize prints what a run achieved, and every failed file.
-func summarize(u *ui, e *fetch.Engine, took time.Duration) {
-	s := e.Status()
+func summarize(u *ui, j *job.Job) {
+	s := j.Status()
+	took := time.Since(s.Began)
 	u.printf("%d of %d files done (%s), %d failed, in %s; fetched %s this run, %s of it twice or thrown away",
 		s.Done, s.Files, rate.Bytes(s.DoneBytes), s.Failed, rate.Duration(took), rate.Bytes(s.Fetched), rate.Bytes(s.Wasted))
 	if s.Renewals+s.Stalls+s.Twins > 0 {
@@ -184,7 +180,7 @@ func summarize(u *ui, e *fetch.Engine, took time.Duration) {
 	if s.Yields > 0 {
 		u.printf("priority: %d requests of lower classes paused for higher-class files", s.Yields)
 	}
-	for _, f := range e.Files() {
+	for _, f := range j.Files() {
 		if f.State == fetch.Failed {
 			u.printf("failed: %s: %s", f.Path, f.Err)
 		}

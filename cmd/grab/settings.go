@@ -1,49 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"net/url"
-	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
-	"github.com/grab-ir/grab/fetch"
-	"github.com/grab-ir/grab/fetch/class"
-	"github.com/grab-ir/grab/fetch/crawl"
-	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/job"
 )
-
-// settings are a job's options. Those given on the command line are saved
-// with the job; a resume uses the saved ones unless given again.
-type settings struct {
-	Output    string   `json:"-"`
-	Inputs    []string `json:"-"` // -i files: read once, their URLs are saved
-	Verbose   bool     `json:"-"`
-	DryRun    bool     `json:"-"`
-	Proxy     string   `json:"proxy,omitempty"`
-	Tor       bool     `json:"tor,omitempty"`
-	TorPath   string   `json:"tor_path,omitempty"`   // absolute when it names a file
-	TorConfig string   `json:"tor_config,omitempty"` // absolute path of extra torrc lines
-	TorCount  int      `json:"tor_instances,omitempty"`
-	Workers   int      `json:"workers"`
-	Streams   int      `json:"streams"`
-	Stall     string   `json:"stall_timeout"`
-	LimitRate string   `json:"limit_rate,omitempty"`
-	Chunk     string   `json:"chunk_size"`
-	Retries   int      `json:"retries"`
-	Checksums string   `json:"checksums,omitempty"`
-	Priority  string   `json:"priority,omitempty"`
-	Only      string   `json:"only,omitempty"`
-	Include   []string `json:"include,omitempty"`
-	Exclude   []string `json:"exclude,omitempty"`
-	MinSize   string   `json:"min_size,omitempty"`
-	MaxSize   string   `json:"max_size,omitempty"`
-	Order     string   `json:"order"`
-	Depth     int      `json:"depth"`
-	Classes   []string `json:"classes,omitempty"`
-}
 
 // listFlag is a repeatable flag.
 type listFlag struct{ p *[]string }
@@ -56,34 +17,9 @@ func (l listFlag) String() string {
 }
 func (l listFlag) Set(v string) error { *l.p = append(*l.p, v); return nil }
 
-// savedFlags maps each flag whose value is kept with the job to a copier
-// of its field.
-var savedFlags = map[string]func(dst, src *settings){
-	"proxy":         func(d, s *settings) { d.Proxy = s.Proxy },
-	"tor":           func(d, s *settings) { d.Tor = s.Tor },
-	"tor-path":      func(d, s *settings) { d.TorPath = s.TorPath },
-	"tor-config":    func(d, s *settings) { d.TorConfig = s.TorConfig },
-	"tor-instances": func(d, s *settings) { d.TorCount = s.TorCount },
-	"workers":       func(d, s *settings) { d.Workers = s.Workers },
-	"w":             func(d, s *settings) { d.Workers = s.Workers },
-	"chunk-size":    func(d, s *settings) { d.Chunk = s.Chunk },
-	"streams":       func(d, s *settings) { d.Streams = s.Streams },
-	"stall-timeout": func(d, s *settings) { d.Stall = s.Stall },
-	"limit-rate":    func(d, s *settings) { d.LimitRate = s.LimitRate },
-	"retries":       func(d, s *settings) { d.Retries = s.Retries },
-	"checksums":     func(d, s *settings) { d.Checksums = s.Checksums },
-	"priority":      func(d, s *settings) { d.Priority = s.Priority },
-	"only":          func(d, s *settings) { d.Only = s.Only },
-	"include":       func(d, s *settings) { d.Include = s.Include },
-	"exclude":       func(d, s *settings) { d.Exclude = s.Exclude },
-	"min-size":      func(d, s *settings) { d.MinSize = s.MinSize },
-	"max-size":      func(d, s *settings) { d.MaxSize = s.MaxSize },
-	"order":         func(d, s *settings) { d.Order = s.Order },
-	"depth":         func(d, s *settings) { d.Depth = s.Depth },
-	"class":         func(d, s *settings) { d.Classes = s.Classes },
-}
-
-func (s *settings) flags(name string) *flagSet {
+// jobFlags binds a job's command-line flags to s, with the job's defaults.
+func jobFlags(s *job.Settings, name string) *flagSet {
+	d := job.Defaults()
 	fs := newFlagSet(name)
 	fs.StringVar(&s.Output, "o", "", "")
 	fs.StringVar(&s.Output, "output", "", "")
@@ -96,14 +32,14 @@ func (s *settings) flags(name string) *flagSet {
 	fs.BoolVar(&s.Tor, "tor", false, "")
 	fs.StringVar(&s.TorPath, "tor-path", "", "")
 	fs.StringVar(&s.TorConfig, "tor-config", "", "")
-	fs.IntVar(&s.TorCount, "tor-instances", 1, "")
-	fs.IntVar(&s.Workers, "w", 16, "")
-	fs.IntVar(&s.Workers, "workers", 16, "")
-	fs.StringVar(&s.Chunk, "chunk-size", "16M", "")
-	fs.IntVar(&s.Streams, "streams", 4, "")
-	fs.StringVar(&s.Stall, "stall-timeout", "30s", "")
+	fs.IntVar(&s.TorCount, "tor-instances", d.TorCount, "")
+	fs.IntVar(&s.Workers, "w", d.Workers, "")
+	fs.IntVar(&s.Workers, "workers", d.Workers, "")
+	fs.StringVar(&s.Chunk, "chunk-size", d.Chunk, "")
+	fs.IntVar(&s.Streams, "streams", d.Streams, "")
+	fs.StringVar(&s.Stall, "stall-timeout", d.Stall, "")
 	fs.StringVar(&s.LimitRate, "limit-rate", "", "")
-	fs.IntVar(&s.Retries, "retries", 10, "")
+	fs.IntVar(&s.Retries, "retries", d.Retries, "")
 	fs.StringVar(&s.Checksums, "checksums", "", "")
 	fs.StringVar(&s.Priority, "priority", "", "")
 	fs.StringVar(&s.Only, "only", "", "")
@@ -111,202 +47,8 @@ func (s *settings) flags(name string) *flagSet {
 	fs.Var(listFlag{&s.Exclude}, "exclude", "")
 	fs.StringVar(&s.MinSize, "min-size", "", "")
 	fs.StringVar(&s.MaxSize, "max-size", "", "")
-	fs.StringVar(&s.Order, "order", "size", "")
-	fs.IntVar(&s.Depth, "depth", 32, "")
+	fs.StringVar(&s.Order, "order", d.Order, "")
+	fs.IntVar(&s.Depth, "depth", d.Depth, "")
 	fs.Var(listFlag{&s.Classes}, "class", "")
 	return &flagSet{fs}
 }
-
-// merge returns the saved settings with the flags given now laid over them.
-func (s *settings) merge(saved json.RawMessage, given map[string]bool) (*settings, error) {
-	if len(saved) == 0 {
-		return s, nil
-	}
-	m := *s
-	if err := json.Unmarshal(saved, &m); err != nil {
-		return nil, fmt.Errorf("reading the job's saved settings: %w", err)
-	}
-	m.Output, m.Inputs, m.Verbose, m.DryRun = s.Output, s.Inputs, s.Verbose, s.DryRun
-	for name := range given {
-		if cp, ok := savedFlags[name]; ok {
-			cp(&m, s)
-		}
-	}
-	// --tor and --proxy are two ways out: giving one on resume replaces
-	// the other (giving both is refused by build).
-	switch {
-	case given["proxy"] && !given["tor"]:
-		m.Tor, m.TorPath, m.TorConfig, m.TorCount = false, "", "", 1
-	case given["tor"] && !given["proxy"]:
-		m.Proxy = ""
-	}
-	return &m, nil
-}
-
-// job is what the settings make: the pieces a run needs.
-type job struct {
-	dialer  *dial.Dialer // with --tor, only for checks until tor runs (see startTor)
-	tor     bool
-	chunk   int64
-	stall   time.Duration
-	limit   float64
-	classes *class.Set
-	less    func(a, b *fetch.File) bool
-	order   []string // class names in fetch order
-	crawler *crawl.Crawler
-}
-
-// build checks the settings and makes the job's pieces.
-func (s *settings) build() (*job, error) {
-	j := &job{}
-	var err error
-	if err := s.checkTor(); err != nil {
-		return nil, err
-	}
-	j.tor = s.Tor
-	if j.dialer, err = dial.New(s.Proxy); err != nil {
-		return nil, &usageError{msg: err.Error(), hint: "--proxy socks5h://127.0.0.1:9050"}
-	}
-	if s.Workers < 1 || s.Workers > 1024 {
-		return nil, &usageError{msg: fmt.Sprintf("--workers %d: want 1 to 1024", s.Workers)}
-	}
-	if j.chunk, err = class.ParseSize(s.Chunk); err != nil || j.chunk <= 0 {
-		return nil, &usageError{msg: fmt.Sprintf("--chunk-size %q: want a size such as 4M", s.Chunk)}
-	}
-	if s.Streams < 1 || s.Streams > 64 {
-		return nil, &usageError{msg: fmt.Sprintf("--streams %d: want 1 to 64", s.Streams)}
-	}
-	if j.stall, err = time.ParseDuration(s.Stall); err != nil || j.stall < time.Second {
-		return nil, &usageError{msg: fmt.Sprintf("--stall-timeout %q: want a duration of at least 1s, such as 30s", s.Stall)}
-	}
-	if s.LimitRate != "" {
-		n, err := class.ParseSize(s.LimitRate)
-		if err != nil || n <= 0 {
-			return nil, &usageError{msg: fmt.Sprintf("--limit-rate %q: want bytes per second, such as 500k", s.LimitRate)}
-		}
-		j.limit = float64(n)
-	}
-	if j.classes, err = class.NewSet(s.Classes); err != nil {
-		return nil, &usageError{msg: err.Error(), hint: "--class NAME=ext,ext (grab classes lists them)"}
-	}
-	ranks, err := j.classes.Order(s.Priority)
-	if err != nil {
-		return nil, &usageError{msg: "--priority: " + err.Error()}
-	}
-	j.order = append(j.order, "") // start URLs, before the crawl classifies anything
-	for name := range ranks {
-		j.order = append(j.order, name)
-	}
-	slices.SortFunc(j.order[1:], func(a, b string) int { return ranks[a] - ranks[b] })
-	only, err := j.classes.ParseOnly(s.Only)
-	if err != nil {
-		return nil, &usageError{msg: "--only: " + err.Error()}
-	}
-	f := class.Filter{Include: s.Include, Exclude: s.Exclude}
-	for _, sz := range []struct {
-		name, v string
-		p       *int64
-	}{{"--min-size", s.MinSize, &f.MinSize}, {"--max-size", s.MaxSize, &f.MaxSize}} {
-		if sz.v == "" {
-			continue
-		}
-		if *sz.p, err = class.ParseSize(sz.v); err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("%s %q: want a size such as 10M", sz.name, sz.v)}
-		}
-	}
-	if err := f.Validate(); err != nil {
-		return nil, &usageError{msg: err.Error()}
-	}
-	if j.less, err = order(s.Order, ranks); err != nil {
-		return nil, err
-	}
-	j.crawler = crawl.New(crawl.Options{Classes: j.classes, Filter: f, Only: only, MaxDepth: s.Depth})
-	return j, nil
-}
-
-// order is the fetch order inside the priority classes.
-func order(by string, ranks map[string]int) (func(a, b *fetch.File) bool, error) {
-	rank := func(f *fetch.File) int { return ranks[f.Class] }
-	size := func(f *fetch.File) int64 {
-		switch {
-		case f.Size >= 0:
-			return f.Size
-		case f.Estimate >= 0:
-			return f.Estimate
-		}
-		return 1 << 62 // unknown sizes last
-	}
-	var within func(a, b *fetch.File) bool
-	switch by {
-	case "size":
-		within = func(a, b *fetch.File) bool { return size(a) < size(b) }
-	case "name":
-		within = func(a, b *fetch.File) bool { return a.Path < b.Path }
-	case "listing":
-		within = func(a, b *fetch.File) bool { return false }
-	default:
-		return nil, &usageError{msg: fmt.Sprintf("--order %q: want size, name or listing", by)}
-	}
-	return func(a, b *fetch.File) bool {
-		if ra, rb := rank(a), rank(b); ra != rb {
-			return ra < rb
-		}
-		return within(a, b)
-	}, nil
-}
-
-// checkTor checks the --tor flags against each other and --proxy.
-func (s *settings) checkTor() error {
-	if s.Tor && s.Proxy != "" {
-		return &usageError{msg: "--tor and --proxy conflict: --tor starts grab's own Tor, --proxy uses a running one", hint: "give only one of them"}
-	}
-	if s.Tor {
-		if s.TorCount < 1 || s.TorCount > maxTorInstances {
-			return &usageError{msg: fmt.Sprintf("--tor-instances %d: want 1 to %d", s.TorCount, maxTorInstances)}
-		}
-		return nil
-	}
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{{"--tor-path", s.TorPath != ""}, {"--tor-config", s.TorConfig != ""}, {"--tor-instances", s.TorCount > 1}} {
-		if f.set {
-			return &usageError{msg: f.name + " needs --tor", hint: "grab --tor " + f.name + " ..."}
-		}
-	}
-	return nil
-}
-
-// absPaths makes the file names of the settings absolute, so that a
-// resume from another folder finds the same files.
-func (s *settings) absPaths() error {
-	var err error
-	if s.TorConfig != "" {
-		if s.TorConfig, err = filepath.Abs(s.TorConfig); err != nil {
-			return fmt.Errorf("--tor-config: %w", err)
-		}
-	}
-	if strings.ContainsRune(s.TorPath, filepath.Separator) {
-		if s.TorPath, err = filepath.Abs(s.TorPath); err != nil {
-			return fmt.Errorf("--tor-path: %w", err)
-		}
-	}
-	return nil
-}
-
-// checkHosts refuses what the dialer cannot reach, before any network use.
-// Through grab's own Tor every host can be reached: its SOCKS ports
-// resolve names themselves (socks5h).
-func (j *job) checkHosts(targets []*url.URL) error {
-	if j.tor {
-		return nil
-	}
-	for _, u := range targets {
-		if err := j.dialer.Check(u); err != nil {
-			return fmt.Errorf("%s: %w", u.Host, err)
-		}
-	}
-	return nil
-}
-
-func jsonOf(s *settings) ([]byte, error) { return json.Marshal(s) }

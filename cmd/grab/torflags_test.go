@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/grab-ir/grab/fetch/tor"
+	"github.com/grab-ir/grab/fetch/job"
 )
 
 func TestTorUsageErrors(t *testing.T) {
@@ -56,22 +56,22 @@ func TestTorConfigMissing(t *testing.T) {
 // The tor settings are saved with the job; --tor and --proxy given on a
 // resume replace each other.
 func TestTorSettingsSaved(t *testing.T) {
-	parse := func(args ...string) (*settings, map[string]bool) {
-		var s settings
-		fs := s.flags("grab")
+	parse := func(args ...string) (*job.Settings, map[string]bool) {
+		var s job.Settings
+		fs := jobFlags(&s, "grab")
 		if _, err := fs.parse(args, ""); err != nil {
 			t.Fatal(err)
 		}
 		return &s, fs.given()
 	}
 	first, _ := parse("--tor", "--tor-config", "/etc/grab/torrc", "--tor-path", "/opt/tor/tor", "--tor-instances", "3", "-w", "9")
-	saved, err := jsonOf(first)
+	saved, err := json.Marshal(first)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	cur, given := parse("-o", "case")
-	m, err := cur.merge(saved, given)
+	m, err := cur.Merge(saved, given)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,74 +80,27 @@ func TestTorSettingsSaved(t *testing.T) {
 	}
 
 	cur, given = parse("-o", "case", "--tor-instances", "2")
-	if m, err = cur.merge(saved, given); err != nil || !m.Tor || m.TorCount != 2 || m.TorConfig != "/etc/grab/torrc" {
+	if m, err = cur.Merge(saved, given); err != nil || !m.Tor || m.TorCount != 2 || m.TorConfig != "/etc/grab/torrc" {
 		t.Fatalf("resume with --tor-instances 2: %+v %v", m, err)
 	}
 
 	cur, given = parse("-o", "case", "--proxy", "socks5h://127.0.0.1:9050")
-	if m, err = cur.merge(saved, given); err != nil {
+	if m, err = cur.Merge(saved, given); err != nil {
 		t.Fatal(err)
 	}
 	if m.Tor || m.TorConfig != "" || m.TorPath != "" || m.TorCount != 1 || m.Proxy != "socks5h://127.0.0.1:9050" {
 		t.Fatalf("resume with --proxy: %+v", m)
 	}
-	if _, err := m.build(); err != nil {
+	if err := m.Check(); err != nil {
 		t.Fatalf("resume with --proxy: %v", err)
 	}
-	saved, _ = jsonOf(m)
+	saved, _ = json.Marshal(m)
 	cur, given = parse("-o", "case", "--tor")
-	if m, err = cur.merge(saved, given); err != nil || !m.Tor || m.Proxy != "" {
+	if m, err = cur.Merge(saved, given); err != nil || !m.Tor || m.Proxy != "" {
 		t.Fatalf("resume with --tor after --proxy: %+v %v", m, err)
 	}
-	if _, err := m.build(); err != nil {
+	if err := m.Check(); err != nil {
 		t.Fatalf("resume with --tor after --proxy: %v", err)
-	}
-}
-
-func TestTorAbsPaths(t *testing.T) {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := settings{TorConfig: "torrc", TorPath: "tor"}
-	if err := s.absPaths(); err != nil {
-		t.Fatal(err)
-	}
-	if s.TorConfig != filepath.Join(wd, "torrc") || s.TorPath != "tor" {
-		t.Fatalf("%+v", s)
-	}
-	s = settings{TorPath: "bin/tor"}
-	if s.absPaths(); s.TorPath != filepath.Join(wd, "bin/tor") {
-		t.Fatalf("%+v", s)
-	}
-}
-
-func TestTorNymWatch(t *testing.T) {
-	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	w := nymWatch{quiet: 2 * time.Minute}
-	for _, step := range []struct {
-		sec     int
-		fetched int64
-		fails   int64
-		pending bool
-		want    bool
-	}{
-		{0, 100, 0, true, false},
-		{60, 200, 3, true, false},    // bytes move: the clock restarts at 60
-		{179, 200, 9, true, false},   // 119 s without bytes
-		{180, 200, 9, true, true},    // 120 s without bytes while requests failed
-		{200, 200, 12, true, false},  // not again so soon
-		{299, 200, 15, true, false},  // 119 s after the last NEWNYM
-		{300, 200, 15, true, true},   // a further quiet period: again
-		{310, 300, 15, true, false},  // bytes again
-		{500, 300, 15, true, false},  // quiet, but nothing failed since: the source is just slow
-		{520, 300, 15, false, false}, // all done
-		{900, 300, 20, false, false}, // nothing pending: never
-	} {
-		if got := w.observe(at(step.sec), step.fetched, step.fails, step.pending); got != step.want {
-			t.Fatalf("at %ds: %v, want %v", step.sec, got, step.want)
-		}
 	}
 }
 
@@ -178,43 +131,5 @@ func TestTorBootPrinter(t *testing.T) {
 	b.report(at(200), 1, 100, "Done")
 	if want := "grab: tor 1: bootstrapped 5%: Connecting to a relay\ngrab: tor 0: bootstrapped 5%: Connecting to a relay\ngrab: tor 1: bootstrapped 100%: Done\n"; out.String() != want {
 		t.Fatalf("two tors, got:\n%s\nwant:\n%s", out.String(), want)
-	}
-}
-
-func TestTorLimiter(t *testing.T) {
-	l := limiter{every: 30 * time.Second}
-	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	var got []string
-	for _, s := range []int{0, 1, 29, 30, 31, 70} {
-		if l.allow(t0.Add(time.Duration(s) * time.Second)) {
-			got = append(got, time.Duration(s*int(time.Second)).String())
-		}
-	}
-	if strings.Join(got, " ") != "0s 30s 1m10s" {
-		t.Fatalf("allowed at %v", got)
-	}
-}
-
-// Stream failures are logged in words: the first failure of a burst as a
-// warning, the rest and the detached streams only with -v.
-func TestTorStreamFailureLog(t *testing.T) {
-	for _, verbose := range []bool{false, true} {
-		var out bytes.Buffer
-		r := &torRun{log: newLogger(&ui{stderr: &out}, verbose), warn: limiter{every: time.Hour}}
-		f := tor.StreamFailure{Target: "xxxx.onion:80", Status: "FAILED", Reason: "TIMEOUT"}
-		r.streamFailed(f)
-		r.streamFailed(f)
-		r.streamFailed(tor.StreamFailure{Target: "xxxx.onion:80", Status: "DETACHED", Reason: "TIMEOUT", Instance: 1})
-		want := "grab: warn: tor: stream to xxxx.onion:80 failed: timed out waiting for an answer (tor 0: TIMEOUT)\n"
-		if verbose {
-			want += "grab: tor: stream to xxxx.onion:80 failed: timed out waiting for an answer (tor 0: TIMEOUT)\n" +
-				"grab: tor: stream to xxxx.onion:80 was detached from its circuit (tor retries on another): timed out waiting for an answer (tor 1: TIMEOUT)\n"
-		}
-		if out.String() != want {
-			t.Errorf("verbose %v, got:\n%s\nwant:\n%s", verbose, out.String(), want)
-		}
-		if n := r.failures.Load(); n != 3 {
-			t.Errorf("%d failures counted, want 3", n)
-		}
 	}
 }

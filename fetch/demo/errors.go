@@ -15,6 +15,11 @@ var (
 
 	// ErrBadModel reports a Model field out of range (see Model.Validate).
 	ErrBadModel = errors.New("bad network model")
+
+	// ErrNotIdentical reports a downloaded file that differs from the
+	// dump's (Dump.Same): a fast download of the wrong bytes is worth
+	// nothing.
+	ErrNotIdentical = errors.New("not byte-identical")
 )
 
 // Internal errors: SOCKS handshakes the server drops, and the write error

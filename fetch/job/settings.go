@@ -276,6 +276,5 @@ func (j *plan) checkHosts(targets []*url.URL) error {
 	return nil
 }
 
-
 // json is the form saved with the job.
 func (s *Settings) json() ([]byte, error) { return json.Marshal(s) }

@@ -1,6 +1,3 @@
-// Package source is the registry of the kinds of URL grab fetches: each
-// scheme's default port and the Source that serves it. Adding a scheme
-// means adding its package and one line to schemes.
 package source
 
 import (
@@ -54,19 +51,22 @@ func DefaultPort(name string) int {
 	return s.Port
 }
 
-// Names lists the schemes, for messages ("http, https").
+// Names lists the schemes for messages: "http:// or https://".
 func Names() string {
 	var names []string
 	for _, s := range schemes {
-		names = append(names, s.Name)
+		names = append(names, s.Name+"://")
 	}
-	return strings.Join(names, ", ")
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // Check refuses a URL grab cannot fetch: an unknown scheme, or no host.
 func Check(u *url.URL) error {
 	if _, ok := Lookup(u.Scheme); !ok || u.Host == "" {
-		return fmt.Errorf("%w: want a URL of %s", ErrScheme, Names())
+		return fmt.Errorf("%w: want an %s URL", ErrScheme, Names())
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func New(names []string, o Options) (fetch.Source, error) {
 	for _, n := range names {
 		s, ok := Lookup(n)
 		if !ok {
-			return nil, fmt.Errorf("%w: %s (want %s)", ErrScheme, n, Names())
+			return nil, fmt.Errorf("%w: %s:// (want %s)", ErrScheme, n, Names())
 		}
 		key := fmt.Sprintf("%p", s.New) // http and https share one constructor, so one Source
 		if made[key] == nil {

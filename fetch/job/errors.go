@@ -1,0 +1,23 @@
+package job
+
+import "errors"
+
+// UsageError is a bad command line: a setting out of range, flags that
+// conflict, a URL grab cannot fetch. Hint says what to type instead.
+type UsageError struct {
+	Msg, Hint string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// HintError is an error with a next step for the user.
+type HintError struct {
+	Err  error
+	Hint string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+func (e *HintError) Unwrap() error { return e.Err }
+
+// ErrNoJob is a folder that holds no job, resumed without URLs.
+var ErrNoJob = errors.New("holds no grab job")
