@@ -2,6 +2,8 @@ package fetch
 
 import (
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -30,4 +32,64 @@ func (b Backoff) Delay(n int, r *rand.Rand) time.Duration {
 	}
 	half := d / 2
 	return half + time.Duration(r.Int64N(int64(half)+1))
+}
+
+// hostState is the backoff of one host while it cannot be reached.
+type hostState struct {
+	fails     int
+	notBefore time.Time
+	lastErr   string
+}
+
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return strings.ToLower(u.Host)
+}
+
+// hostDown records a failure to reach a host; after three in a row (across
+// circuits, with no success between) the host backs off as a whole.
+// e.mu is held.
+func (e *Engine) hostDown(host string, err error) {
+	h := e.hosts[host]
+	if h == nil {
+		h = &hostState{}
+		e.hosts[host] = h
+	}
+	h.fails++
+	h.lastErr = err.Error()
+	if h.fails >= 3 {
+		d := e.cfg.Backoff.Delay(h.fails-2, e.cfg.Rand)
+		h.notBefore = e.cfg.Now().Add(d)
+		if h.fails == 3 || h.fails%10 == 0 {
+			e.log.Warn("source unreachable, waiting", "host", host, "next try", h.notBefore.Format("15:04:05"), "err", err)
+		}
+	}
+}
+
+// hostUp records that a host answered. It takes e.mu.
+func (e *Engine) hostUp(host string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hostUpLocked(host)
+}
+
+// hostUpLocked is hostUp with e.mu held.
+func (e *Engine) hostUpLocked(host string) {
+	if h := e.hosts[host]; h != nil && h.fails > 0 {
+		if h.fails >= 3 {
+			e.log.Info("source reachable again", "host", host)
+		}
+		delete(e.hosts, host)
+	}
+}
+
+// hostWait is how long work on host must wait. e.mu is held.
+func (e *Engine) hostWait(host string, now time.Time) time.Duration {
+	if h := e.hosts[host]; h != nil {
+		return h.notBefore.Sub(now)
+	}
+	return 0
 }
