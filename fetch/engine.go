@@ -41,7 +41,7 @@ type Config struct {
 	LimitRate    float64       // bytes/s for the whole job; 0: no limit
 	BlockSize    int64         // hashing and progress granule: 256 KiB
 	MinSplit     int64         // a running task is split only if this much is left to it: 2 blocks
-	Retries      int           // failures in a row without progress before a file is given up: 10
+	Retries      int           // failures in a row without progress before a file is given up: 10; NoRetries: at the first
 	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
 	Backoff      Backoff
 
@@ -49,11 +49,17 @@ type Config struct {
 	// first file in this order that has any. Listings always come first;
 	// nil keeps the order in which files were added.
 	Less func(a, b *File) bool
-	// Expand turns a listing into the files and listings it links to. It
-	// is called from workers, one listing at a time per worker.
+	// Expand turns a listing into the files and listings it links to
+	// (those a filter leaves out have State Skipped). It is called from
+	// workers, one listing at a time per worker.
 	Expand     func(listing File, found *Listing) ([]File, error)
 	ListingMax int64 // largest listing accepted: 32 MiB
 	CrawlOnly  bool  // read listings, fetch no file (--dry-run)
+	// Admit, if set, decides again at load whether each pending or skipped
+	// item is wanted, with the filters given now: a resume that widens a
+	// filter fetches what it now admits, without reading a listing again.
+	// why says what left an item out.
+	Admit func(f *File) (ok bool, why string)
 	// Finished, if set, hears of each file once it is verified and in
 	// the tree. It is called from workers and must return quickly.
 	Finished func(File)
@@ -64,6 +70,9 @@ type Config struct {
 	Now     func() time.Time // time.Now
 	Rand    *rand.Rand       // jitter; seeded from the clock if nil
 }
+
+// NoRetries in Config.Retries gives a file up at its first failure.
+const NoRetries = -1
 
 // Engine runs one job.
 type Engine struct {
@@ -183,8 +192,11 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.MinSplit <= 0 {
 		cfg.MinSplit = 2 * cfg.BlockSize
 	}
-	if cfg.Retries <= 0 {
+	switch {
+	case cfg.Retries == 0:
 		cfg.Retries = 10
+	case cfg.Retries < 0:
+		cfg.Retries = 0
 	}
 	if cfg.CommitEvery <= 0 {
 		cfg.CommitEvery = 100 * time.Millisecond
@@ -230,13 +242,24 @@ func (e *Engine) load() error {
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		e.nextID = max(e.nextID, f.ID+1)
+		if (f.State == Pending || f.State == Skipped) && e.cfg.Admit != nil {
+			ok, why := e.cfg.Admit(&f.File)
+			switch {
+			case ok && f.State == Skipped:
+				f.State, f.Err, f.dirty = Pending, "", true
+			case !ok && f.State == Pending:
+				// What was fetched of it stays on disk and in the journal,
+				// for a resume that admits it again.
+				f.State, f.Err, f.dirty = Skipped, why, true
+			}
+		}
 		switch f.State {
 		case Done:
 			if err := e.finishMove(f); err != nil {
 				return err
 			}
 			continue
-		case Failed:
+		case Failed, Skipped:
 			continue
 		}
 		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
@@ -391,7 +414,13 @@ func (e *Engine) add(files []File) int {
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
-		f.State = Pending
+		e.files = append(e.files, f)
+		e.byURL[f.URL] = f
+		if in.State == Skipped {
+			n++
+			continue
+		}
+		f.State, f.Err = Pending, ""
 		if f.Size == 0 {
 			f.Size = -1 // a zero is a guess; the source tells
 		}
@@ -399,8 +428,6 @@ func (e *Engine) add(files []File) int {
 			f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
 			f.hashes = make([][32]byte, len(f.done))
 		}
-		e.files = append(e.files, f)
-		e.byURL[f.URL] = f
 		i, _ := slices.BinarySearchFunc(e.queue, f, e.compare)
 		e.queue = slices.Insert(e.queue, i, f)
 		n++

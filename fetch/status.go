@@ -12,7 +12,8 @@ type Status struct {
 	Listings, ListingsDone int
 	Estimated              int64 // announced sizes of pending files whose exact size is unknown
 	Classes                map[string]ClassStatus
-	Files, Done, Failed    int
+	Files, Done, Failed    int   // files to fetch: skipped ones are not among them
+	Skipped, SkippedDirs   int   // files and folders left out by a filter
 	Unknown                int   // pending files whose size is not known yet
 	Size                   int64 // total of known sizes, failed files left out
 	DoneBytes              int64 // in verified blocks and finished files
@@ -48,6 +49,14 @@ func (e *Engine) Status() Status {
 	s.Classes = map[string]ClassStatus{}
 	for _, f := range e.files {
 		s.Requests += len(f.tasks)
+		if f.State == Skipped {
+			if f.Kind == KindListing {
+				s.SkippedDirs++
+			} else {
+				s.Skipped++
+			}
+			continue
+		}
 		if f.Kind == KindListing {
 			s.Listings++
 			if f.State != Pending {

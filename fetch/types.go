@@ -17,6 +17,7 @@ const (
 	Pending State = iota // not complete yet (possibly partly fetched)
 	Done                 // complete, verified and in the output tree
 	Failed               // given up; Err says why
+	Skipped              // left out by a filter (--only, --include, --depth, ...); Err says which
 )
 
 func (s State) String() string {
@@ -27,6 +28,8 @@ func (s State) String() string {
 		return "done"
 	case Failed:
 		return "failed"
+	case Skipped:
+		return "skipped"
 	}
 	return "unknown"
 }

@@ -186,6 +186,8 @@ func fromRecord(id uint64, r record) (fetch.File, error) {
 		f.State = fetch.Done
 	case "failed":
 		f.State = fetch.Failed
+	case "skipped":
+		f.State = fetch.Skipped
 	default:
 		return f, fmt.Errorf("%w: file %d has state %q", ErrFormat, id, r.State)
 	}

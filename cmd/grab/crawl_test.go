@@ -182,3 +182,73 @@ func TestChecksumsMismatch(t *testing.T) {
 		sameAsSource(t, srv, filepath.Join(dir, strings.TrimPrefix(f.Path, "documents/")), f.Path)
 	}
 }
+
+// A filter leaves files out, counted and listed with why; a resume that
+// widens it fetches what it now admits without reading a listing again,
+// and one that narrows it leaves the rest alone.
+func TestFilterWidenedOnResume(t *testing.T) {
+	srv := smallDump(t)
+	dir := filepath.Join(t.TempDir(), "case")
+	proxy := "socks5h://" + srv.SOCKSAddr()
+	r := grab(t, srv.BaseURL(), "-o", dir, "--proxy", proxy, "--only", "photos")
+	if r.code != 0 {
+		t.Fatalf("--only photos: %d %s", r.code, r.stderr)
+	}
+	count := func(l lsJSON) map[string]int {
+		n := map[string]int{}
+		for _, f := range l.Files {
+			n[f.Class+" "+f.State]++
+		}
+		return n
+	}
+	got := count(ls(t, dir))
+	if got["photos done"] != 6 || got["documents skipped"] != 3 || got["archives skipped"] != 2 || got["documents done"] != 0 {
+		t.Fatalf("after --only photos: %v", got)
+	}
+	if !strings.Contains(r.stderr, "grab: left out by filters: 7 files, 0 folders (grab ls lists them, with why)\n") {
+		t.Fatalf("summary does not count what was left out:\n%s", r.stderr)
+	}
+	plain := grab(t, "ls", "-o", dir)
+	if !strings.Contains(plain.stdout, "skipped") || !strings.Contains(plain.stdout, "7 files left out by filters") {
+		t.Fatalf("grab ls:\n%s", plain.stdout)
+	}
+	listings := srv.Stats().Requests - srv.Stats().RangeRequests
+	r = grab(t, "-o", dir, "--only", "photos,documents")
+	if r.code != 0 {
+		t.Fatalf("--only photos,documents: %d %s", r.code, r.stderr)
+	}
+	if n := srv.Stats().Requests - srv.Stats().RangeRequests; n != listings {
+		t.Fatalf("the resume read %d listings again", n-listings)
+	}
+	got = count(ls(t, dir))
+	if got["photos done"] != 6 || got["documents done"] != 3 || got["archives skipped"] != 2 {
+		t.Fatalf("after --only photos,documents: %v", got)
+	}
+	for _, f := range srv.Dump().Files() {
+		if strings.HasPrefix(f.Path, "documents/") || strings.HasPrefix(f.Path, "photos/") {
+			sameAsSource(t, srv, filepath.Join(dir, filepath.FromSlash(f.Path)), f.Path)
+		} else if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path))); err == nil {
+			t.Fatalf("%s is in the tree, and no filter admits it", f.Path)
+		}
+	}
+}
+
+// --depth 0 reads the start listing only; its folders are left out,
+// counted, and entered by a resume with a larger --depth.
+func TestDepthZero(t *testing.T) {
+	srv := smallDump(t)
+	dir := filepath.Join(t.TempDir(), "case")
+	r := grab(t, srv.BaseURL(), "-o", dir, "--proxy", "socks5h://"+srv.SOCKSAddr(), "--depth", "0")
+	if r.code != 0 {
+		t.Fatalf("--depth 0: %d %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "grab: 0 of 0 files done") || !strings.Contains(r.stderr, "grab: left out by filters: 0 files, 5 folders") {
+		t.Fatalf("--depth 0:\n%s", r.stderr)
+	}
+	if r = grab(t, "-o", dir, "--depth", "32"); r.code != 0 {
+		t.Fatalf("--depth 32: %d %s", r.code, r.stderr)
+	}
+	for _, f := range srv.Dump().Files() {
+		sameAsSource(t, srv, filepath.Join(dir, filepath.FromSlash(f.Path)), f.Path)
+	}
+}

@@ -66,6 +66,7 @@ type classTotal struct {
 // printPlan writes files (listings are left out) as a table or as JSON.
 func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 	var entries []planEntry
+	skipped := 0
 	totals := map[string]*classTotal{}
 	var order []string
 	for _, f := range files {
@@ -77,6 +78,10 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 			e.Estimate = f.Estimate
 		}
 		entries = append(entries, e)
+		if f.State == fetch.Skipped {
+			skipped++
+			continue
+		}
 		t, ok := totals[f.Class]
 		if !ok {
 			t = &classTotal{Class: f.Class}
@@ -97,9 +102,10 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Files  []planEntry  `json:"files"`
-			Totals []classTotal `json:"totals"`
-		}{entries, tl})
+			Files   []planEntry  `json:"files"`
+			Totals  []classTotal `json:"totals"`
+			Skipped int          `json:"skipped"` // files left out by filters
+		}{entries, tl, skipped})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tCLASS\tSIZE\tPATH")
@@ -117,6 +123,9 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 	fmt.Fprintln(w)
 	for _, t := range tl {
 		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", t.Class, t.Files, t.Done, rate.Bytes(t.Bytes))
+	}
+	if skipped > 0 {
+		fmt.Fprintf(w, "%-10s %5d files left out by filters (state skipped)\n", "", skipped)
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			cmd, args = args[0], args[1:]
 		case "-h", "--help":
 			cmd = "help"
+		case "-V", "--version":
+			cmd = "version"
 		}
 	}
 	ui := &ui{stdin: stdin, stdout: stdout, stderr: stderr}

@@ -146,6 +146,8 @@ func TestUsageErrors(t *testing.T) {
 		{nil, "grab: error: no URL given\n"},
 		{[]string{"ftp://h/x"}, "grab: error: \"ftp://h/x\" is not an http:// or https:// URL\n"},
 		{[]string{"--bogus"}, "grab: error: flag provided but not defined: -bogus\n"},
+		{[]string{"http://h/", "--depth", "-1"}, "grab: error: --depth -1: want 0 (only the start listing) to 1000\n"},
+		{[]string{"http://h/", "--retries", "1001"}, "grab: error: --retries 1001: want 0 (give a file up at its first failure) to 1000\n"},
 		{[]string{"http://h/x", "--proxy", "http://127.0.0.1:8080"}, "grab: error: bad proxy URL \"http://127.0.0.1:8080\": the scheme must be socks5h:// (or socks5://)\n"},
 	} {
 		r := grab(t, c.args...)
@@ -156,6 +158,11 @@ func TestUsageErrors(t *testing.T) {
 	r := grab(t, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "usage: grab [flags] URL...") {
 		t.Errorf("--help: %d %q", r.code, r.stdout)
+	}
+	for _, v := range []string{"version", "--version", "-V"} {
+		if r := grab(t, v); r.code != 0 || !strings.HasPrefix(r.stdout, "grab ") {
+			t.Errorf("%s: %d %q", v, r.code, r.stdout)
+		}
 	}
 }
 

@@ -180,6 +180,9 @@ func summarize(u *ui, j *job.Job) {
 	if s.Yields > 0 {
 		u.printf("priority: %d requests of lower classes paused for higher-class files", s.Yields)
 	}
+	if s.Skipped+s.SkippedDirs > 0 {
+		u.printf("left out by filters: %d files, %d folders (grab ls lists them, with why)", s.Skipped, s.SkippedDirs)
+	}
 	for _, f := range j.Files() {
 		if f.State == fetch.Failed {
 			u.printf("failed: %s: %s", f.Path, f.Err)

@@ -15,6 +15,10 @@ import (
 	"github.com/grab-ir/grab/fetch/source"
 )
 
+// StartOnly in Options.MaxDepth reads the start listings and enters none
+// of their folders.
+const StartOnly = -1
+
 // Crawler expands listings into files. It is safe for concurrent use.
 type Crawler struct {
 	classes  *class.Set
@@ -34,14 +38,17 @@ type Options struct {
 	Classes  *class.Set
 	Filter   class.Filter
 	Only     map[string]bool
-	MaxDepth int // 32 if zero
+	MaxDepth int // folders to descend below a start URL: 32 if zero; StartOnly: none
 	Log      *slog.Logger
 }
 
 // New makes a Crawler.
 func New(o Options) *Crawler {
-	if o.MaxDepth <= 0 {
+	switch {
+	case o.MaxDepth == 0:
 		o.MaxDepth = 32
+	case o.MaxDepth < 0:
+		o.MaxDepth = 0
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -126,7 +133,9 @@ func (c *Crawler) Expand(l fetch.File, found *fetch.Listing) ([]fetch.File, erro
 	return out, nil
 }
 
-// entry makes an item of one listing entry, or logs why not.
+// entry makes an item of one listing entry, or logs why not. An entry a
+// filter leaves out is an item too, Skipped, so that a resume with wider
+// filters fetches it without reading the listing again.
 func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fetch.File, bool) {
 	skip := func(why any) (fetch.File, bool) {
 		c.log.Warn("skipped", "url", e.URL.String(), "why", why)
@@ -139,32 +148,65 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	if len(segs) == 0 {
 		return fetch.File{}, false // the listing itself, or its root
 	}
+	var f fetch.File
 	if e.Dir {
-		if len(segs) > c.maxDepth {
-			return skip(fmt.Sprintf("deeper than --depth %d", c.maxDepth))
+		f = fetch.File{Kind: fetch.KindListing, URL: scope.URL(segs, true), Root: root, Depth: len(segs), Size: -1, Estimate: -1}
+	} else {
+		size := int64(-1)
+		if !e.Approx && e.Size >= 0 {
+			size = e.Size
 		}
-		return fetch.File{Kind: fetch.KindListing, URL: scope.URL(segs, true), Root: root, Depth: len(segs), Size: -1, Estimate: -1}, true
+		local, err := c.mapper.Map(segs, false)
+		if err != nil {
+			return skip(err)
+		}
+		f = fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local,
+			Class: c.classes.Classify(segs[len(segs)-1]), Size: size, Estimate: e.Size, Expect: c.sums.Lookup(local)}
 	}
-	rel := strings.Join(segs, "/")
-	size, estimate := int64(-1), e.Size
-	if !e.Approx && e.Size >= 0 {
-		size = e.Size
+	if ok, why := c.admit(&f, strings.Join(segs, "/")); !ok {
+		c.log.Info("left out", "path", strings.Join(segs, "/"), "why", why)
+		f.State, f.Err = fetch.Skipped, why
 	}
-	if ok, why := c.filter.Match(rel, size); !ok {
-		c.log.Info("left out", "path", rel, "why", why)
-		return fetch.File{}, false
+	return f, true
+}
+
+// Admit implements fetch.Config.Admit: whether an item the crawl found is
+// wanted under the filters as they are now. Start URLs always are.
+func (c *Crawler) Admit(f *fetch.File) (bool, string) {
+	if f.Root == "" {
+		return true, ""
 	}
-	cls := c.classes.Classify(segs[len(segs)-1])
-	if c.only != nil && !c.only[cls] {
-		c.log.Info("left out", "path", rel, "why", "class "+cls+" is not in --only")
-		return fetch.File{}, false
-	}
-	local, err := c.mapper.Map(segs, false)
+	root, err := url.Parse(f.Root)
 	if err != nil {
-		return skip(err)
+		return true, ""
 	}
-	return fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local, Class: cls,
-		Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}, true
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		return true, ""
+	}
+	segs, err := c.scope(root).Check(u)
+	if err != nil {
+		return true, "" // not the crawl's to judge
+	}
+	return c.admit(f, strings.Join(segs, "/"))
+}
+
+// admit applies the filters to an item at rel, its path below its start
+// URL.
+func (c *Crawler) admit(f *fetch.File, rel string) (bool, string) {
+	if f.Kind == fetch.KindListing {
+		if f.Depth > c.maxDepth {
+			return false, fmt.Sprintf("deeper than --depth %d", c.maxDepth)
+		}
+		return true, ""
+	}
+	if ok, why := c.filter.Match(rel, f.Size); !ok {
+		return false, why
+	}
+	if c.only != nil && !c.only[f.Class] {
+		return false, "class " + f.Class + " is not in --only"
+	}
+	return true, ""
 }
 
 // scope is the crawl scope of a start URL.

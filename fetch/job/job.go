@@ -137,11 +137,15 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	// its dialers exist only once tor runs, which waits until the journal
 	// says there is work left.
 	src := &torSource{}
+	retries := s.Retries
+	if retries == 0 {
+		retries = fetch.NoRetries
+	}
 	cfg := fetch.Config{
-		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: s.Retries,
+		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: retries,
 		StallTimeout: p.stall, LimitRate: p.limit,
 		Source: src, Journal: j.st, Log: j.log, Finished: o.Finished,
-		Less: p.less, Expand: p.crawler.Expand, CrawlOnly: s.DryRun,
+		Less: p.less, Expand: p.crawler.Expand, Admit: p.crawler.Admit, CrawlOnly: s.DryRun,
 	}
 	schemes := schemesOf(all)
 	if !p.tor {
@@ -316,11 +320,23 @@ func schemesOf(urls []*url.URL) []string {
 	return out
 }
 
-// DefaultOutput names the output folder after the first URL's host.
+// DefaultOutput names the output folder after the first URL's host: a
+// plain name in the current folder, whatever the host is ("..", "/",
+// control characters).
 func DefaultOutput(u *url.URL) string {
 	name := u.Hostname()
 	if p := u.Port(); p != "" {
 		name += "_" + p
 	}
-	return strings.NewReplacer("/", "_", ":", "_").Replace(name)
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, name)
+	if name = strings.TrimLeft(name, "."); name == "" {
+		name = "grab-output"
+	}
+	return name
 }

@@ -140,6 +140,12 @@ func (s *Settings) build() (*plan, error) {
 	if j.chunk, err = class.ParseSize(s.Chunk); err != nil || j.chunk <= 0 {
 		return nil, &UsageError{Msg: fmt.Sprintf("--chunk-size %q: want a size such as 4M", s.Chunk)}
 	}
+	if s.Retries < 0 || s.Retries > 1000 {
+		return nil, &UsageError{Msg: fmt.Sprintf("--retries %d: want 0 (give a file up at its first failure) to 1000", s.Retries)}
+	}
+	if s.Depth < 0 || s.Depth > 1000 {
+		return nil, &UsageError{Msg: fmt.Sprintf("--depth %d: want 0 (only the start listing) to 1000", s.Depth)}
+	}
 	if s.Streams < 1 || s.Streams > 64 {
 		return nil, &UsageError{Msg: fmt.Sprintf("--streams %d: want 1 to 64", s.Streams)}
 	}
@@ -187,7 +193,11 @@ func (s *Settings) build() (*plan, error) {
 	if j.less, err = order(s.Order, ranks); err != nil {
 		return nil, err
 	}
-	j.crawler = crawl.New(crawl.Options{Classes: j.classes, Filter: f, Only: only, MaxDepth: s.Depth})
+	depth := s.Depth
+	if depth == 0 {
+		depth = crawl.StartOnly
+	}
+	j.crawler = crawl.New(crawl.Options{Classes: j.classes, Filter: f, Only: only, MaxDepth: depth})
 	return j, nil
 }
 
