@@ -217,6 +217,9 @@ func TestFilterWidenedOnResume(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("--only photos,documents: %d %s", r.code, r.stderr)
 	}
+	if want := "grab: resuming the job in " + dir + ": 6 of 9 files done; saved settings: --proxy " + proxy + "\n"; !strings.HasPrefix(r.stderr, want) {
+		t.Fatalf("resume says:\n%s\nwant first:\n%s", r.stderr, want)
+	}
 	if n := srv.Stats().Requests - srv.Stats().RangeRequests; n != listings {
 		t.Fatalf("the resume read %d listings again", n-listings)
 	}

@@ -138,6 +138,13 @@ func get(ctx context.Context, ui *ui, o job.Options) ([]fetch.File, error) {
 		return nil, err
 	}
 	defer j.Close()
+	if r := j.Resumed(); r != nil {
+		kept := "none"
+		if r.Kept != "" {
+			kept = r.Kept
+		}
+		ui.printf("resuming the job in %s: %d of %d files done; saved settings: %s", j.Settings().Output, r.Done, r.Files, kept)
+	}
 	p := startProgress(ui, j)
 	err = j.Run(ctx)
 	p.stop()

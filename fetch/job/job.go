@@ -46,6 +46,13 @@ type Job struct {
 	log    *slog.Logger
 	began  time.Time
 	closed bool
+	resume *Resume
+}
+
+// Resume is what Open found in a folder that held a job already.
+type Resume struct {
+	Done, Files int    // files done, of the files to fetch
+	Kept        string // settings kept from earlier runs, as flags; "" for none
 }
 
 // Open opens the job in o.Settings.Output, or creates it, adds o.URLs and
@@ -102,6 +109,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	if err != nil {
 		return err
 	}
+	resuming := len(rec.URLs) > 0
 	p, err := s.build()
 	if err != nil {
 		return err
@@ -165,6 +173,10 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 		return err
 	}
 	j.e.Add(start)
+	if resuming {
+		st := j.e.Status()
+		j.resume = &Resume{Done: st.Done, Files: st.Files, Kept: s.kept(o.Given)}
+	}
 	if p.tor {
 		if err := j.startTor(ctx, src, schemes, o.TorBoot); err != nil {
 			return err
@@ -236,6 +248,9 @@ func (j *Job) Status() Status {
 	}
 	return s
 }
+
+// Resumed says what was there already; nil for a new job.
+func (j *Job) Resumed() *Resume { return j.resume }
 
 // Files returns every record of the job (see fetch.Engine.Files).
 func (j *Job) Files() []fetch.File { return j.e.Files() }

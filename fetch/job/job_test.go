@@ -23,3 +23,14 @@ func TestDefaultOutput(t *testing.T) {
 		}
 	}
 }
+
+func TestKept(t *testing.T) {
+	s := Defaults()
+	s.Only, s.Workers, s.Tor, s.Include, s.Priority = "photos", 32, true, []string{"a/**", "b/*"}, "photos,documents"
+	if got, want := s.kept(map[string]bool{"priority": true}), "--include a/** --include b/* --only photos --tor --workers 32"; got != want {
+		t.Errorf("kept %q, want %q", got, want)
+	}
+	if got := s.kept(map[string]bool{"priority": true, "w": true, "only": true, "include": true, "tor": true}); got != "" {
+		t.Errorf("everything given again, kept %q", got)
+	}
+}

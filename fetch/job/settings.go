@@ -3,6 +3,7 @@ package job
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -288,3 +289,34 @@ func (j *plan) checkHosts(targets []*url.URL) error {
 
 // json is the form saved with the job.
 func (s *Settings) json() ([]byte, error) { return json.Marshal(s) }
+
+// kept describes the settings a resume keeps from earlier runs: those not
+// given now that differ from the defaults, as flags ("--only photos -w 32").
+func (s *Settings) kept(given map[string]bool) string {
+	var cur, def map[string]any
+	b, _ := json.Marshal(s)
+	json.Unmarshal(b, &cur)
+	b, _ = json.Marshal(Defaults())
+	json.Unmarshal(b, &def)
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(cur)) {
+		flag := strings.ReplaceAll(k, "_", "-")
+		if k == "classes" {
+			flag = "class"
+		}
+		if given[flag] || (flag == "workers" && given["w"]) || fmt.Sprint(cur[k]) == fmt.Sprint(def[k]) {
+			continue
+		}
+		switch v := cur[k].(type) {
+		case bool:
+			out = append(out, "--"+flag)
+		case []any:
+			for _, x := range v {
+				out = append(out, fmt.Sprintf("--%s %v", flag, x))
+			}
+		default:
+			out = append(out, fmt.Sprintf("--%s %v", flag, v))
+		}
+	}
+	return strings.Join(out, " ")
+}
