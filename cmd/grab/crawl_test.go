@@ -30,7 +30,7 @@ func smallDump(t *testing.T) *demo.Server {
 
 type lsJSON struct {
 	Files []struct {
-		Path, Class, State string
+		Path, URL, Class, State string
 		Size               int64
 	}
 	Totals []struct {
@@ -253,5 +253,38 @@ func TestDepthZero(t *testing.T) {
 	}
 	for _, f := range srv.Dump().Files() {
 		sameAsSource(t, srv, filepath.Join(dir, filepath.FromSlash(f.Path)), f.Path)
+	}
+}
+
+// Two start URLs with a file at the same relative path: both land, the
+// second under a numbered name, and nothing is refused as "exists already".
+func TestStartURLsCollide(t *testing.T) {
+	d := demo.NewDump(5, []demo.File{{Path: "a/x.jpg", Size: 3000}, {Path: "b/x.jpg", Size: 4000}, {Path: "b/y.jpg", Size: 10}})
+	m := demo.Model{Median: 5e6, Sigma: 0.3, RTT: 5 * time.Millisecond, Build: 10 * time.Millisecond, Seed: 3}
+	srv, err := demo.Start(t.Context(), d, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "case")
+	r := grab(t, srv.BaseURL()+"a/", srv.BaseURL()+"b/", "-o", dir, "--proxy", "socks5h://"+srv.SOCKSAddr())
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// The listings are read at once: which x.jpg is found first, and keeps
+	// the name, varies; grab ls says which URL each path holds.
+	got := map[string]string{}
+	for _, f := range ls(t, dir).Files {
+		got[f.Path] = strings.TrimPrefix(f.URL, srv.BaseURL())
+	}
+	if len(got) != 3 || got["y.jpg"] != "b/y.jpg" || got["x.jpg"] == got["x (2).jpg"] || !strings.HasSuffix(got["x.jpg"], "/x.jpg") || !strings.HasSuffix(got["x (2).jpg"], "/x.jpg") {
+		t.Fatalf("paths and URLs: %v", got)
+	}
+	for p, remote := range got {
+		sameAsSource(t, srv, filepath.Join(dir, p), remote)
+	}
+	// A resume maps them the same way: nothing to fetch, nothing moved.
+	if r := grab(t, "-o", dir); r.code != 0 || !strings.Contains(r.stderr, "3 of 3 files done") {
+		t.Fatalf("resume: %d %s", r.code, r.stderr)
 	}
 }

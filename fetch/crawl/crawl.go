@@ -83,7 +83,7 @@ func (c *Crawler) Restore(known []fetch.File) {
 			continue
 		}
 		if segs, err := c.scope(root).Check(u); err == nil {
-			c.mapper.Restore(localpath.Key(segs, false), f.Path)
+			c.mapper.Restore(localpath.OwnedKey(root.String(), segs), f.Path)
 		}
 	}
 }
@@ -101,7 +101,7 @@ func (c *Crawler) Start(urls []*url.URL) ([]fetch.File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", u, err)
 		}
-		p, err := c.mapper.Map(segs, false)
+		p, err := c.mapper.MapOwned(u.String(), segs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", u, err)
 		}
@@ -156,7 +156,7 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 		if !e.Approx && e.Size >= 0 {
 			size = e.Size
 		}
-		local, err := c.mapper.Map(segs, false)
+		local, err := c.mapper.MapOwned(root, segs)
 		if err != nil {
 			return skip(err)
 		}

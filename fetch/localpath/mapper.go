@@ -79,6 +79,21 @@ func Key(segments []string, dir bool) string {
 	return k
 }
 
+// OwnedKey is the remote key of a file found under one start URL, owner:
+// files of two start URLs at the same relative path are different files,
+// while their folders are shared.
+func OwnedKey(owner string, segments []string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return Key(segments, false) + "\x00" + hex.EncodeToString(sum[:8])
+}
+
+// MapOwned is Map for a file found under the start URL owner (see
+// OwnedKey): a file of another start URL at the same relative path gets a
+// name of its own ("x (2).jpg") instead of the same one.
+func (m *Mapper) MapOwned(owner string, segments []string) (string, error) {
+	return m.mapKey(segments, false, OwnedKey(owner, segments))
+}
+
 // Map returns the local path of the remote file (dir false) or directory (dir
 // true) whose decoded path segments below the crawl root are given. The same
 // segments and kind always give the same path; different ones never share a
@@ -88,6 +103,11 @@ func Key(segments []string, dir bool) string {
 // true) maps to ".". An error wraps ErrBadSegment or ErrPathTooLong and names
 // the reason; nothing is registered then.
 func (m *Mapper) Map(segments []string, dir bool) (string, error) {
+	return m.mapKey(segments, dir, Key(segments, dir))
+}
+
+// mapKey is Map with the remote key of the last segment given.
+func (m *Mapper) mapKey(segments []string, dir bool, last string) (string, error) {
 	if len(segments) == 0 {
 		if dir {
 			return ".", nil
@@ -105,7 +125,7 @@ func (m *Mapper) Map(segments []string, dir bool) (string, error) {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if local, ok := m.byKey[Key(segments, dir)]; ok {
+	if local, ok := m.byKey[last]; ok {
 		return local, nil
 	}
 	// Work out every missing component first and register them only once
@@ -116,6 +136,9 @@ func (m *Mapper) Map(segments []string, dir bool) (string, error) {
 	parent := ""
 	for i := range segments {
 		key := Key(segments[:i+1], dir || i < len(segments)-1)
+		if i == len(segments)-1 {
+			key = last
+		}
 		if local, ok := m.byKey[key]; ok {
 			parent = local
 			continue
