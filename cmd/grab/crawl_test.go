@@ -31,7 +31,7 @@ func smallDump(t *testing.T) *demo.Server {
 type lsJSON struct {
 	Files []struct {
 		Path, URL, Class, State string
-		Size               int64
+		Size                    int64
 	}
 	Totals []struct {
 		Class string
