@@ -56,8 +56,9 @@ type demux struct {
 	msgs    []Message
 	dropped int
 	ioErr   int32
-	noSend  []int32 // indexes the daemon said it will not send, oldest first
-	exit    error   // set by MSG_ERROR_EXIT
+	noSend  map[int32]bool // indexes the daemon said it will not send
+	fresh   bool           // a MSG_NO_SEND arrived since fill last returned
+	exit    error          // set by MSG_ERROR_EXIT
 	onMsg   func(Message)
 	frames  int64 // frames read, for tests of keep-alives
 }
@@ -67,13 +68,15 @@ func newDemux(r *bufio.Reader, onMsg func(Message)) *demux {
 }
 
 // fill reads frames until a data frame with bytes is current. It returns
-// early, with nil, when stopOnNoSend is set and a MSG_NO_SEND arrived.
+// early, with nil, when stopOnNoSend is set and a MSG_NO_SEND arrived
+// since the last such return.
 func (d *demux) fill(stopOnNoSend bool) error {
 	for d.left == 0 {
 		if d.exit != nil {
 			return d.exit
 		}
-		if stopOnNoSend && len(d.noSend) > 0 {
+		if stopOnNoSend && d.fresh {
+			d.fresh = false
 			return nil
 		}
 		var h [4]byte
@@ -153,7 +156,11 @@ func (d *demux) handle(tag int, p []byte) error {
 		if len(d.noSend) >= 1<<16 {
 			return fmt.Errorf("%w: too many MSG_NO_SEND", ErrLimit)
 		}
-		d.noSend = append(d.noSend, int32(binary.LittleEndian.Uint32(p)))
+		if d.noSend == nil {
+			d.noSend = map[int32]bool{}
+		}
+		d.noSend[int32(binary.LittleEndian.Uint32(p))] = true
+		d.fresh = true
 		return nil
 	case tagNoop, tagIOTimeout, tagSuccess, tagDeleted, tagStats, tagRedo:
 		return nil

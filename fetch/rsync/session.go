@@ -497,16 +497,9 @@ func (s *Session) Next() (*Reply, error) {
 		if s.sawDone {
 			return vanished()
 		}
-		if len(s.in.noSend) > 0 {
-			k := s.in.noSend[0]
-			if k == head.file.Ndx {
-				s.in.noSend = s.in.noSend[1:]
-				return vanished()
-			}
-			if s.isPending(k) {
-				return vanished()
-			}
-			return nil, s.fail(fmt.Errorf("%w: MSG_NO_SEND for index %d, never asked", ErrProtocol, k))
+		if s.in.noSend[head.file.Ndx] {
+			delete(s.in.noSend, head.file.Ndx)
+			return vanished()
 		}
 		var ndx int32
 		if s.stash != nil {
@@ -515,8 +508,8 @@ func (s *Session) Next() (*Reply, error) {
 			if err := s.in.fill(true); err != nil {
 				return nil, s.fail(err)
 			}
-			if len(s.in.noSend) > 0 && s.in.left == 0 {
-				continue
+			if s.in.left == 0 {
+				continue // a MSG_NO_SEND came: look at the head again
 			}
 			v, err := s.rndx.read(s.in)
 			if err != nil {
