@@ -81,9 +81,8 @@ func (d *demux) fill(stopOnNoSend bool) error {
 		}
 		var h [4]byte
 		if _, err := io.ReadFull(d.r, h[:]); err != nil {
-			if err == io.EOF {
-				return d.endError(io.EOF)
-			}
+			// Every read of the stream expects data: an end here, even
+			// between frames, cuts something short.
 			return d.endError(eof(err, "frame header"))
 		}
 		d.frames++
@@ -93,6 +92,9 @@ func (d *demux) fill(stopOnNoSend bool) error {
 		if tag == tagData {
 			d.left = n // an empty data frame is a keep-alive
 			continue
+		}
+		if !knownTag(tag) {
+			return fmt.Errorf("%w: unknown message tag %d", ErrProtocol, tag)
 		}
 		if n > MaxMessage {
 			return fmt.Errorf("%w: message frame (tag %d) of %d bytes", ErrLimit, tag, n)
@@ -106,6 +108,15 @@ func (d *demux) fill(stopOnNoSend bool) error {
 		}
 	}
 	return nil
+}
+
+func knownTag(tag int) bool {
+	switch tag {
+	case tagErrorXfer, tagInfo, tagError, tagWarning, tagErrSocket, tagLog, tagClient, tagErrUTF8,
+		tagRedo, tagStats, tagIOError, tagIOTimeout, tagNoop, tagErrorExit, tagSuccess, tagDeleted, tagNoSend:
+		return true
+	}
+	return false
 }
 
 // endError is what a read at the end of the stream reports: the daemon's
