@@ -66,6 +66,8 @@ func setup(t *testing.T) (*rsynctest.Daemon, *rsyncsrc.Source) {
 	return d, &rsyncsrc.Source{Dialer: dl, Password: func(host, module, user string) string { return rsynctest.Password }}
 }
 
+func rg(a, b int64) span.Range { return span.Range{Start: a, End: b} }
+
 func fileURL(d *rsynctest.Daemon, module, name string) string {
 	u := url.URL{Scheme: "rsync", Host: d.Addr, Path: "/" + module + "/" + name}
 	return u.String()
@@ -91,7 +93,7 @@ func TestGetRanges(t *testing.T) {
 	data := tree["dump/a b.bin"]
 	u := fileURL(d, rsynctest.Plain, "dump/a b.bin")
 	n := int64(len(data))
-	for _, r := range []span.Range{{0, n}, {0, 1000}, {1, 2}, {500_000, 900_001}, {n - 10, n}, {n - 10, -1}} {
+	for _, r := range []span.Range{rg(0, n), rg(0, 1000), rg(1, 2), rg(500_000, 900_001), rg(n-10, n), rg(n-10, -1)} {
 		t.Run(r.String(), func(t *testing.T) {
 			s, b, err := get(t, c, u, r)
 			if err != nil {
