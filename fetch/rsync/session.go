@@ -596,7 +596,7 @@ func (s *Session) readReply(p *pendingReq) (*Reply, error) {
 	}
 	rp.hash = h2
 	switch {
-	case s.appendM == 0 || s.appendM == 1 && s.proto >= 30:
+	case s.appendM == 0 || s.appendM == 1 && s.proto >= 30 || rp.Offset == 0:
 		rp.verify = true
 	case p.basis != nil && rp.Offset == p.offset:
 		// --append-verify covers the prefix too: hash it from the basis.

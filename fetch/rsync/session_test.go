@@ -194,4 +194,61 @@ func TestFetchWhole(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
+// TestPipelineInterleaved adds requests while replies are being read, and
+// refuses a file asked for twice.
+func TestPipelineInterleaved(t *testing.T) {
+	d := startTree(t)
+	for _, p := range protocols {
+		t.Run(fmt.Sprint(p), func(t *testing.T) {
+			s := start(t, d, rsynctest.Plain, "/", rsync.Options{Protocol: p})
+			var regs []rsync.File
+			for _, f := range s.Files() {
+				if f.Type() == rsync.Regular {
+					regs = append(regs, f)
+				}
+			}
+			next := 0
+			for range 2 {
+				s.Request(rsync.Request{File: regs[next]})
+				next++
+			}
+			for done := 0; done < len(regs); done++ {
+				r, err := s.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.File.Name != regs[done].Name {
+					t.Fatalf("reply %d is %q, want %q", done, r.File.Name, regs[done].Name)
+				}
+				half := make([]byte, len(tree[r.File.Name])/2)
+				if _, err := io.ReadFull(r, half); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(half, tree[r.File.Name][:len(half)]) {
+					t.Fatalf("%q differs", r.File.Name)
+				}
+				// The rest is drained by the next Next.
+				if next < len(regs) {
+					if err := s.Request(rsync.Request{File: regs[next]}); err != nil {
+						t.Fatal(err)
+					}
+					next++
+				}
+			}
+			if err := s.Request(rsync.Request{File: regs[0]}); !errors.Is(err, rsync.ErrRequest) {
+				t.Errorf("second request of %q: %v, want ErrRequest", regs[0].Name, err)
+			}
+			st, err := s.Finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var total int64
+			for _, f := range regs {
+				total += f.Size
+			}
+			if st.Size < total {
+				t.Errorf("daemon's total size %d, files %d", st.Size, total)
+			}
+		})
+	}
+}

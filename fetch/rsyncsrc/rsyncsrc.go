@@ -273,6 +273,11 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	if err := s.Request(req); err != nil {
 		return fail(classify(err, ctx))
 	}
+	// One request per session: saying so lets an old daemon's silence
+	// about a vanished file show.
+	if err := s.CloseRequests(); err != nil {
+		return fail(classify(err, ctx))
+	}
 	rep, err := s.Next()
 	if err != nil {
 		return fail(classify(err, ctx))
@@ -344,6 +349,9 @@ func (c *Conn) Checksum(ctx context.Context, rawURL string) (algo string, sum []
 	defer conn.Close()
 	defer s.Close()
 	if err := s.Request(rsync.Request{File: f, Offset: f.Size}); err != nil {
+		return "", nil, classify(err, ctx)
+	}
+	if err := s.CloseRequests(); err != nil {
 		return "", nil, classify(err, ctx)
 	}
 	rep, err := s.Next()
