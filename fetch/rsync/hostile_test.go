@@ -126,6 +126,7 @@ func TestHostileReply(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: Start: %v", name, err)
 		}
+		defer s.Close()
 		if err := s.Request(Request{File: s.Files()[0]}); err != nil {
 			t.Fatal(err)
 		}

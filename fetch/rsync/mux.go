@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Message tags of the multiplexed stream (rsync's MSG_* codes).
@@ -254,34 +256,91 @@ func classify(text string) error {
 }
 
 // muxWriter frames what the client sends as data frames (protocol 30 and
-// later); before 30 the client's side is not multiplexed.
+// later); before 30 the client's side is not multiplexed. Writes go out
+// from a goroutine of their own, so that a long request (block sums) never
+// blocks the session while the daemon, busy sending an earlier reply,
+// waits for it to read: both sides would wait forever.
 type muxWriter struct {
 	w   io.Writer
 	mux bool
 	buf []byte
+
+	queue   chan []byte
+	stopped chan struct{}
+	mu      sync.Mutex
+	err     error
+	closed  bool
+}
+
+func newMuxWriter(w io.Writer, mux bool) *muxWriter {
+	m := &muxWriter{w: w, mux: mux, queue: make(chan []byte, 64), stopped: make(chan struct{})}
+	go m.loop()
+	return m
+}
+
+func (m *muxWriter) loop() {
+	defer close(m.stopped)
+	for b := range m.queue {
+		if m.error() != nil {
+			continue // drop: the connection is broken
+		}
+		if _, err := m.w.Write(b); err != nil {
+			m.mu.Lock()
+			m.err = err
+			m.mu.Unlock()
+		}
+	}
+}
+
+func (m *muxWriter) error() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
 }
 
 func (m *muxWriter) write(p []byte) { m.buf = append(m.buf, p...) }
 
-// flush sends what was written as one or more frames.
+// flush hands what was written to the writer goroutine as one or more
+// frames; it reports an earlier write's failure.
 func (m *muxWriter) flush() error {
+	if err := m.error(); err != nil {
+		return err
+	}
+	if m.closed {
+		return ErrClosed
+	}
 	if len(m.buf) == 0 {
 		return nil
 	}
+	var out []byte
 	if !m.mux {
-		_, err := m.w.Write(m.buf)
-		m.buf = m.buf[:0]
-		return err
-	}
-	const max = 1<<24 - 1
-	out := make([]byte, 0, len(m.buf)+4*(len(m.buf)/max+1))
-	for p := m.buf; len(p) > 0; {
-		n := min(len(p), max)
-		out = binary.LittleEndian.AppendUint32(out, uint32(muxBase+tagData)<<24|uint32(n))
-		out = append(out, p[:n]...)
-		p = p[n:]
+		out = slices.Clone(m.buf)
+	} else {
+		const max = 1<<24 - 1
+		out = make([]byte, 0, len(m.buf)+4*(len(m.buf)/max+1))
+		for p := m.buf; len(p) > 0; {
+			n := min(len(p), max)
+			out = binary.LittleEndian.AppendUint32(out, uint32(muxBase+tagData)<<24|uint32(n))
+			out = append(out, p[:n]...)
+			p = p[n:]
+		}
 	}
 	m.buf = m.buf[:0]
-	_, err := m.w.Write(out)
-	return err
+	m.queue <- out
+	return nil
+}
+
+// close stops the goroutine once what was flushed is written; with wait
+// it waits for that and reports a write that failed. Without, a write
+// still blocked ends when the connection is closed.
+func (m *muxWriter) close(wait bool) error {
+	if !m.closed {
+		m.closed = true
+		close(m.queue)
+	}
+	if !wait {
+		return nil
+	}
+	<-m.stopped
+	return m.error()
 }

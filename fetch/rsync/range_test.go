@@ -36,6 +36,7 @@ func TestRange(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer s.Close()
 				f := find(t, s, "big.bin")
 				if err := s.Request(rsync.Request{File: f, Offset: rg[0]}); err != nil {
 					t.Fatal(err)

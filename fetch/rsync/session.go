@@ -108,8 +108,9 @@ func ListModules(ctx context.Context, conn io.ReadWriter, opt Options) ([]Module
 
 // Session is one transfer from a daemon's module: the file list below a
 // path, and requests for files of it answered in order. A Session is not
-// safe for concurrent use. The caller owns the connection and closes it;
-// closing it is also how a read is cut short.
+// safe for concurrent use. The caller owns the connection and closes it
+// after Finish or Close (one of which must be called); closing it is also
+// how a read is cut short.
 type Session struct {
 	ctx      context.Context
 	stop     func() bool
@@ -161,6 +162,9 @@ func Start(ctx context.Context, conn io.ReadWriter, module, path string, opt Opt
 	}
 	s := &Session{ctx: ctx, conn: conn, stop: watch(ctx, conn), asked: map[int32]bool{}}
 	if err := s.start(module, path, &opt); err != nil {
+		if s.out != nil {
+			s.out.close(false)
+		}
 		s.stop()
 		return nil, ctxErr(ctx, err)
 	}
@@ -216,7 +220,7 @@ func (s *Session) start(module, path string, opt *Options) error {
 		return err
 	}
 	s.in = newDemux(r, opt.OnMessage)
-	s.out = &muxWriter{w: s.conn, mux: s.proto >= 30}
+	s.out = newMuxWriter(s.conn, s.proto >= 30)
 	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
 
 	s.out.write(appendInt32(nil, 0)) // no filter rules
@@ -736,6 +740,7 @@ type Stats struct {
 // daemon's totals read. The caller then closes the connection.
 func (s *Session) Finish() (Stats, error) {
 	defer s.stop()
+	defer s.out.close(false)
 	if s.broken != nil {
 		return Stats{}, s.broken
 	}
@@ -816,12 +821,16 @@ func (s *Session) Finish() (Stats, error) {
 		}
 	}
 	s.broken = fmt.Errorf("%w: finished", ErrClosed)
+	if err := s.out.close(true); err != nil {
+		return Stats{}, ctxErr(s.ctx, err)
+	}
 	return Stats{Read: v[0], Written: v[1], Size: v[2], FlistBuild: v[3], FlistXfer: v[4]}, nil
 }
 
 // Close stops watching the session's context. It does not close the
 // connection, which the caller owns.
 func (s *Session) Close() error {
+	s.out.close(false)
 	s.stop()
 	if s.broken == nil {
 		s.broken = fmt.Errorf("%w", ErrClosed)

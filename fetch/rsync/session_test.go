@@ -64,6 +64,7 @@ func start(t *testing.T, d *rsynctest.Daemon, module, path string, opt rsync.Opt
 	if err != nil {
 		t.Fatalf("Start(%s, %s, protocol %d): %v", module, path, opt.Protocol, err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
