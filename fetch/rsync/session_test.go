@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,9 +81,12 @@ func TestListModules(t *testing.T) {
 	d := rsynctest.Start(t)
 	for _, p := range protocols {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
-			mods, _, err := rsync.ListModules(context.Background(), d.Dial(t), rsync.Options{Protocol: p})
+			mods, motd, err := rsync.ListModules(context.Background(), d.Dial(t), rsync.Options{Protocol: p})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if got := strings.Join(motd, "\n"); got != rsynctest.MOTD {
+				t.Errorf("MOTD %q, want %q", got, rsynctest.MOTD)
 			}
 			var names []string
 			for _, m := range mods {
@@ -104,6 +108,9 @@ func TestListTree(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
 			s := start(t, d, rsynctest.Plain, "/", rsync.Options{Protocol: p})
+			if got := strings.Join(s.MOTD(), "\n"); got != rsynctest.MOTD {
+				t.Errorf("MOTD %q, want %q", got, rsynctest.MOTD)
+			}
 			if s.Protocol() != p {
 				t.Errorf("protocol %d, want %d", s.Protocol(), p)
 			}

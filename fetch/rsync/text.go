@@ -151,7 +151,7 @@ func openModule(r *bufio.Reader, w io.Writer, g greeting, module string, opt *Op
 		}
 		switch {
 		case line == rsyncd+"OK":
-			return motd, nil
+			return trimMOTD(motd), nil
 		case strings.HasPrefix(line, rsyncd+"AUTHREQD"):
 			challenge := strings.TrimSpace(strings.TrimPrefix(line, rsyncd+"AUTHREQD"))
 			if opt.User == "" {
@@ -194,7 +194,7 @@ func listModules(r *bufio.Reader, w io.Writer) ([]Module, []string, error) {
 		}
 		switch {
 		case line == rsyncd+"EXIT":
-			return mods, motd, nil
+			return mods, trimMOTD(motd), nil
 		case strings.HasPrefix(line, "@ERROR"):
 			return nil, nil, daemonLineError(line)
 		}
@@ -205,6 +205,14 @@ func listModules(r *bufio.Reader, w io.Writer) ([]Module, []string, error) {
 		}
 		mods = append(mods, Module{Name: strings.TrimRight(name, " "), Comment: comment})
 	}
+}
+
+// trimMOTD drops the empty line a daemon sends after its MOTD.
+func trimMOTD(motd []string) []string {
+	for len(motd) > 0 && motd[len(motd)-1] == "" {
+		motd = motd[:len(motd)-1]
+	}
+	return motd
 }
 
 // sendArgs sends the server's command line: NUL-terminated for protocol 30

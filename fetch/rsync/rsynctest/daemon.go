@@ -20,6 +20,8 @@ const (
 	Busy     = "busy"
 	User     = "grab"
 	Password = "pa55 word"
+	// MOTD is the daemon's message of the day, line by line.
+	MOTD = "grab test daemon\nsecond line: 100% #ok"
 )
 
 // Daemon is a running rsync daemon.
@@ -58,6 +60,9 @@ func Start(t testing.TB) *Daemon {
 	if err := os.WriteFile(secrets, []byte(User+":"+Password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "motd"), []byte(MOTD+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var lastErr error
 	for range 5 {
 		port, err := freePort()
@@ -92,8 +97,8 @@ func freePort() (int, error) {
 
 func (d *Daemon) conf(port int, secrets string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "address = 127.0.0.1\nport = %d\nuse chroot = no\nlog file = %s\npid file = %s\n",
-		port, filepath.Join(d.dir, "rsyncd.log"), filepath.Join(d.dir, fmt.Sprintf("rsyncd-%d.pid", port)))
+	fmt.Fprintf(&b, "address = 127.0.0.1\nport = %d\nuse chroot = no\nlog file = %s\npid file = %s\nmotd file = %s\n",
+		port, filepath.Join(d.dir, "rsyncd.log"), filepath.Join(d.dir, fmt.Sprintf("rsyncd-%d.pid", port)), filepath.Join(d.dir, "motd"))
 	if os.Getuid() == 0 {
 		b.WriteString("uid = root\ngid = root\n")
 	}
