@@ -77,9 +77,9 @@ const (
 const (
 	// DefaultMaxFiles is how many entries a list may hold unless
 	// Options.MaxFiles says otherwise.
-	DefaultMaxFiles = 1 << 21
+	DefaultMaxFiles = 1_000_000
 	// DefaultMaxNameBytes bounds the sum of the names' lengths.
-	DefaultMaxNameBytes = 256 << 20
+	DefaultMaxNameBytes = 128 << 20
 	// maxPath is rsync's MAXPATHLEN less the NUL.
 	maxPath = 4095
 )
@@ -317,8 +317,8 @@ type nameCursor struct {
 	typ       int
 }
 
-func newCursor(f File, proto int) *nameCursor {
-	c := &nameCursor{isDir: f.Type() == Dir, pathType: tyItem}
+func newCursor(f File, proto int) nameCursor {
+	c := nameCursor{isDir: f.Type() == Dir, pathType: tyItem}
 	if proto >= 29 {
 		c.pathType = tyPath
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -198,4 +199,19 @@ func TestDemux(t *testing.T) {
 
 func binaryHeader(tag, n int) []byte {
 	return encInt(nil, int32(uint32(muxBase+tag)<<24|uint32(n)))
+}
+
+func BenchmarkSortAndClean(b *testing.B) {
+	var es []File
+	for i := range 100_000 {
+		mode := uint32(modeReg)
+		if i%50 == 0 {
+			mode = modeDir
+		}
+		es = append(es, File{Name: fmt.Sprintf("dir%03d/sub%02d/file %06d.bin", i%997, i%13, i), Mode: mode})
+	}
+	b.ResetTimer()
+	for range b.N {
+		sortAndClean(slices.Clone(es), 31)
+	}
 }
