@@ -100,19 +100,81 @@ type Conn struct {
 	dialer *dial.Dialer
 	mu     sync.Mutex
 	id     dial.Identity
+	warm   map[string]net.Conn // by address: dialled ahead, not used yet
 }
 
-var _ fetch.Renewer = (*Conn)(nil)
+var (
+	_ fetch.Renewer = (*Conn)(nil)
+	_ fetch.Warmer  = (*Conn)(nil)
+)
 
-// Renew takes a fresh identity for the sessions that follow.
+// Renew takes a fresh identity for the sessions that follow, and drops
+// connections warmed on the old one.
 func (c *Conn) Renew() {
 	c.mu.Lock()
 	c.id = dial.NewIdentity()
+	old := c.warm
+	c.warm = nil
 	c.mu.Unlock()
+	for _, conn := range old {
+		conn.Close()
+	}
 }
 
-// Close implements fetch.Conn; sessions close with their streams.
-func (c *Conn) Close() error { return nil }
+// Warm dials the daemon of rawURL now, so that the first session does
+// not wait for the circuit to be built; the connection is kept for it.
+func (c *Conn) Warm(ctx context.Context, rawURL string) error {
+	t, err := parse(rawURL)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	id := c.id
+	c.mu.Unlock()
+	conn, err := c.dialer.Dial(ctx, id, "tcp", t.addr)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.id != id { // renewed meanwhile
+		conn.Close()
+		return nil
+	}
+	if old := c.warm[t.addr]; old != nil {
+		old.Close()
+	}
+	if c.warm == nil {
+		c.warm = map[string]net.Conn{}
+	}
+	c.warm[t.addr] = conn
+	return nil
+}
+
+// Close implements fetch.Conn: it drops warmed connections; sessions close
+// with their streams.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	old := c.warm
+	c.warm = nil
+	c.mu.Unlock()
+	for _, conn := range old {
+		conn.Close()
+	}
+	return nil
+}
+
+// dial returns the warm connection to addr, or a new one.
+func (c *Conn) dial(ctx context.Context, addr string) (net.Conn, error) {
+	c.mu.Lock()
+	id, conn := c.id, c.warm[addr]
+	delete(c.warm, addr)
+	c.mu.Unlock()
+	if conn != nil {
+		return conn, nil
+	}
+	return c.dialer.Dial(ctx, id, "tcp", addr)
+}
 
 // target is a parsed rsync URL.
 type target struct {
@@ -151,10 +213,7 @@ func (t target) key() string { return t.addr + "/" + t.module }
 
 // session dials and starts a session for t.
 func (c *Conn) session(ctx context.Context, t target, p string, appendMode int) (*rsync.Session, net.Conn, error) {
-	c.mu.Lock()
-	id := c.id
-	c.mu.Unlock()
-	conn, err := c.dialer.Dial(ctx, id, "tcp", t.addr)
+	conn, err := c.dial(ctx, t.addr)
 	if err != nil {
 		if errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
 			return nil, nil, &fetch.PermanentError{Err: err}

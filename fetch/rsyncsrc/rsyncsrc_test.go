@@ -245,3 +245,24 @@ func TestChecksum(t *testing.T) {
 		}
 	}
 }
+
+// TestWarm: a warmed connection serves the first session; Renew drops it.
+func TestWarm(t *testing.T) {
+	d, src := setup(t)
+	c := src.Conn(0).(*rsyncsrc.Conn)
+	defer c.Close()
+	u := fileURL(d, rsynctest.Plain, "dump/deep/x/y/z.txt")
+	if err := c.Warm(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := get(t, c, u, span.Range{Start: 0, End: 5}); err != nil || string(b) != "deep\n" {
+		t.Fatalf("%q, %v", b, err)
+	}
+	if err := c.Warm(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	c.Renew()
+	if _, b, err := get(t, c, u, span.Range{Start: 1, End: 3}); err != nil || string(b) != "ee" {
+		t.Fatalf("after Renew: %q, %v", b, err)
+	}
+}
