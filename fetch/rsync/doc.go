@@ -17,6 +17,10 @@
 //	io.Copy(dst, r)                            // io.EOF after the checksum matched
 //	s.Finish()                                 // the end phases; then close conn
 //
+// Finish or Close must end every session: requests are written by a
+// goroutine of the session (so that a long request never waits on a
+// daemon busy sending an earlier reply), which they stop.
+//
 // Byte ranges: a session started with Options.Append = 1 (--append) sends
 // each requested file from Request.Offset; the daemon cannot be told where
 // to stop, so a reader that has enough closes the connection. With Append
@@ -33,5 +37,8 @@
 // mapping them to local paths is the caller's job. A file may be requested
 // once per session (the daemon handles a second request differently).
 // Before protocol 30 the daemon is silent about a file it cannot send;
-// CloseRequests makes Next report it.
+// CloseRequests makes Next report it. Checksums before protocol 30 are MD4
+// seeded with the session's seed (MD4Seeded): they differ between
+// sessions. With --append from protocol 30 the daemon's checksum covers
+// only the data sent, so it checks the range to the end of the file.
 package rsync

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -359,6 +360,9 @@ func (s *Session) Request(r Request) error {
 	case s.appendM > 0:
 		if r.Offset < 0 || r.Offset > f.Size {
 			return fmt.Errorf("%w: offset %d of %q, a %d-byte file", ErrRequest, r.Offset, f.Name, f.Size)
+		}
+		if r.Offset > math.MaxInt32*maxBlockLen {
+			return fmt.Errorf("%w: offset %d is past what a sum header can claim", ErrRequest, r.Offset)
 		}
 		if r.Offset > 0 {
 			p.count, p.blength, p.s2, p.rem = appendHeader(r.Offset)
