@@ -158,7 +158,7 @@ func Start(ctx context.Context, conn io.ReadWriter, module, path string, opt Opt
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	if strings.ContainsAny(path, "\x00\n") {
+	if strings.Contains(path, "\x00") {
 		return nil, fmt.Errorf("%w: path %q", ErrRequest, path)
 	}
 	s := &Session{ctx: ctx, conn: conn, stop: watch(ctx, conn), asked: map[int32]bool{}}
@@ -179,6 +179,9 @@ func (s *Session) start(module, path string, opt *Options) error {
 		return err
 	}
 	s.proto = g.proto
+	if s.proto < 30 && strings.Contains(path, "\n") {
+		return fmt.Errorf("%w: protocol %d cannot send a path with a newline", ErrRequest, s.proto)
+	}
 	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
 		return err
 	}
@@ -186,7 +189,7 @@ func (s *Session) start(module, path string, opt *Options) error {
 	for range opt.Append {
 		args = append(args, "--append")
 	}
-	args = append(args, ".", module+"/"+strings.TrimPrefix(path, "/"))
+	args = append(args, ".", module+"/"+globEscape(strings.TrimPrefix(path, "/")))
 	if err := sendArgs(s.conn, s.proto, args); err != nil {
 		return err
 	}
@@ -244,6 +247,24 @@ func (s *Session) start(module, path string, opt *Options) error {
 		s.byNdx[f.Ndx] = i
 	}
 	return nil
+}
+
+// globEscape protects a path from the daemon's glob expansion: a path
+// with any of "*?[" is expanded (so "a?" would also list "ab"), with
+// backslash escapes; a path without them is taken literally, backslashes
+// included.
+func globEscape(p string) string {
+	if !strings.ContainsAny(p, "*?[") {
+		return p
+	}
+	var b strings.Builder
+	for _, c := range []byte(p) {
+		if strings.IndexByte(`\*?[]`, c) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // negotiate exchanges checksum lists; the first of the client's that the

@@ -41,6 +41,8 @@ var tree = map[string][]byte{
 	"deep/a-b.txt":              []byte("dash sorts before slash"),
 	"empty":                     {},
 	"big.bin":                   content(4, 3<<20+12345),
+	"ctl\x01\x1b[1m\nname":      []byte("control characters in the name"),
+	"bad utf8 \xff\xfe":         []byte("not UTF-8"),
 }
 
 func startTree(t *testing.T) *rsynctest.Daemon {
@@ -258,5 +260,36 @@ func TestPipelineInterleaved(t *testing.T) {
 				t.Errorf("daemon's total size %d, files %d", st.Size, total)
 			}
 		})
+	}
+}
+
+// TestGlobNames: the daemon glob-expands the path it is given; names
+// with wildcard characters still name exactly one file.
+func TestGlobNames(t *testing.T) {
+	d := rsynctest.Start(t)
+	names := []string{"a[1].txt", "a1.txt", "q?.txt", "qx.txt", "star*.txt", `back\slash`, `mix\?[x]`, "mix", "new\nline"}
+	for _, n := range names {
+		d.WriteFile(t, n, []byte("content of "+n))
+	}
+	for _, p := range protocols {
+		for _, n := range names {
+			if p < 30 && strings.Contains(n, "\n") {
+				continue
+			}
+			s := start(t, d, rsynctest.Plain, n, rsync.Options{Protocol: p})
+			if fs := s.Files(); len(fs) != 1 || fs[0].Name != n {
+				t.Errorf("%d: path %q lists %+v", p, n, fs)
+				continue
+			}
+			s.Request(rsync.Request{File: s.Files()[0]})
+			r, err := s.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := io.ReadAll(r); err != nil || string(b) != "content of "+n {
+				t.Errorf("%d: %q: %q, %v", p, n, b, err)
+			}
+			s.Close()
+		}
 	}
 }
