@@ -25,9 +25,9 @@ const (
 	MD4Seeded = "md4-seeded"
 )
 
-// DefaultChecksums is the list offered to daemons that negotiate, best
+// defaultChecksums is the list offered to daemons that negotiate, best
 // first.
-var DefaultChecksums = []string{XXH128, MD5}
+var defaultChecksums = []string{XXH128, MD5}
 
 // knownChecksum reports whether this client can compute a transfer
 // checksum of that name.

@@ -53,7 +53,7 @@ var (
 // DaemonError is an error the daemon reported in words: an "@ERROR:" line
 // of the text phase or an error message of the binary phase.
 type DaemonError struct {
-	Kind error  // ErrUnknownModule, ErrAuthFailed, ErrTryAgain, ErrRefused, ErrAccessDenied or ErrRemote
+	Kind error  // ErrUnknownModule, ErrAuthFailed, ErrTryAgain, ErrRefused, ErrAccessDenied, ErrNotFound or ErrRemote
 	Text string // the daemon's words, trimmed
 	Code int    // the exit code the daemon announced, 0 if none
 }

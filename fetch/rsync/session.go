@@ -21,10 +21,10 @@ type Options struct {
 	// User and Password answer a module's auth challenge.
 	User, Password string
 	// AuthDigests is offered with protocol 30 and later, best first;
-	// nil means DefaultAuthDigests.
+	// nil means sha512, sha256, sha1, md5, md4.
 	AuthDigests []string
 	// Checksums is offered to daemons that negotiate the transfer
-	// checksum, best first; nil means DefaultChecksums.
+	// checksum, best first; nil means xxh128, md5.
 	Checksums []string
 	// Append is 0 for plain transfers, 1 for --append (requests name the
 	// offset the data starts at), 2 for --append-verify (the same, and the
@@ -48,14 +48,14 @@ func (o *Options) protocol() int {
 
 func (o *Options) authDigests() []string {
 	if o.AuthDigests == nil {
-		return DefaultAuthDigests
+		return defaultAuthDigests
 	}
 	return o.AuthDigests
 }
 
 func (o *Options) checksums() []string {
 	if o.Checksums == nil {
-		return DefaultChecksums
+		return defaultChecksums
 	}
 	return o.Checksums
 }

@@ -22,9 +22,9 @@ const (
 	maxTextLines = 10_000
 )
 
-// DefaultAuthDigests is the list of auth digests offered with protocol 30
+// defaultAuthDigests is the list of auth digests offered with protocol 30
 // and later, best first.
-var DefaultAuthDigests = []string{"sha512", "sha256", "sha1", "md5", "md4"}
+var defaultAuthDigests = []string{"sha512", "sha256", "sha1", "md5", "md4"}
 
 // Module is one line of a daemon's module list.
 type Module struct {
