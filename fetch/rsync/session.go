@@ -155,14 +155,28 @@ type pendingReq struct {
 // deadlines). No timeout is set otherwise: an --append-verify request
 // keeps the daemon silent for as long as it reads the file.
 func Start(ctx context.Context, conn io.ReadWriter, module, path string, opt Options) (*Session, error) {
+	return StartPaths(ctx, conn, module, []string{path}, opt)
+}
+
+// StartPaths is Start with several paths in one file list, as rsync's own
+// client does for several sources: one session (one handshake) for many
+// small files, requested in a pipeline. Entries are named relative to
+// each path's parent folder, so two paths with the same last element
+// collide and the daemon's list keeps one of them.
+func StartPaths(ctx context.Context, conn io.ReadWriter, module string, paths []string, opt Options) (*Session, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	if strings.Contains(path, "\x00") {
-		return nil, fmt.Errorf("%w: path %q", ErrRequest, path)
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%w: no path", ErrRequest)
+	}
+	for _, p := range paths {
+		if strings.Contains(p, "\x00") {
+			return nil, fmt.Errorf("%w: path %q", ErrRequest, p)
+		}
 	}
 	s := &Session{ctx: ctx, conn: conn, stop: watch(ctx, conn), asked: map[int32]bool{}}
-	if err := s.start(module, path, &opt); err != nil {
+	if err := s.start(module, paths, &opt); err != nil {
 		if s.out != nil {
 			s.out.close(false)
 		}
@@ -172,15 +186,17 @@ func Start(ctx context.Context, conn io.ReadWriter, module, path string, opt Opt
 	return s, nil
 }
 
-func (s *Session) start(module, path string, opt *Options) error {
+func (s *Session) start(module string, paths []string, opt *Options) error {
 	r := bufio.NewReaderSize(s.conn, 64<<10)
 	g, err := exchangeGreeting(r, s.conn, opt)
 	if err != nil {
 		return err
 	}
 	s.proto = g.proto
-	if s.proto < 30 && strings.Contains(path, "\n") {
-		return fmt.Errorf("%w: protocol %d cannot send a path with a newline", ErrRequest, s.proto)
+	for _, p := range paths {
+		if s.proto < 30 && strings.Contains(p, "\n") {
+			return fmt.Errorf("%w: protocol %d cannot send a path with a newline", ErrRequest, s.proto)
+		}
 	}
 	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
 		return err
@@ -189,7 +205,10 @@ func (s *Session) start(module, path string, opt *Options) error {
 	for range opt.Append {
 		args = append(args, "--append")
 	}
-	args = append(args, ".", module+"/"+globEscape(strings.TrimPrefix(path, "/")))
+	args = append(args, ".")
+	for _, p := range paths {
+		args = append(args, module+"/"+globEscape(strings.TrimPrefix(p, "/")))
+	}
 	if err := sendArgs(s.conn, s.proto, args); err != nil {
 		return err
 	}
@@ -233,10 +252,10 @@ func (s *Session) start(module, path string, opt *Options) error {
 	}
 	s.files, s.ioErr, err = readFileList(s.in, lf)
 	if err != nil {
-		return fmt.Errorf("rsync: file list of %s/%s: %w", module, path, err)
+		return fmt.Errorf("rsync: file list of %s/%s: %w", module, strings.Join(paths, " "), err)
 	}
 	if len(s.files) == 0 {
-		text := fmt.Sprintf("%s/%s", module, path)
+		text := fmt.Sprintf("%s/%s", module, strings.Join(paths, " "))
 		if de, ok := s.in.lastError().(*DaemonError); ok {
 			text = de.Text
 		}

@@ -293,3 +293,43 @@ func TestGlobNames(t *testing.T) {
 		}
 	}
 }
+
+// TestStartPaths lists several files of different folders in one
+// session and fetches them in one pipeline.
+func TestStartPaths(t *testing.T) {
+	d := startTree(t)
+	paths := []string{"plain.txt", "deep/a/zz.txt", "ünïcödé/файл.dat", "deep/a/b/c/d/e/f/leaf.bin", "pct%20and#hash?q.txt"}
+	for _, p := range protocols {
+		t.Run(fmt.Sprint(p), func(t *testing.T) {
+			ctx := context.Background()
+			s, err := rsync.StartPaths(ctx, d.Dial(t), rsynctest.Plain, paths, rsync.Options{Protocol: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if len(s.Files()) != len(paths) {
+				t.Fatalf("%d entries: %+v", len(s.Files()), s.Files())
+			}
+			files := byName(t, s)
+			for _, path := range paths {
+				f, ok := files[filepath.Base(path)]
+				if !ok {
+					t.Fatalf("%q not listed", path)
+				}
+				s.Request(rsync.Request{File: f})
+			}
+			for _, path := range paths {
+				r, err := s.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, err := io.ReadAll(r); err != nil || !bytes.Equal(b, tree[path]) || r.File.Name != filepath.Base(path) {
+					t.Fatalf("%q: reply for %q, %v", path, r.File.Name, err)
+				}
+			}
+			if _, err := s.Finish(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
