@@ -213,6 +213,15 @@ func (t target) key() string { return t.addr + "/" + t.module }
 
 // session dials and starts a session for t.
 func (c *Conn) session(ctx context.Context, t target, p string, appendMode int) (*rsync.Session, net.Conn, error) {
+	return c.start(ctx, t, []string{p}, appendMode)
+}
+
+// sessionPaths starts a plain session listing several paths.
+func (c *Conn) sessionPaths(ctx context.Context, t target, paths []string) (*rsync.Session, net.Conn, error) {
+	return c.start(ctx, t, paths, 0)
+}
+
+func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode int) (*rsync.Session, net.Conn, error) {
 	conn, err := c.dial(ctx, t.addr)
 	if err != nil {
 		if errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
@@ -228,7 +237,7 @@ func (c *Conn) session(ctx context.Context, t target, p string, appendMode int) 
 	opt.OnMessage = func(m rsync.Message) {
 		log.Debug("rsync daemon says", "url", t.u.Redacted(), "kind", m.Kind, "text", m.Text)
 	}
-	s, err := rsync.Start(ctx, conn, t.module, p, opt)
+	s, err := rsync.StartPaths(ctx, conn, t.module, paths, opt)
 	if err != nil {
 		conn.Close()
 		return nil, nil, classify(err, ctx)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,5 +265,53 @@ func TestWarm(t *testing.T) {
 	c.Renew()
 	if _, b, err := get(t, c, u, span.Range{Start: 1, End: 3}); err != nil || string(b) != "ee" {
 		t.Fatalf("after Renew: %q, %v", b, err)
+	}
+}
+
+// TestGetFiles fetches many small files in shared sessions.
+func TestGetFiles(t *testing.T) {
+	d, src := setup(t)
+	d.WriteFile(t, "dump/deep/x/y/a b.bin", []byte("same base name, other folder"))
+	want := map[string][]byte{}
+	var urls []string
+	for _, n := range []string{"dump/a b.bin", "dump/ü/%#?.txt", "dump/deep/x/y/z.txt", "dump/empty", "dump/deep/x/y/a b.bin"} {
+		u := fileURL(d, rsynctest.Plain, n)
+		urls = append(urls, u)
+		want[u] = tree[n]
+	}
+	want[urls[4]] = []byte("same base name, other folder")
+	missing, folder := fileURL(d, rsynctest.Plain, "dump/nosuch"), fileURL(d, rsynctest.Plain, "dump/deep")
+	urls = append(urls, missing, folder)
+	c := src.Conn(0).(*rsyncsrc.Conn)
+	seen := map[string]bool{}
+	err := c.GetFiles(context.Background(), urls, func(u string, s *fetch.Stream, err error) error {
+		seen[u] = true
+		var perm *fetch.PermanentError
+		if u == missing || u == folder {
+			if !errors.As(err, &perm) {
+				t.Errorf("%s: %v, want a PermanentError", u, err)
+			}
+			return nil
+		}
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			return nil
+		}
+		b, err := io.ReadAll(s.Body)
+		if err != nil || !bytes.Equal(b, want[u]) || s.Size != int64(len(want[u])) {
+			t.Errorf("%s: %d bytes, %v", u, len(b), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(urls) {
+		t.Errorf("fn saw %d of %d URLs", len(seen), len(urls))
+	}
+	// Five files, two sessions (two "a b.bin"); the missing file and the
+	// folder join the second: the daemon logs one "rsync on" line per session.
+	if n := strings.Count(d.Log(), "rsync on plain/"); n != 2 {
+		t.Errorf("%d sessions, want 2", n)
 	}
 }
