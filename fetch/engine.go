@@ -20,7 +20,6 @@ import (
 
 	"github.com/grab-ir/grab/fetch/circuit"
 	"github.com/grab-ir/grab/fetch/digest"
-	"github.com/grab-ir/grab/fetch/jobdir"
 	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/span"
 )
@@ -97,6 +96,7 @@ type Engine struct {
 	unclaimedSeen map[*fileState]bool
 	hosts         map[string]*hostState
 	limiter       *rate.Limiter
+	tree          *tree // the output folder
 }
 
 type counters struct {
@@ -216,19 +216,21 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1,
 		scorer: newScorer(cfg.Workers), hosts: map[string]*hostState{}, limiter: &rate.Limiter{Rate: cfg.LimitRate}}
-	if err := os.MkdirAll(e.partDir(), 0o700); err != nil {
-		return nil, fmt.Errorf("creating state folder: %w", err)
+	t, err := openTree(cfg.Dir)
+	if err != nil {
+		return nil, err
 	}
+	e.tree = t
 	if err := e.load(); err != nil {
+		t.close()
 		return nil, err
 	}
 	return e, nil
 }
 
-func (e *Engine) partDir() string { return jobdir.Dir(e.cfg.Dir).Parts() }
-
+// partPath is where a partial file is, for messages.
 func (e *Engine) partPath(id uint64) string {
-	return filepath.Join(e.partDir(), fmt.Sprintf("%016x", id))
+	return filepath.Join(e.cfg.Dir, filepath.FromSlash(partRel(id)))
 }
 
 // load restores the journal's files and re-verifies their done blocks.
@@ -304,7 +306,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 	if len(blocks) == 0 && len(partials) == 0 {
 		return nil
 	}
-	part, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR, 0)
+	part, err := e.tree.openPart(f.ID, os.O_RDWR)
 	if errors.Is(err, os.ErrNotExist) {
 		e.log.Warn("partial file missing, starting over", "path", f.Path)
 		e.resets = append(e.resets, f.ID)

@@ -100,30 +100,28 @@ func (e *Engine) finish(f *fileState) error {
 	return err
 }
 
-// finishMove puts a done file's partial file at its place in the tree.
+// finishMove puts a done file's partial file at its place in the tree,
+// beneath the output folder: a link there that leads out of it makes the
+// file fail (grab's copy stays in the state folder), never a write outside.
 func (e *Engine) finishMove(f *fileState) error {
-	src := e.partPath(f.ID)
-	dst := filepath.Join(e.cfg.Dir, filepath.FromSlash(f.Path))
-	if _, err := os.Stat(src); errors.Is(err, os.ErrNotExist) {
+	src, dst := partRel(f.ID), filepath.FromSlash(f.Path)
+	root := e.tree.root
+	if _, err := root.Lstat(src); errors.Is(err, os.ErrNotExist) {
 		if f.Size == 0 {
 			return e.placeEmpty(f, dst)
 		}
 		return nil // moved already
 	}
-	if _, err := os.Lstat(dst); err == nil {
-		e.mu.Lock()
-		e.failFile(f, fmt.Sprintf("%s exists already and was not written by this job; grab's copy is kept in %s", dst, src))
-		f.State = Failed
-		e.mu.Unlock()
-		return nil
+	if _, err := root.Lstat(dst); err == nil {
+		return e.cannotPlace(f, fmt.Errorf("%s exists already and was not written by this job", filepath.Join(e.cfg.Dir, dst)))
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return e.localErr(f, "creating folder for", err)
+	if err := root.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return e.placeErr(f, "creating its folder", err)
 	}
-	if err := os.Rename(src, dst); err != nil {
-		return e.localErr(f, "moving into place", err)
+	if err := root.Rename(src, dst); err != nil {
+		return e.placeErr(f, "moving it into place", err)
 	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+	if d, err := root.Open(filepath.Dir(dst)); err == nil {
 		d.Sync()
 		d.Close()
 	}
@@ -138,17 +136,41 @@ func (e *Engine) finishMove(f *fileState) error {
 
 // placeEmpty creates an empty file that was never opened for writing.
 func (e *Engine) placeEmpty(f *fileState, dst string) error {
-	if _, err := os.Lstat(dst); err == nil {
+	root := e.tree.root
+	if _, err := root.Lstat(dst); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return e.localErr(f, "creating folder for", err)
+	if err := root.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return e.placeErr(f, "creating its folder", err)
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err := root.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return e.localErr(f, "creating", err)
+		return e.placeErr(f, "creating it", err)
 	}
 	return out.Close()
+}
+
+// placeErr is a failure to put one file in the tree: a full disk stops
+// the job; anything else (a link out of the folder, a name the file
+// system refuses) fails that file alone.
+func (e *Engine) placeErr(f *fileState, doing string, err error) error {
+	if isDiskFull(err) {
+		return e.localErr(f, doing, err)
+	}
+	return e.cannotPlace(f, fmt.Errorf("%s: %w", doing, err))
+}
+
+// cannotPlace fails a file that is complete and verified but cannot land.
+func (e *Engine) cannotPlace(f *fileState, err error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failFile(f, fmt.Sprintf("cannot place it in %s: %v; grab's verified copy is kept in %s", e.cfg.Dir, err, e.partPath(f.ID)))
+	if f.part != nil {
+		f.part.Close()
+		f.part = nil
+	}
+	e.log.Warn("file not placed", "path", f.Path, "err", err)
+	return nil
 }
 
 func (e *Engine) localErr(f *fileState, doing string, err error) error {

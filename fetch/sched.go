@@ -252,7 +252,7 @@ func (e *Engine) covered(f *fileState, b int64) bool {
 func (e *Engine) issue(t *task) (*task, error) {
 	f := t.f
 	if f.part == nil {
-		p, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR|os.O_CREATE, 0o600)
+		p, err := e.tree.openPart(f.ID, os.O_RDWR|os.O_CREATE)
 		if err != nil {
 			return nil, fmt.Errorf("opening partial file for %s: %w", f.Path, err)
 		}
@@ -657,7 +657,7 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 		f.stale = append(f.stale, f.part)
 		f.part = nil
 	}
-	os.Remove(e.partPath(f.ID)) // also bytes of an earlier run that were never recorded
+	e.tree.removePart(f.ID) // also bytes of an earlier run that were never recorded
 }
 
 // learn takes in what a stream says about its file. It may switch the file

@@ -10,6 +10,11 @@ var (
 	ErrFormat = errors.New("unsupported state format")
 	// ErrNoJob reports a folder that holds no grab job.
 	ErrNoJob = errors.New("no grab job here")
+	// ErrDamaged reports a state database that cannot be read, or state
+	// files that are not what grab wrote.
+	ErrDamaged = errors.New("the job's state is damaged")
+	// ErrForeign reports a state database that belongs to another job.
+	ErrForeign = errors.New("the job's state is another job's")
 )
 
 // InUseError reports a job held by another process.

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ type Job struct {
 // Store is an open job.
 type Store struct {
 	db      *bolt.DB
+	path    string // of the database, for messages
 	pidPath string
 }
 
@@ -58,11 +60,22 @@ func Exists(dir string) bool {
 // Open opens or creates the job in dir and takes its lock.
 func Open(dir string) (*Store, error) {
 	path := Path(dir)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating output folder: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening output folder: %w", err)
+	}
+	defer root.Close()
+	if err := checkLinks(root); err != nil {
+		return nil, err
+	}
+	if err := root.Mkdir(jobdir.Name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
 	pidPath := jobdir.Dir(dir).PID()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
+	db, err := openDB(path)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		pid, _ := readPID(pidPath)
 		return nil, &InUseError{PID: pid, Path: dir}
@@ -70,16 +83,36 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state %s: %w", path, err)
 	}
-	s := &Store{db: db, pidPath: pidPath}
+	s := &Store{db: db, path: path, pidPath: pidPath}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+	if err := s.identify(root); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := writePID(root, os.Getpid()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("writing pid file: %w", err)
 	}
 	return s, nil
+}
+
+// openDB opens the database; a file too damaged for bbolt to open is
+// ErrDamaged, not a crash.
+func openDB(path string) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrDamaged, path, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+		err = fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	return db, err
 }
 
 func readPID(path string) (int, error) {
@@ -91,7 +124,7 @@ func readPID(path string) (int, error) {
 }
 
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return err
@@ -122,7 +155,7 @@ func (s *Store) Close() error {
 // Job returns the saved job, or ErrNoJob.
 func (s *Store) Job() (Job, error) {
 	var j Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketMeta).Get(keyJob)
 		if v == nil {
 			return ErrNoJob
@@ -138,7 +171,7 @@ func (s *Store) SetJob(j Job) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyJob, v) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyJob, v) })
 }
 
 // record is the stored form of a file, format 1. Field names are part of
@@ -199,7 +232,7 @@ func key(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 // Load implements fetch.Journal.
 func (s *Store) Load() ([]fetch.Saved, error) {
 	var out []fetch.Saved
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		blocks := tx.Bucket(bucketBlocks)
 		partial := tx.Bucket(bucketPartial)
 		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
@@ -253,7 +286,7 @@ func (s *Store) Load() ([]fetch.Saved, error) {
 
 // Save implements fetch.Journal.
 func (s *Store) Save(b *fetch.Batch) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		files, blocks, partial := tx.Bucket(bucketFiles), tx.Bucket(bucketBlocks), tx.Bucket(bucketPartial)
 		for _, id := range b.Resets {
 			for _, bk := range []*bolt.Bucket{blocks, partial} {

@@ -64,6 +64,12 @@ func (u *ui) exit(err error) int {
 	case errors.Is(err, fetch.ErrDiskFull):
 		u.printf("error: %v", err)
 		u.printf("hint: free some space, then run the same command again: nothing recorded is lost")
+	case errors.Is(err, store.ErrForeign):
+		u.printf("error: %v", err)
+		u.printf("hint: run grab in the folder that job was started in; to start a new job here, move the folder's .grab aside")
+	case errors.Is(err, store.ErrDamaged), errors.Is(err, fetch.ErrLink):
+		u.printf("error: %v", err)
+		u.printf("hint: move the folder's .grab aside to start over (grab never overwrites a file already in the tree: those are reported)")
 	case errors.As(err, &inUse):
 		u.printf("error: %v", err)
 		u.printf("hint: wait for it to finish, or stop it (Ctrl-C saves its progress)")

@@ -279,6 +279,9 @@ func (j *Job) Close() error {
 	if j.tor != nil {
 		j.tor.close()
 	}
+	if j.e != nil {
+		j.e.Close()
+	}
 	return j.st.Close()
 }
 

@@ -2,7 +2,12 @@ package job
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/grab-ir/grab/fetch"
 )
 
 func TestDefaultOutput(t *testing.T) {
@@ -32,5 +37,31 @@ func TestKept(t *testing.T) {
 	}
 	if got := s.kept(map[string]bool{"priority": true, "w": true, "only": true, "include": true, "tor": true}); got != "" {
 		t.Errorf("everything given again, kept %q", got)
+	}
+}
+
+// SHA256SUMS is written beneath the folder, never through a link planted
+// at its name or at its temporary file's.
+func TestWriteSumsNoLinks(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".grab"), 0o700)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	for _, name := range []string{"SHA256SUMS", "SHA256SUMS.tmp"} {
+		os.Symlink(victim, filepath.Join(dir, ".grab", name))
+	}
+	sum := strings.Repeat("ab", 32)
+	if err := writeSums(dir, []fetch.File{{Path: "a/b.jpg", State: fetch.Done, SHA256: sum}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("written through a link: %q", b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ".grab", "SHA256SUMS"))
+	if err != nil || string(b) != sum+"  a/b.jpg\n" {
+		t.Fatalf("SHA256SUMS %q, %v", b, err)
+	}
+	if fi, _ := os.Lstat(filepath.Join(dir, ".grab", "SHA256SUMS")); fi.Mode()&os.ModeSymlink != 0 {
+		t.Fatal("SHA256SUMS is still a link")
 	}
 }

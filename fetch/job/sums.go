@@ -12,7 +12,8 @@ import (
 
 // writeSums lists every finished file with its SHA-256 in
 // DIR/.grab/SHA256SUMS, in sha256sum's format, so the tree can be checked
-// with `cd DIR && sha256sum -c .grab/SHA256SUMS`.
+// with `cd DIR && sha256sum -c .grab/SHA256SUMS`. It writes beneath DIR
+// and never through a link: a temporary file made anew, then renamed.
 func writeSums(dir string, files []fetch.File) error {
 	var lines []string
 	for _, f := range files {
@@ -21,10 +22,24 @@ func writeSums(dir string, files []fetch.File) error {
 		}
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i][66:] < lines[j][66:] })
-	path := jobdir.Dir(dir).Sums()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "")), 0o644); err != nil {
-		return fmt.Errorf("writing manifest: %w", err)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("writing SHA256SUMS: %w", err)
 	}
-	return os.Rename(tmp, path)
+	defer root.Close()
+	rel := jobdir.Name + "/SHA256SUMS"
+	tmp := rel + ".tmp"
+	root.Remove(tmp)
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing SHA256SUMS: %w", err)
+	}
+	_, err = f.WriteString(strings.Join(lines, ""))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing SHA256SUMS: %w", err)
+	}
+	return root.Rename(tmp, rel)
 }

@@ -5,6 +5,10 @@ import "path/filepath"
 // Name is the state folder's name inside the output folder.
 const Name = ".grab"
 
+// PartsRel is the folder of partial files, relative to the output folder
+// (for opening beneath it with os.Root).
+const PartsRel = Name + "/part"
+
 // Dir is an output folder.
 type Dir string
 

@@ -1,0 +1,75 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/grab-ir/grab/fetch/jobdir"
+)
+
+// tree is the output folder, opened once: every path the engine writes is
+// opened beneath it (os.Root), so no symbolic link already in the folder
+// can take a write outside it. grab's own folders (.grab, .grab/part) must
+// be real folders, and partial files are never opened through a link.
+type tree struct {
+	dir  string
+	root *os.Root
+}
+
+// ErrLink reports a symbolic link where grab keeps its own state.
+var ErrLink = errors.New("is a symbolic link; grab writes nothing through one")
+
+func openTree(dir string) (*tree, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating output folder: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening output folder: %w", err)
+	}
+	t := &tree{dir: dir, root: root}
+	for _, rel := range []string{jobdir.Name, jobdir.PartsRel} {
+		if err := t.realDir(rel); err != nil {
+			root.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// realDir makes sure rel is a folder of its own, creating it if need be.
+func (t *tree) realDir(rel string) error {
+	fi, err := t.root.Lstat(rel)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := t.root.Mkdir(rel, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("creating state folder: %w", err)
+		}
+		return t.realDir(rel)
+	case err != nil:
+		return fmt.Errorf("state folder: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s %w", filepath.Join(t.dir, rel), ErrLink)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a folder", filepath.Join(t.dir, rel))
+	}
+	return nil
+}
+
+func partRel(id uint64) string { return fmt.Sprintf("%s/%016x", jobdir.PartsRel, id) }
+
+// openPart opens a partial file, never through a link.
+func (t *tree) openPart(id uint64, flag int) (*os.File, error) {
+	return t.root.OpenFile(partRel(id), flag|syscall.O_NOFOLLOW, 0o600)
+}
+
+func (t *tree) removePart(id uint64) { t.root.Remove(partRel(id)) }
+
+func (t *tree) close() error { return t.root.Close() }
+
+// Close releases the output folder. The engine must not run after it.
+func (e *Engine) Close() error { return e.tree.close() }

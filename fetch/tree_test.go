@@ -1,0 +1,79 @@
+package fetch_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/fetchtest"
+)
+
+// Links already in the output folder never take a write outside it: a
+// folder that is a link out fails the files below it (the others land),
+// and a link in grab's state folder stops the job before anything is
+// written.
+func TestLinksInTheFolder(t *testing.T) {
+	a, b := fetchtest.Data("a", 5000), fetchtest.Data("b", 7000)
+	j := newJob(t, map[string]*fetchtest.File{"/photos/a.jpg": {Data: a}, "/b.jpg": {Data: b}})
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(j.dir, "photos")); err != nil {
+		t.Fatal(err)
+	}
+	e, err := j.run(t.Context(), nil, "/photos/a.jpg", "/b.jpg")
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("Run: %v, want ErrFailed", err)
+	}
+	j.want("/b.jpg", b)
+	var failed fetch.File
+	for _, f := range e.Files() {
+		if f.Path == "photos/a.jpg" {
+			failed = f
+		}
+	}
+	if failed.State != fetch.Failed || !strings.Contains(failed.Err, "cannot place it in "+j.dir) || !strings.Contains(failed.Err, "verified copy is kept in") {
+		t.Fatalf("photos/a.jpg: %v: %s", failed.State, failed.Err)
+	}
+	if left, _ := os.ReadDir(outside); len(left) != 0 {
+		t.Fatalf("written outside the folder through the link: %v", left)
+	}
+
+	for _, rel := range []string{".grab/part"} {
+		j := newJob(t, map[string]*fetchtest.File{"/x": {Data: a}})
+		os.MkdirAll(filepath.Join(j.dir, ".grab"), 0o700)
+		if err := os.Symlink(outside, filepath.Join(j.dir, filepath.FromSlash(rel))); err != nil {
+			t.Fatal(err)
+		}
+		cfg := j.cfg
+		cfg.Dir, cfg.Journal = j.dir, nopJournal{}
+		if _, err := fetch.New(cfg); !errors.Is(err, fetch.ErrLink) {
+			t.Fatalf("%s as a link: %v", rel, err)
+		}
+	}
+}
+
+// A partial file planted as a link is never written through: the job
+// stops, saying so.
+func TestPartLinkRefused(t *testing.T) {
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: fetchtest.Data("x", 5000)}})
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	os.MkdirAll(filepath.Join(j.dir, ".grab", "part"), 0o700)
+	if err := os.Symlink(victim, filepath.Join(j.dir, ".grab", "part", "0000000000000001")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := j.run(t.Context(), nil, "/x")
+	if err == nil || !strings.Contains(err.Error(), "opening partial file for x") {
+		t.Fatalf("Run: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("written through the link: %q", b)
+	}
+}
+
+type nopJournal struct{}
+
+func (nopJournal) Load() ([]fetch.Saved, error) { return nil, nil }
+func (nopJournal) Save(*fetch.Batch) error      { return nil }
