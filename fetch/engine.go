@@ -260,7 +260,7 @@ func (e *Engine) load() error {
 			if err := e.finishMove(f); err != nil {
 				return err
 			}
-			continue
+			continue // finishMove fetches again what is gone from the tree
 		case Failed, Skipped:
 			continue
 		}

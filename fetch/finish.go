@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/span"
@@ -107,10 +108,27 @@ func (e *Engine) finishMove(f *fileState) error {
 	src, dst := partRel(f.ID), filepath.FromSlash(f.Path)
 	root := e.tree.root
 	if _, err := root.Lstat(src); errors.Is(err, os.ErrNotExist) {
-		if f.Size == 0 {
+		fi, err := root.Lstat(dst)
+		switch {
+		case f.Size == 0:
 			return e.placeEmpty(f, dst)
+		case e.inTree(f):
+			return nil // moved already
+		case err == nil:
+			// grab placed it, and it changed since: reported, never
+			// overwritten (grab verify lists it too).
+			e.mu.Lock()
+			e.failFile(f, fmt.Sprintf("%s changed in the tree since grab placed it (%d bytes, was %d); not overwritten", filepath.Join(e.cfg.Dir, dst), fi.Size(), f.Size))
+			e.mu.Unlock()
+			return nil
 		}
-		return nil // moved already
+		// Neither in the tree nor in the state folder (deleted while it
+		// ran): its bytes are gone, so is "done".
+		e.log.Warn("the partial file vanished before it could be placed: fetching it again", "path", f.Path)
+		e.mu.Lock()
+		e.reopen(f)
+		e.mu.Unlock()
+		return nil
 	}
 	if _, err := root.Lstat(dst); err == nil {
 		return e.cannotPlace(f, fmt.Errorf("%s exists already and was not written by this job", filepath.Join(e.cfg.Dir, dst)))
@@ -132,6 +150,22 @@ func (e *Engine) finishMove(f *fileState) error {
 	}
 	e.mu.Unlock()
 	return nil
+}
+
+// inTree reports whether a file is in the tree at its path with its size.
+func (e *Engine) inTree(f *fileState) bool {
+	fi, err := e.tree.root.Lstat(filepath.FromSlash(f.Path))
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size
+}
+
+// reopen makes a file recorded done pending again, from nothing. e.mu is
+// held, or the engine is not running yet.
+func (e *Engine) reopen(f *fileState) {
+	f.State, f.SHA256, f.Err = Pending, "", ""
+	e.restart(f, f.Size, f.Validator)
+	i, _ := slices.BinarySearchFunc(e.queue, f, e.compare)
+	e.queue = slices.Insert(e.queue, i, f)
+	e.broadcast()
 }
 
 // placeEmpty creates an empty file that was never opened for writing.

@@ -77,3 +77,37 @@ type nopJournal struct{}
 
 func (nopJournal) Load() ([]fetch.Saved, error) { return nil, nil }
 func (nopJournal) Save(*fetch.Batch) error      { return nil }
+
+// Done means in the tree: on resume, a file recorded done that is gone
+// is fetched again, and one changed since grab placed it is reported,
+// never overwritten.
+func TestDoneMeansInTheTree(t *testing.T) {
+	a, b, c := fetchtest.Data("a", 5000), fetchtest.Data("b", 7000), fetchtest.Data("c", 900)
+	j := newJob(t, map[string]*fetchtest.File{"/a": {Data: a}, "/b": {Data: b}, "/c": {Data: c}})
+	if _, err := j.run(t.Context(), nil, "/a", "/b", "/c"); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(j.dir, "a"))
+	os.WriteFile(filepath.Join(j.dir, "b"), []byte("tampered"), 0o644)
+	e, err := j.run(t.Context(), nil)
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("resume: %v, want ErrFailed for the changed file", err)
+	}
+	j.want("/a", a)
+	j.want("/c", c)
+	if got, _ := os.ReadFile(filepath.Join(j.dir, "b")); string(got) != "tampered" {
+		t.Fatalf("the changed file was overwritten: %q", got)
+	}
+	for _, f := range e.Files() {
+		want := fetch.Done
+		if f.Path == "b" {
+			want = fetch.Failed
+			if !strings.Contains(f.Err, "changed in the tree since grab placed it (8 bytes, was 7000); not overwritten") {
+				t.Errorf("b: %s", f.Err)
+			}
+		}
+		if f.State != want {
+			t.Errorf("%s: %v, want %v", f.Path, f.State, want)
+		}
+	}
+}
