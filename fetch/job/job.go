@@ -31,8 +31,6 @@ type Options struct {
 	TorBoot func(instance, pct int, summary string)
 	// Finished hears of every file once it is in the tree, verified.
 	Finished func(fetch.File)
-	// Tune adjusts the engine's configuration (the demo and benchmarks).
-	Tune func(*fetch.Config)
 }
 
 // Job is one run of a job: its folder, its settings, its source, its tor
@@ -160,9 +158,6 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}}); err != nil {
 			return err
 		}
-	}
-	if o.Tune != nil {
-		o.Tune(&cfg)
 	}
 	if j.e, err = fetch.New(cfg); err != nil {
 		return err
