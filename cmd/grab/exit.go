@@ -10,6 +10,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/job"
+	"github.com/grab-ir/grab/fetch/safetext"
 	"github.com/grab-ir/grab/store"
 )
 
@@ -28,8 +29,10 @@ type ui struct {
 	stdout, stderr io.Writer
 }
 
+// printf writes one message. Its arguments may hold text from a server,
+// so control characters are escaped (safetext) before anything is written.
 func (u *ui) printf(format string, a ...any) {
-	fmt.Fprintf(u.stderr, "grab: "+format+"\n", a...)
+	fmt.Fprintf(u.stderr, "grab: %s\n", safetext.String(fmt.Sprintf(format, a...)))
 }
 
 // exit turns the outcome of a command into messages and an exit code: the

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/grab-ir/grab/fetch/job"
+)
+
+// rawServer answers every request on loopback with the bytes of answer,
+// as they are: a server that writes what no net/http server would.
+func rawServer(t *testing.T, answer string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				c.Write([]byte(answer))
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+const fakeSummary = "\x1b[2J\rgrab: 100 of 100 files done"
+
+// A reason phrase that clears the screen and fakes a summary reaches the
+// terminal escaped, in the error of the file and in its log line.
+func TestHostileReasonPhrase(t *testing.T) {
+	url := rawServer(t, "HTTP/1.1 404 "+fakeSummary+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	dir := filepath.Join(t.TempDir(), "out")
+	r := grab(t, url+"/a.jpg", "-o", dir)
+	if r.code != exitFailed {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
+	}
+	if strings.ContainsAny(r.stderr+r.stdout, "\x1b\r\a") {
+		t.Fatalf("control characters reached the terminal: %q", r.stderr)
+	}
+	want := "grab: failed: a.jpg: " + url + "/a.jpg: 404 \\x1b[2J\\x0dgrab: 100 of 100 files done\n"
+	if !strings.Contains(r.stderr, want) {
+		t.Fatalf("stderr %q lacks %q", r.stderr, want)
+	}
+	r = grab(t, "ls", "-o", dir)
+	if strings.ContainsAny(r.stdout, "\x1b\r\a") {
+		t.Fatalf("grab ls: %q", r.stdout)
+	}
+}
+
+// Every message and log line passes through one escape.
+func TestMessagesEscaped(t *testing.T) {
+	var out bytes.Buffer
+	u := &ui{stdout: &out, stderr: &out}
+	log := slog.New(&logHandler{w: &out, level: slog.LevelInfo, mu: &sync.Mutex{}})
+	log.Warn("file failed", "path", "x"+fakeSummary, "err", "\a")
+	log.Info(fakeSummary)
+	u.printf("failed: %s", fakeSummary)
+	u.exit(&job.HintError{Err: &net.AddrError{Err: fakeSummary}, Hint: "\x1b]0;t\a"})
+	want := `grab: warn: file failed path=x\x1b[2J\x0dgrab: 100 of 100 files done err=\x07
+grab: \x1b[2J\x0dgrab: 100 of 100 files done
+grab: failed: \x1b[2J\x0dgrab: 100 of 100 files done
+grab: error: \x1b[2J\x0dgrab: 100 of 100 files done
+grab: hint: \x1b]0;t\x07
+`
+	if got := out.String(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
