@@ -37,6 +37,9 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 		return
 	}
 	e.hostUp(hostOf(rec.URL))
+	if t.lane != nil {
+		e.proven(t.lane.c)
+	}
 	if found.URL == "" {
 		found.URL = rec.URL
 	}

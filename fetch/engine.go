@@ -44,6 +44,15 @@ type Config struct {
 	Retries      int           // failures in a row without progress before a file is given up: 10
 	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
 	Backoff      Backoff
+	// MaxWait stops the job with ErrUnreachable once a host has been
+	// unreachable this long; 0 waits for ever.
+	MaxWait time.Duration
+	// RenewBurst and RenewEvery budget circuit replacement: at most
+	// RenewBurst new circuits not yet proven (no answer through them
+	// yet; Tor's MaxClientCircuitsPending is 32), and one more every
+	// RenewEvery beyond a burst of RenewBurst: 32 and 1s.
+	RenewBurst int
+	RenewEvery time.Duration
 
 	// Less orders pending files: the scheduler hands out work from the
 	// first file in this order that has any. Listings always come first;
@@ -88,6 +97,10 @@ type Engine struct {
 	unclaimedSeen map[*fileState]bool
 	hosts         map[string]*hostState
 	limiter       *rate.Limiter
+	// answered is set once anything has answered in this run: from then
+	// on a Local failure waits instead of stopping the job.
+	answered bool
+	renewals renewBudget
 }
 
 type counters struct {
@@ -96,6 +109,7 @@ type counters struct {
 	resumed  int64 // bytes found done on disk at start
 	rehashed int64 // blocks that failed re-verification on resume
 	renewals int   // circuits replaced
+	denied   int   // replacements refused by the budget
 	stalls   int   // requests cancelled for moving nothing
 	twins    int   // ranges fetched twice at the very end
 	yields   int   // requests stopped for higher-class work
@@ -185,6 +199,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 10
+	}
+	if cfg.RenewBurst <= 0 {
+		cfg.RenewBurst = 32
+	}
+	if cfg.RenewEvery <= 0 {
+		cfg.RenewEvery = time.Second
 	}
 	if cfg.CommitEvery <= 0 {
 		cfg.CommitEvery = 100 * time.Millisecond
@@ -493,6 +513,11 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) stop(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.stopLocked(err)
+}
+
+// stopLocked is stop with e.mu held.
+func (e *Engine) stopLocked(err error) {
 	if e.fatal == nil {
 		e.fatal = err
 	}

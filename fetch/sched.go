@@ -270,9 +270,13 @@ func (e *Engine) issue(t *task) (*task, error) {
 // nothing else: the source answers 416 with the size. Only files likely
 // to be big are guessed at: a listing says so, or the user named the file.
 func (e *Engine) speculate(chunk int64) (*task, error) {
+	now := e.cfg.Now()
 	for _, f := range e.queue {
 		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
 			continue
+		}
+		if f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 {
+			continue // it or its host backs off: guesses would fail as fast
 		}
 		if f.Estimate > 0 && f.Estimate <= max(f.specNext, e.firstChunk()) {
 			continue // a listing says it is small
@@ -612,6 +616,9 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	case errors.As(err, &changed):
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
+	case errors.As(err, &tr) && tr.Local && !e.answered:
+		e.stopLocked(err) // nothing has ever answered: waiting cannot cure it
+		return
 	case errors.As(err, &tr) && tr.Conn:
 		e.hostDown(hostOf(f.URL), err)
 	default:

@@ -81,8 +81,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			e.mu.Unlock()
 			e.log.Info("request stalled; new circuit", "path", t.f.Path, "circuit", l.c.id)
 			e.renew(l.c, "stalled")
+		case errors.As(err, &tr) && tr.Local:
+			// this side's fault (no proxy, TLS): a new circuit cannot help
 		case errors.As(err, &tr) && tr.Conn:
-			e.log.Info("cannot reach the source; new circuit", "circuit", l.c.id, "err", err)
 			e.renew(l.c, "connection failed")
 		}
 		e.fail(t, err, progressed)
@@ -93,6 +94,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		return nil
 	}
 	defer s.Body.Close()
+	e.proven(l.c)
 	ok, err := e.learn(t, s)
 	if err != nil {
 		failed(err, false)

@@ -178,6 +178,9 @@ func summarize(u *ui, j *job.Job) {
 	if s.Renewals+s.Stalls+s.Twins > 0 {
 		u.printf("circuits: %d replaced, %d stalled requests cancelled, %d ranges fetched twice at the end", s.Renewals, s.Stalls, s.Twins)
 	}
+	if s.RenewalsDenied > 0 {
+		u.printf("circuits: %d replacements held back by the renewal budget", s.RenewalsDenied)
+	}
 	if s.Yields > 0 {
 		u.printf("priority: %d requests of lower classes paused for higher-class files", s.Yields)
 	}

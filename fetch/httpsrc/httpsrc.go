@@ -2,6 +2,8 @@ package httpsrc
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,9 @@ type Source struct {
 	Dialer  *dial.Dialer
 	Dialers []*dial.Dialer
 	Now     func() time.Time
+	// TLS configures HTTPS (-k, --cacert); nil trusts the system's
+	// authorities.
+	TLS *tls.Config
 }
 
 var _ fetch.Source = (*Source)(nil)
@@ -50,12 +55,13 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 func (s *Source) Conn(worker int) fetch.Conn {
 	d := s.DialerFor(worker)
 	circ := d.NewCircuit()
-	return &Conn{dialer: d, circ: circ, client: NewClient(circ.DialContext), now: s.Now}
+	return &Conn{dialer: d, tls: s.TLS, circ: circ, client: newClient(circ.DialContext, s.TLS), now: s.Now}
 }
 
 // Conn is one circuit's HTTP client, shared by its streams.
 type Conn struct {
 	dialer *dial.Dialer
+	tls    *tls.Config
 	now    func() time.Time
 	mu     sync.Mutex
 	circ   *dial.Circuit
@@ -74,7 +80,7 @@ func (c *Conn) Renew() {
 	c.mu.Lock()
 	old, oldCirc := c.client, c.circ
 	c.circ = c.dialer.NewCircuit()
-	c.client = NewClient(c.circ.DialContext)
+	c.client = newClient(c.circ.DialContext, c.tls)
 	c.mu.Unlock()
 	old.CloseIdleConnections()
 	oldCirc.Close()
@@ -133,10 +139,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	}
 	resp, err := c.current().Do(req)
 	if err != nil {
-		if errors.Is(err, ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
-			return nil, &fetch.PermanentError{Err: err}
-		}
-		return nil, &fetch.TransientError{Err: err, Conn: ctx.Err() == nil}
+		return nil, requestError(ctx, req, err)
 	}
 	s, err := c.check(r, ranged, resp)
 	if err != nil {
@@ -290,4 +293,38 @@ func (c countingReader) Read(p []byte) (int, error) {
 		c.moved(n)
 	}
 	return n, err
+}
+
+// requestError classifies a request that got no answer: refused for good,
+// this side's fault (no proxy, a certificate not trusted: Local), or the
+// circuit's or the host's.
+func requestError(ctx context.Context, req *http.Request, err error) error {
+	if errors.Is(err, ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
+		return &fetch.PermanentError{Err: err}
+	}
+	if ctx.Err() != nil {
+		return &fetch.TransientError{Err: err}
+	}
+	if tlsUntrusted(err) {
+		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Host, ErrTLSVerify, tlsCause(err)), Conn: true, Local: true}
+	}
+	return &fetch.TransientError{Err: err, Conn: true, Local: dial.Local(err)}
+}
+
+// tlsUntrusted reports a failed certificate verification.
+func tlsUntrusted(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
+
+// tlsCause is the verifier's own words.
+func tlsCause(err error) error {
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ve) {
+		return ve.Err
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"slices"
@@ -18,6 +19,9 @@ type Options struct {
 	// len(Dialers)] for its whole life (one per tor with --tor-instances).
 	Dialers []*dial.Dialer
 	Now     func() time.Time
+	// TLS configures HTTPS sources (-k, --cacert); nil: the system's
+	// authorities.
+	TLS *tls.Config
 }
 
 // Scheme is one kind of URL.
@@ -27,7 +31,9 @@ type Scheme struct {
 	New  func(Options) fetch.Source
 }
 
-func newHTTP(o Options) fetch.Source { return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now} }
+func newHTTP(o Options) fetch.Source {
+	return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now, TLS: o.TLS}
+}
 
 // schemes is the registry.
 var schemes = []Scheme{
