@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/pem"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,5 +85,42 @@ grab: hint: \x1b]0;t\x07
 `
 	if got := out.String(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Nothing listening at --proxy: one message naming cause and fix, exit 1,
+// at once, and no circuit replaced.
+func TestNoProxyAtStart(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	dir := filepath.Join(t.TempDir(), "out")
+	r := grab(t, "--proxy", "socks5h://"+dead, "-o", dir, "http://127.0.0.1:9/x")
+	want := "grab: error: no SOCKS proxy at " + dead + ": is Tor running?\n" +
+		"grab: hint: systemctl start tor, or use --tor (Tor Browser listens on 9150, a system tor on 9050)\n"
+	if r.code != exitError || !strings.HasSuffix(r.stderr, want) || strings.Contains(r.stderr, "circuits:") || strings.Contains(r.stderr, "warn") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant the end:\n%s", r.code, r.stderr, want)
+	}
+}
+
+// An HTTPS source whose certificate does not verify: one message with
+// both ways out; --cacert with its certificate fetches.
+func TestUntrustedCertificate(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("evidence")) }))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "out")
+	r := grab(t, "-o", dir, srv.URL+"/x")
+	want := "grab: error: " + strings.TrimPrefix(srv.URL, "https://") + ": TLS certificate not trusted: x509: certificate signed by unknown authority\n" +
+		"grab: hint: --cacert FILE trusts the authority (or the server's own certificate) in FILE; -k/--insecure skips the check\n"
+	if r.code != exitError || !strings.HasSuffix(r.stderr, want) {
+		t.Fatalf("exit %d, stderr:\n%s\nwant the end:\n%s", r.code, r.stderr, want)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	if r := grab(t, "-o", dir, "--cacert", ca); r.code != 0 {
+		t.Fatalf("with --cacert: exit %d: %s", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "x")); string(b) != "evidence" {
+		t.Fatalf("fetched %q", b)
 	}
 }

@@ -50,5 +50,9 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.StringVar(&s.Order, "order", d.Order, "")
 	fs.IntVar(&s.Depth, "depth", d.Depth, "")
 	fs.Var(listFlag{&s.Classes}, "class", "")
+	fs.StringVar(&s.MaxWait, "max-wait", "", "")
+	fs.BoolVar(&s.Insecure, "k", false, "")
+	fs.BoolVar(&s.Insecure, "insecure", false, "")
+	fs.StringVar(&s.CACert, "cacert", "", "")
 	return &flagSet{fs}
 }

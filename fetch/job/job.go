@@ -139,13 +139,13 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	src := &torSource{}
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: s.Retries,
-		StallTimeout: p.stall, LimitRate: p.limit,
+		StallTimeout: p.stall, LimitRate: p.limit, MaxWait: p.maxWait,
 		Source: src, Journal: j.st, Log: j.log, Finished: o.Finished,
 		Less: p.less, Expand: p.crawler.Expand, CrawlOnly: s.DryRun,
 	}
 	schemes := schemesOf(all)
 	if !p.tor {
-		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}}); err != nil {
+		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, TLS: p.tls}); err != nil {
 			return err
 		}
 	}
@@ -191,7 +191,7 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	}
 	j.tor = tr
 	// Workers are spread over the tors: worker i uses tor i % N.
-	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers})
+	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls})
 	return err
 }
 

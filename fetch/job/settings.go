@@ -1,9 +1,11 @@
 package job
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/crawl"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/httpsrc"
 )
 
 // Settings are a job's options. Those given on the command line are saved
@@ -43,6 +46,9 @@ type Settings struct {
 	Order     string   `json:"order"`
 	Depth     int      `json:"depth"`
 	Classes   []string `json:"classes,omitempty"`
+	MaxWait   string   `json:"max_wait,omitempty"` // give up on a source unreachable this long; "" or 0: never
+	Insecure  bool     `json:"insecure,omitempty"` // -k: HTTPS without certificate verification
+	CACert    string   `json:"cacert,omitempty"`   // absolute path of trusted authorities (PEM)
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -70,6 +76,10 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"order":         func(d, s *Settings) { d.Order = s.Order },
 	"depth":         func(d, s *Settings) { d.Depth = s.Depth },
 	"class":         func(d, s *Settings) { d.Classes = s.Classes },
+	"max-wait":      func(d, s *Settings) { d.MaxWait = s.MaxWait },
+	"k":             func(d, s *Settings) { d.Insecure = s.Insecure },
+	"insecure":      func(d, s *Settings) { d.Insecure = s.Insecure },
+	"cacert":        func(d, s *Settings) { d.CACert = s.CACert },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.
@@ -115,6 +125,8 @@ type plan struct {
 	less    func(a, b *fetch.File) bool
 	order   []string // class names in fetch order
 	crawler *crawl.Crawler
+	maxWait time.Duration
+	tls     *tls.Config // nil: the system's authorities
 }
 
 // Check reports what is wrong with the settings, as a *UsageError.
@@ -152,6 +164,14 @@ func (s *Settings) build() (*plan, error) {
 			return nil, &UsageError{Msg: fmt.Sprintf("--limit-rate %q: want bytes per second, such as 500k", s.LimitRate)}
 		}
 		j.limit = float64(n)
+	}
+	if s.MaxWait != "" {
+		if j.maxWait, err = time.ParseDuration(s.MaxWait); err != nil || j.maxWait < 0 {
+			return nil, &UsageError{Msg: fmt.Sprintf("--max-wait %q: want a duration such as 30m (0: wait for ever)", s.MaxWait)}
+		}
+	}
+	if j.tls, err = tlsConfig(s.Insecure, s.CACert); err != nil {
+		return nil, err
 	}
 	if j.classes, err = class.NewSet(s.Classes); err != nil {
 		return nil, &UsageError{Msg: err.Error(), Hint: "--class NAME=ext,ext (grab classes lists them)"}
@@ -244,6 +264,23 @@ func (s *Settings) checkTor() error {
 	return nil
 }
 
+// tlsConfig reads --cacert and sets -k.
+func tlsConfig(insecure bool, cacert string) (*tls.Config, error) {
+	var pem []byte
+	if cacert != "" {
+		b, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, &HintError{Err: fmt.Errorf("--cacert: %w", err), Hint: "--cacert takes a file of PEM certificates"}
+		}
+		pem = b
+	}
+	tc, err := httpsrc.TLSConfig(insecure, pem)
+	if err != nil {
+		return nil, &UsageError{Msg: fmt.Sprintf("--cacert %s: %v", cacert, err), Hint: "--cacert takes a file of PEM certificates"}
+	}
+	return tc, nil
+}
+
 // AbsPaths makes the file names of the settings absolute, so that a
 // resume from another folder finds the same files.
 func (s *Settings) AbsPaths() error {
@@ -251,6 +288,11 @@ func (s *Settings) AbsPaths() error {
 	if s.TorConfig != "" {
 		if s.TorConfig, err = filepath.Abs(s.TorConfig); err != nil {
 			return fmt.Errorf("--tor-config: %w", err)
+		}
+	}
+	if s.CACert != "" {
+		if s.CACert, err = filepath.Abs(s.CACert); err != nil {
+			return fmt.Errorf("--cacert: %w", err)
 		}
 	}
 	if strings.ContainsRune(s.TorPath, filepath.Separator) {
