@@ -44,6 +44,13 @@ type Config struct {
 	Retries      int           // failures in a row without progress before a file is given up: 10
 	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
 	Backoff      Backoff
+	// MaxBody is the largest file accepted (--max-size): a file announced
+	// larger, or a body of unknown length that grows past it, fails.
+	// At most (and by default) MaxFileSize.
+	MaxBody int64
+	// FreeSpace tells the space left on the disk holding dir; a file
+	// larger fails. Statfs by default.
+	FreeSpace func(dir string) (int64, bool)
 	// MaxWait stops the job with ErrUnreachable once a host has been
 	// unreachable this long; 0 waits for ever.
 	MaxWait time.Duration
@@ -101,6 +108,8 @@ type Engine struct {
 	// on a Local failure waits instead of stopping the job.
 	answered bool
 	renewals renewBudget
+	// listedBytes is the total of listing sizes that sized block maps.
+	listedBytes int64
 }
 
 type counters struct {
@@ -134,6 +143,9 @@ type fileState struct {
 	notBefore time.Time
 	finishing bool
 	runBytes  int64 // received for this file in this run
+	// wholeBest is the furthest a whole stream of it has reached: one
+	// that ends short again before there made no progress.
+	wholeBest int64
 	lastErr   string
 }
 
@@ -218,6 +230,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.FreeSpace == nil {
+		cfg.FreeSpace = freeSpace
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	}
@@ -257,6 +272,11 @@ func (e *Engine) load() error {
 			}
 			continue
 		case Failed:
+			continue
+		}
+		if f.Size > e.maxBody() {
+			// recorded by a version of grab that believed it
+			f.State, f.Err, f.dirty = Failed, e.tooLarge(f.Size, 0), true
 			continue
 		}
 		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
@@ -414,6 +434,10 @@ func (e *Engine) add(files []File) int {
 		f.State = Pending
 		if f.Size == 0 {
 			f.Size = -1 // a zero is a guess; the source tells
+		}
+		f.Estimate = min(f.Estimate, MaxFileSize)
+		if f.Size > 0 && !e.listed(f) {
+			f.Estimate, f.Size = min(f.Size, MaxFileSize), -1 // a hint only: the source tells
 		}
 		if f.Size > 0 {
 			f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))

@@ -18,6 +18,11 @@ var (
 	ErrBadRange = errors.New("source sent a different range")
 	// ErrFailed is returned by Run when some files could not be fetched.
 	ErrFailed = errors.New("some files failed")
+	// ErrTooLarge fails a file larger than MaxFileSize, Config.MaxBody
+	// or the free disk.
+	ErrTooLarge = errors.New("file too large")
+	// ErrOverflow fails a file whose source sends more than it announced.
+	ErrOverflow = errors.New("the source sent more than it announced")
 	// ErrUnreachable stops a job whose source stayed unreachable for
 	// Config.MaxWait.
 	ErrUnreachable = errors.New("source unreachable")

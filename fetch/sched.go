@@ -613,6 +613,8 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	switch {
 	case errors.As(err, &perm):
 		e.failFile(f, err.Error())
+	case errors.As(err, &changed) && changed.Size > e.maxBody():
+		e.failFile(f, e.tooLarge(changed.Size, 0))
 	case errors.As(err, &changed):
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
@@ -677,6 +679,11 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	e.hostUpLocked(hostOf(f.URL))
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
+	}
+	if s.Size >= 0 && s.Size != f.Size {
+		if why := e.tooLarge(s.Size, 0); why != "" {
+			return false, &PermanentError{Err: fmt.Errorf("%s", why)}
+		}
 	}
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {

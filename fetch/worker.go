@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -72,6 +73,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			return // its range is back in the pool, progress kept
 		}
 		var tr *TransientError
+		progressed = progressed && e.further(t)
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
 			progressed = true // the circuit's fault, not the file's
@@ -124,6 +126,12 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	for {
 		lim := e.limit(t)
 		if lim == 0 {
+			if end := e.announcedEnd(t, s); end >= 0 {
+				// All it announced has arrived: one byte more is a lie.
+				if n, _ := s.Body.Read(buf[:1]); n > 0 {
+					failed(&PermanentError{Err: fmt.Errorf("%w: %s goes on past byte %d", ErrOverflow, t.f.Path, end)}, true)
+				}
+			}
 			return nil
 		}
 		want := min(int64(len(buf)), bs-t.cursor%bs)
@@ -148,6 +156,12 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			}
 			if !keep {
 				return nil
+			}
+			if b >= 0 {
+				if why := e.outgrown(t); why != "" {
+					failed(&PermanentError{Err: errors.New(why)}, true)
+					return nil
+				}
 			}
 		}
 		switch {
@@ -236,3 +250,56 @@ var (
 	errMoot = errors.New("nothing left to fetch")
 	errCut  = errors.New("circuit replaced")
 )
+
+// announcedEnd is the offset where stream s said it ends, when t has read
+// up to exactly there; -1 otherwise (t was cut short, or s named no end).
+func (e *Engine) announcedEnd(t *task, s *Stream) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	end := int64(-1)
+	switch {
+	case t.gen != t.f.gen || t.f.State != Pending:
+	case s.Len >= 0:
+		end = s.Offset + s.Len
+	case s.Whole && t.f.Size >= 0:
+		end = t.f.Size
+	}
+	if t.cursor != end {
+		return -1
+	}
+	return end
+}
+
+// outgrown says why a body of unknown length must stop growing: past the
+// job's largest file, or the disk is all but full. "" while it may grow.
+func (e *Engine) outgrown(t *task) string {
+	e.mu.Lock()
+	unknown, at := t.end < 0 && t.f.Size < 0, t.cursor
+	e.mu.Unlock()
+	if !unknown {
+		return ""
+	}
+	if at > e.maxBody() {
+		return fmt.Sprintf("%v: its size is unknown, and it goes on past %s", ErrTooLarge, rate.Bytes(e.maxBody()))
+	}
+	if free, ok := e.cfg.FreeSpace(e.cfg.Dir); ok && free < 4*e.cfg.BlockSize {
+		return fmt.Sprintf("%v: its size is unknown, and after %s it has filled the disk", ErrTooLarge, rate.Bytes(at))
+	}
+	return ""
+}
+
+// further reports whether a task that brought bytes brought the file
+// further: a whole stream (it restarts from byte 0 every time) only if it
+// passed the furthest point of the streams before it.
+func (e *Engine) further(t *task) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !t.whole {
+		return true
+	}
+	if t.cursor <= t.f.wholeBest {
+		return false
+	}
+	t.f.wholeBest = t.cursor
+	return true
+}

@@ -147,7 +147,11 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	}
 	rel := strings.Join(segs, "/")
 	size, estimate := int64(-1), e.Size
-	if !e.Approx && e.Size >= 0 {
+	if e.Size > fetch.MaxFileSize {
+		// No file is that large: the listing lies, the file will tell.
+		c.log.Info("listing size ignored", "path", rel, "size", e.Size)
+		estimate = -1
+	} else if !e.Approx && e.Size >= 0 {
 		size = e.Size
 	}
 	if ok, why := c.filter.Match(rel, size); !ok {

@@ -120,9 +120,15 @@ func (c *Conn) Close() error {
 
 // Get implements fetch.Conn.
 func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
+	s, _, err := c.get(ctx, r)
+	return s, err
+}
+
+// get is Get, with the answer's header.
+func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 	if err != nil {
-		return nil, &fetch.PermanentError{Err: err}
+		return nil, nil, &fetch.PermanentError{Err: err}
 	}
 	req.Header.Set("User-Agent", UserAgent)
 	ranged := false
@@ -139,15 +145,15 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	}
 	resp, err := c.current().Do(req)
 	if err != nil {
-		return nil, requestError(ctx, req, err)
+		return nil, nil, requestError(ctx, req, err)
 	}
 	s, err := c.check(r, ranged, resp)
 	if err != nil {
 		resp.Body.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	s.URL, s.Type = resp.Request.URL.String(), resp.Header.Get("Content-Type")
-	return s, nil
+	return s, resp.Header, nil
 }
 
 func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.Stream, error) {
@@ -157,6 +163,9 @@ func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.
 		return &fetch.ChangedError{Size: size, Validator: val, Why: why}
 	}
 	status := fmt.Sprintf("%s: %s", r.URL, resp.Status)
+	if err := bounded(r.URL, resp); err != nil {
+		return nil, err
+	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusPartialContent:
 		if !ranged {
@@ -258,7 +267,7 @@ func ReadAll(r io.Reader, max int64) ([]byte, error) {
 // List implements fetch.Lister: it fetches the page at rawURL whole (at
 // most max bytes) and parses it as a directory listing.
 func (c *Conn) List(ctx context.Context, rawURL string, max int64, moved func(int)) (*fetch.Listing, error) {
-	s, err := c.Get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
+	s, _, err := c.get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
 	if err != nil {
 		return nil, err
 	}
@@ -327,4 +336,19 @@ func tlsCause(err error) error {
 		return ve.Err
 	}
 	return err
+}
+
+// bounded refuses an answer whose numbers no file can have: a
+// Content-Length or a Content-Range beyond fetch.MaxFileSize sizes nothing.
+func bounded(rawURL string, resp *http.Response) error {
+	n := resp.ContentLength
+	for _, v := range resp.Header.Values("Content-Range") {
+		if cr, err := span.ParseContentRange(v); err == nil {
+			n = max(n, cr.Size, cr.Range.End)
+		}
+	}
+	if n > fetch.MaxFileSize {
+		return &fetch.PermanentError{Err: fmt.Errorf("%w: %s announces %d bytes, more than grab believes of any file (16 TiB)", fetch.ErrTooLarge, rawURL, n)}
+	}
+	return nil
 }

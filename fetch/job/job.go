@@ -139,7 +139,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	src := &torSource{}
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: s.Retries,
-		StallTimeout: p.stall, LimitRate: p.limit, MaxWait: p.maxWait,
+		StallTimeout: p.stall, LimitRate: p.limit, MaxWait: p.maxWait, MaxBody: p.maxBody,
 		Source: src, Journal: j.st, Log: j.log, Finished: o.Finished,
 		Less: p.less, Expand: p.crawler.Expand, CrawlOnly: s.DryRun,
 	}

@@ -126,6 +126,7 @@ type plan struct {
 	order   []string // class names in fetch order
 	crawler *crawl.Crawler
 	maxWait time.Duration
+	maxBody int64 // --max-size: also the bound of a body of unknown length
 	tls     *tls.Config // nil: the system's authorities
 }
 
@@ -204,6 +205,7 @@ func (s *Settings) build() (*plan, error) {
 	if err := f.Validate(); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
+	j.maxBody = f.MaxSize
 	if j.less, err = order(s.Order, ranks); err != nil {
 		return nil, err
 	}

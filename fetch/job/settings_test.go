@@ -31,7 +31,7 @@ func TestNetworkSettingsSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.maxWait != 45*time.Minute || p.tls == nil || !p.tls.InsecureSkipVerify || p.tls.RootCAs == nil {
+	if p.maxWait != 45*time.Minute || p.maxBody != 0 || p.tls == nil || !p.tls.InsecureSkipVerify || p.tls.RootCAs == nil {
 		t.Fatalf("plan: %v %+v", p.maxWait, p.tls)
 	}
 	now.MaxWait = "0"
