@@ -1,6 +1,7 @@
 package httpsrc
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -267,12 +268,27 @@ func ReadAll(r io.Reader, max int64) ([]byte, error) {
 // List implements fetch.Lister: it fetches the page at rawURL whole (at
 // most max bytes) and parses it as a directory listing.
 func (c *Conn) List(ctx context.Context, rawURL string, max int64, moved func(int)) (*fetch.Listing, error) {
-	s, _, err := c.get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
+	s, h, err := c.get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(countingReader{s.Body, moved}, max+1))
+	// grab asks for no encoding, yet some servers gzip their pages all
+	// the same: read as bytes, a gzipped listing would have no entries.
+	// Decoded, it is bounded like any other: a bomb hits max.
+	var r io.Reader = countingReader{s.Body, moved}
+	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("reading listing %s (gzip): %w", rawURL, err)}
+		}
+		r = zr
+	default:
+		return nil, &fetch.PermanentError{Err: fmt.Errorf("listing %s comes with Content-Encoding %q, which grab cannot read", rawURL, enc)}
+	}
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("reading listing %s: %w", rawURL, err)
