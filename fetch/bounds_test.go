@@ -120,4 +120,3 @@ func TestRecordedHugeSizeOnResume(t *testing.T) {
 		t.Fatalf("%v %q", f.State, f.Err)
 	}
 }
-

@@ -38,12 +38,15 @@ type Config struct {
 	// StallTimeout cancels a request that moves no byte for this long and
 	// gives its circuit a new identity: 30s (see docs/design.md).
 	StallTimeout time.Duration
-	LimitRate    float64       // bytes/s for the whole job; 0: no limit
-	BlockSize    int64         // hashing and progress granule: 256 KiB
-	MinSplit     int64         // a running task is split only if this much is left to it: 2 blocks
-	Retries      int           // failures in a row without progress before a file is given up: 10
-	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
-	Backoff      Backoff
+	// MinRate is the slowest a request may move, in bytes a second over
+	// its stall window, before it counts as stalled: 64.
+	MinRate     float64
+	LimitRate   float64       // bytes/s for the whole job; 0: no limit
+	BlockSize   int64         // hashing and progress granule: 256 KiB
+	MinSplit    int64         // a running task is split only if this much is left to it: 2 blocks
+	Retries     int           // failures in a row without progress before a file is given up: 10
+	CommitEvery time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
+	Backoff     Backoff
 	// MaxBody is the largest file accepted (--max-size): a file announced
 	// larger, or a body of unknown length that grows past it, fails.
 	// At most (and by default) MaxFileSize.
@@ -176,6 +179,7 @@ type task struct {
 	yielded  bool  // stopped for higher-class work, under e.mu
 	began    time.Time
 	lastMove time.Time // last byte received, under e.mu
+	listed   int64     // bytes of a listing received, under e.mu
 }
 
 // New makes an engine. Call Add and Run.
@@ -205,6 +209,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = 30 * time.Second
+	}
+	if cfg.MinRate <= 0 {
+		cfg.MinRate = 64
 	}
 	if cfg.MinSplit <= 0 {
 		cfg.MinSplit = 2 * cfg.BlockSize

@@ -65,6 +65,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	jobCtx := ctx
 	ctx, stopWatch := e.watch(ctx, t)
 	defer stopWatch()
+	blocks := 0 // completed by this request
 	failed := func(err error, progressed bool) {
 		if jobCtx.Err() != nil {
 			return // the job is stopping: not the source's fault
@@ -76,8 +77,14 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		progressed = progressed && e.further(t)
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
-			progressed = true // the circuit's fault, not the file's
+			// The circuit's fault, most likely; but a file that stalls on
+			// every circuit counts against --retries like any failure,
+			// unless the request at least completed a block.
+			progressed = progressed && blocks > 0
 			err = fmt.Errorf("%w for %v at byte %d of %s", ErrStalled, e.cfg.StallTimeout, t.cursor, t.f.Path)
+			if se := (*slowError)(nil); errors.As(context.Cause(ctx), &se) {
+				err = fmt.Errorf("%w at byte %d of %s", se, t.cursor, t.f.Path)
+			}
 			e.mu.Lock()
 			e.stats.stalls++
 			e.mu.Unlock()
@@ -121,7 +128,6 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		return b
 	}
 	bs := e.cfg.BlockSize
-	blocks := 0
 	from := t.cursor
 	for {
 		lim := e.limit(t)
@@ -183,9 +189,11 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	}
 }
 
-// watch cancels a request that moves no byte for StallTimeout. Waiting
-// for the answer's first byte may take twice that: a circuit may have to be
-// built first.
+// watch cancels a request that moves no byte for its stall limit, or
+// fewer than MinRate bytes a second over a window of that length: a
+// trickle of a byte every few seconds is a stall too. Waiting for the
+// answer's first byte, and the first window, may take twice that: a
+// circuit may have to be built first.
 func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	e.mu.Lock()
@@ -195,6 +203,9 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	go func() {
 		tick := time.NewTicker(min(max(e.cfg.StallTimeout/8, 50*time.Millisecond), time.Second))
 		defer tick.Stop()
+		e.mu.Lock()
+		winStart, winFrom, firstWin := e.cfg.Now(), t.cursor+t.listed, true
+		e.mu.Unlock()
 		for {
 			select {
 			case <-done:
@@ -202,8 +213,13 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			case <-tick.C:
 			}
 			e.mu.Lock()
-			idle := e.cfg.Now().Sub(t.lastMove)
+			now := e.cfg.Now()
+			idle := now.Sub(t.lastMove)
 			first := t.cursor == t.start
+			moved := t.cursor + t.listed - winFrom
+			if moved < 0 { // a whole stream starts again from byte 0
+				winStart, winFrom, moved = now, t.cursor, 0
+			}
 			// Nothing left to bring: a twin or a split took the rest, or the
 			// file is finished, failed or restarted.
 			moot := t.gen != t.f.gen || t.f.State != Pending || (t.f.Size >= 0 && t.end >= 0 && !t.probe &&
@@ -214,12 +230,25 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 				cancel(errMoot)
 				return
 			}
+			window := limit
+			if firstWin {
+				window *= 2
+			}
 			if first {
 				limit *= 2
 			}
 			if idle > limit {
 				cancel(ErrStalled)
 				return
+			}
+			if el := now.Sub(winStart); el >= window {
+				if float64(moved) < e.cfg.MinRate*el.Seconds() {
+					cancel(&slowError{moved: moved, in: el, min: e.cfg.MinRate})
+					return
+				}
+				e.mu.Lock()
+				winStart, winFrom, firstWin = now, t.cursor+t.listed, false
+				e.mu.Unlock()
 			}
 		}
 	}()
@@ -303,3 +332,17 @@ func (e *Engine) further(t *task) bool {
 	t.f.wholeBest = t.cursor
 	return true
 }
+
+// slowError is a stall by rate: bytes arrive, too few of them. It is an
+// ErrStalled.
+type slowError struct {
+	moved int64
+	in    time.Duration
+	min   float64
+}
+
+func (e *slowError) Error() string {
+	return fmt.Sprintf("stalled: under %.0f B/s (%d bytes in %v)", e.min, e.moved, e.in.Round(100*time.Millisecond))
+}
+
+func (e *slowError) Is(target error) bool { return target == ErrStalled }

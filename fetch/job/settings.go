@@ -126,7 +126,7 @@ type plan struct {
 	order   []string // class names in fetch order
 	crawler *crawl.Crawler
 	maxWait time.Duration
-	maxBody int64 // --max-size: also the bound of a body of unknown length
+	maxBody int64       // --max-size: also the bound of a body of unknown length
 	tls     *tls.Config // nil: the system's authorities
 }
 
