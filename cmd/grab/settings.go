@@ -54,5 +54,11 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.BoolVar(&s.Insecure, "k", false, "")
 	fs.BoolVar(&s.Insecure, "insecure", false, "")
 	fs.StringVar(&s.CACert, "cacert", "", "")
+	fs.StringVar(&s.UserAgent, "A", "", "")
+	fs.StringVar(&s.UserAgent, "user-agent", "", "")
+	fs.Var(listFlag{&s.Headers}, "H", "")
+	fs.Var(listFlag{&s.Headers}, "header", "")
+	fs.StringVar(&s.Cookies, "b", "", "")
+	fs.StringVar(&s.Cookies, "cookie", "", "")
 	return &flagSet{fs}
 }

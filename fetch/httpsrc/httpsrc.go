@@ -23,8 +23,24 @@ import (
 	"github.com/grab-ir/grab/fetch/span"
 )
 
-// UserAgent is sent with every request.
+// UserAgent is sent with every request made directly, unless Source.Header
+// names another.
 const UserAgent = "grab/0.1"
+
+// What Tor Browser sends, for requests through a proxy or grab's Tor: a
+// site's operator then sees one more Tor Browser, not grab. Tor Browser 15
+// (Firefox ESR 140) reports Windows on every system. Update both with each
+// Tor Browser major release (docs/usage.md, "Blending in").
+const (
+	BrowserUserAgent      = "Mozilla/5.0 (Windows NT 10.0; rv:140.0) Gecko/20100101 Firefox/140.0"
+	BrowserAccept         = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	BrowserAcceptLanguage = "en-US,en;q=0.5"
+)
+
+// BrowserHeader is the header of Tor Browser's requests.
+func BrowserHeader() http.Header {
+	return http.Header{"User-Agent": {BrowserUserAgent}, "Accept": {BrowserAccept}, "Accept-Language": {BrowserAcceptLanguage}}
+}
 
 // Source hands out one HTTP client per worker, each with its own identity.
 // With several Dialers (one per tor process, for example), worker i uses
@@ -37,6 +53,12 @@ type Source struct {
 	// TLS configures HTTPS (-k, --cacert); nil trusts the system's
 	// authorities.
 	TLS *tls.Config
+	// Header is sent with every request (User-Agent, -H); without a
+	// User-Agent, UserAgent is. Range, If-Range and Accept-Encoding are
+	// grab's own and never taken from it.
+	Header http.Header
+	// Cookies go with the requests they match (-b).
+	Cookies []Cookie
 }
 
 var _ fetch.Source = (*Source)(nil)
@@ -56,17 +78,19 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 func (s *Source) Conn(worker int) fetch.Conn {
 	d := s.DialerFor(worker)
 	circ := d.NewCircuit()
-	return &Conn{dialer: d, tls: s.TLS, circ: circ, client: newClient(circ.DialContext, s.TLS), now: s.Now}
+	return &Conn{dialer: d, tls: s.TLS, header: s.Header, cookies: s.Cookies, circ: circ, client: newClient(circ.DialContext, s.TLS), now: s.Now}
 }
 
 // Conn is one circuit's HTTP client, shared by its streams.
 type Conn struct {
-	dialer *dial.Dialer
-	tls    *tls.Config
-	now    func() time.Time
-	mu     sync.Mutex
-	circ   *dial.Circuit
-	client *http.Client
+	dialer  *dial.Dialer
+	tls     *tls.Config
+	header  http.Header
+	cookies []Cookie
+	now     func() time.Time
+	mu      sync.Mutex
+	circ    *dial.Circuit
+	client  *http.Client
 }
 
 var (
@@ -132,6 +156,22 @@ func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.He
 		return nil, nil, &fetch.PermanentError{Err: err}
 	}
 	req.Header.Set("User-Agent", UserAgent)
+	for k, vs := range c.header {
+		switch k = http.CanonicalHeaderKey(k); k {
+		case "Range", "If-Range", "Accept-Encoding":
+		case "Host":
+			req.Host = vs[0]
+		default:
+			req.Header[k] = vs
+		}
+	}
+	if len(c.cookies) > 0 {
+		now := time.Now
+		if c.now != nil {
+			now = c.now
+		}
+		addCookies(req, c.cookies, now())
+	}
 	ranged := false
 	switch {
 	case r.Range.End > r.Range.Start:

@@ -145,7 +145,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	}
 	schemes := schemesOf(all)
 	if !p.tor {
-		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, TLS: p.tls}); err != nil {
+		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, TLS: p.tls, Header: p.header, Cookies: p.cookies}); err != nil {
 			return err
 		}
 	}
@@ -191,7 +191,7 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	}
 	j.tor = tr
 	// Workers are spread over the tors: worker i uses tor i % N.
-	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls})
+	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls, Header: j.p.header, Cookies: j.p.cookies})
 	return err
 }
 

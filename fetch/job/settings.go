@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -49,6 +50,9 @@ type Settings struct {
 	MaxWait   string   `json:"max_wait,omitempty"` // give up on a source unreachable this long; "" or 0: never
 	Insecure  bool     `json:"insecure,omitempty"` // -k: HTTPS without certificate verification
 	CACert    string   `json:"cacert,omitempty"`   // absolute path of trusted authorities (PEM)
+	UserAgent string   `json:"user_agent,omitempty"`
+	Headers   []string `json:"headers,omitempty"` // -H "Name: value"; "Name:" sends none
+	Cookies   string   `json:"cookies,omitempty"` // absolute path of a cookies.txt
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -80,6 +84,12 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"k":             func(d, s *Settings) { d.Insecure = s.Insecure },
 	"insecure":      func(d, s *Settings) { d.Insecure = s.Insecure },
 	"cacert":        func(d, s *Settings) { d.CACert = s.CACert },
+	"A":             func(d, s *Settings) { d.UserAgent = s.UserAgent },
+	"user-agent":    func(d, s *Settings) { d.UserAgent = s.UserAgent },
+	"H":             func(d, s *Settings) { d.Headers = s.Headers },
+	"header":        func(d, s *Settings) { d.Headers = s.Headers },
+	"b":             func(d, s *Settings) { d.Cookies = s.Cookies },
+	"cookie":        func(d, s *Settings) { d.Cookies = s.Cookies },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.
@@ -128,6 +138,8 @@ type plan struct {
 	maxWait time.Duration
 	maxBody int64       // --max-size: also the bound of a body of unknown length
 	tls     *tls.Config // nil: the system's authorities
+	header  http.Header // sent with every HTTP request
+	cookies []httpsrc.Cookie
 }
 
 // Check reports what is wrong with the settings, as a *UsageError.
@@ -173,6 +185,14 @@ func (s *Settings) build() (*plan, error) {
 	}
 	if j.tls, err = tlsConfig(s.Insecure, s.CACert); err != nil {
 		return nil, err
+	}
+	if j.header, err = s.httpHeader(); err != nil {
+		return nil, err
+	}
+	if s.Cookies != "" {
+		if j.cookies, err = readCookies(s.Cookies); err != nil {
+			return nil, err
+		}
 	}
 	if j.classes, err = class.NewSet(s.Classes); err != nil {
 		return nil, &UsageError{Msg: err.Error(), Hint: "--class NAME=ext,ext (grab classes lists them)"}
@@ -266,6 +286,60 @@ func (s *Settings) checkTor() error {
 	return nil
 }
 
+// httpHeader is what every HTTP request carries: through a proxy or
+// grab's Tor, Tor Browser's User-Agent and Accept headers (a site's
+// operator sees one more Tor Browser), directly grab's own User-Agent;
+// then -A, then each -H ("Name: value" sets, "Name:" sends none).
+func (s *Settings) httpHeader() (http.Header, error) {
+	h := http.Header{}
+	if s.Tor || s.Proxy != "" {
+		h = httpsrc.BrowserHeader()
+	}
+	if s.UserAgent != "" {
+		h.Set("User-Agent", s.UserAgent)
+	}
+	set := map[string]bool{}
+	for i, line := range s.Headers {
+		name, value, ok := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			// nothing of it is echoed: it may hold a secret
+			return nil, &UsageError{Msg: fmt.Sprintf("-H number %d: want \"Name: value\" on one line", i+1), Hint: `-H "Referer: http://xxxx.onion/"`}
+		}
+		key := http.CanonicalHeaderKey(name)
+		switch key {
+		case "Range", "If-Range", "Accept-Encoding", "Content-Length", "Transfer-Encoding", "Connection":
+			return nil, &UsageError{Msg: fmt.Sprintf("-H %s: grab sets this header itself", key)}
+		}
+		switch {
+		case value == "" && key == "User-Agent":
+			h[key] = []string{""} // no User-Agent at all
+		case value == "":
+			h.Del(key)
+		case set[key]:
+			h.Add(key, value)
+		default:
+			h.Set(key, value)
+		}
+		set[key] = true
+	}
+	return h, nil
+}
+
+// readCookies reads -b's cookies.txt.
+func readCookies(name string) ([]httpsrc.Cookie, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, &HintError{Err: fmt.Errorf("--cookie: %w", err), Hint: "--cookie takes a cookies.txt (Netscape format), as exported from Tor Browser"}
+	}
+	defer f.Close()
+	c, err := httpsrc.ParseCookies(f)
+	if err != nil {
+		return nil, &HintError{Err: fmt.Errorf("--cookie %s: %w", name, err), Hint: "--cookie takes a cookies.txt (Netscape format), as exported from Tor Browser"}
+	}
+	return c, nil
+}
+
 // tlsConfig reads --cacert and sets -k.
 func tlsConfig(insecure bool, cacert string) (*tls.Config, error) {
 	var pem []byte
@@ -295,6 +369,11 @@ func (s *Settings) AbsPaths() error {
 	if s.CACert != "" {
 		if s.CACert, err = filepath.Abs(s.CACert); err != nil {
 			return fmt.Errorf("--cacert: %w", err)
+		}
+	}
+	if s.Cookies != "" {
+		if s.Cookies, err = filepath.Abs(s.Cookies); err != nil {
+			return fmt.Errorf("--cookie: %w", err)
 		}
 	}
 	if strings.ContainsRune(s.TorPath, filepath.Separator) {

@@ -51,3 +51,39 @@ func TestNetworkSettingsSaved(t *testing.T) {
 		}
 	}
 }
+
+// Through a proxy or grab's Tor, requests look like Tor Browser's; -A and
+// -H change that, and refuse what grab sets itself without echoing the
+// value.
+func TestHTTPHeader(t *testing.T) {
+	for _, c := range []struct {
+		s    Settings
+		ua   []string
+		more map[string]string
+		err  string
+	}{
+		{s: Settings{}, ua: nil},
+		{s: Settings{Proxy: "socks5h://127.0.0.1:9050"}, ua: []string{"Mozilla/5.0 (Windows NT 10.0; rv:140.0) Gecko/20100101 Firefox/140.0"}, more: map[string]string{"Accept-Language": "en-US,en;q=0.5"}},
+		{s: Settings{Tor: true, UserAgent: "curl/8"}, ua: []string{"curl/8"}},
+		{s: Settings{Tor: true, Headers: []string{"User-Agent:", "Accept-Language:", "x-case: 42", "X-Case: 43"}}, ua: []string{""},
+			more: map[string]string{"Accept-Language": "", "X-Case": "42"}},
+		{s: Settings{Headers: []string{"Range: bytes=0-"}}, err: "-H Range: grab sets this header itself"},
+		{s: Settings{Headers: []string{"Authorization Bearer s3cret"}}, err: `-H number 1: want "Name: value" on one line`},
+	} {
+		h, err := c.s.httpHeader()
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%+v: %v, want %q", c.s, err, c.err)
+			}
+			continue
+		}
+		if err != nil || len(h["User-Agent"]) != len(c.ua) || (len(c.ua) > 0 && h["User-Agent"][0] != c.ua[0]) {
+			t.Errorf("%+v: %v %v", c.s, h, err)
+		}
+		for k, v := range c.more {
+			if h.Get(k) != v {
+				t.Errorf("%+v: %s %q, want %q", c.s, k, h.Get(k), v)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package source
 import (
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -22,6 +23,10 @@ type Options struct {
 	// TLS configures HTTPS sources (-k, --cacert); nil: the system's
 	// authorities.
 	TLS *tls.Config
+	// Header goes with every HTTP request (User-Agent, -H); Cookies with
+	// the requests they match (-b).
+	Header  http.Header
+	Cookies []httpsrc.Cookie
 }
 
 // Scheme is one kind of URL.
@@ -32,7 +37,7 @@ type Scheme struct {
 }
 
 func newHTTP(o Options) fetch.Source {
-	return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now, TLS: o.TLS}
+	return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now, TLS: o.TLS, Header: o.Header, Cookies: o.Cookies}
 }
 
 // schemes is the registry.
