@@ -189,11 +189,11 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	}
 }
 
-// watch cancels a request that moves no byte for its stall limit, or
-// fewer than MinRate bytes a second over a window of that length: a
-// trickle of a byte every few seconds is a stall too. Waiting for the
-// answer's first byte, and the first window, may take twice that: a
-// circuit may have to be built first.
+// watch cancels a request that moves no byte for its stall limit, or,
+// from its first byte on, fewer than MinRate bytes a second over a window
+// of that length: a trickle of a byte every few seconds is a stall too.
+// Waiting for the answer's first byte may take twice the limit: a circuit
+// may have to be built first.
 func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	e.mu.Lock()
@@ -203,9 +203,8 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	go func() {
 		tick := time.NewTicker(min(max(e.cfg.StallTimeout/8, 50*time.Millisecond), time.Second))
 		defer tick.Stop()
-		e.mu.Lock()
-		winStart, winFrom, firstWin := e.cfg.Now(), t.cursor+t.listed, true
-		e.mu.Unlock()
+		var winStart time.Time // of the rate window, once the first byte is in
+		var winFrom int64
 		for {
 			select {
 			case <-done:
@@ -215,10 +214,10 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			e.mu.Lock()
 			now := e.cfg.Now()
 			idle := now.Sub(t.lastMove)
-			first := t.cursor == t.start
+			first := t.cursor == t.start && t.listed == 0
 			moved := t.cursor + t.listed - winFrom
-			if moved < 0 { // a whole stream starts again from byte 0
-				winStart, winFrom, moved = now, t.cursor, 0
+			if first || winStart.IsZero() || moved < 0 { // (a whole stream starts again from byte 0)
+				winStart, winFrom, moved = now, t.cursor+t.listed, 0
 			}
 			// Nothing left to bring: a twin or a split took the rest, or the
 			// file is finished, failed or restarted.
@@ -231,9 +230,6 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 				return
 			}
 			window := limit
-			if firstWin {
-				window *= 2
-			}
 			if first {
 				limit *= 2
 			}
@@ -247,7 +243,7 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 					return
 				}
 				e.mu.Lock()
-				winStart, winFrom, firstWin = now, t.cursor+t.listed, false
+				winStart, winFrom = now, t.cursor+t.listed
 				e.mu.Unlock()
 			}
 		}
