@@ -65,3 +65,21 @@ func TestHeaderAndCookies(t *testing.T) {
 		t.Errorf("default: %q", got.Get("User-Agent"))
 	}
 }
+
+// Whatever a cookies file holds, parsing neither panics nor lets a tab or
+// a line break into a name or value.
+func FuzzParseCookies(f *testing.F) {
+	f.Add(cookiesTxt)
+	f.Add("#HttpOnly_.a\tTRUE\t\tTRUE\t-1\tn\tv\r\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		cs, err := httpsrc.ParseCookies(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for _, c := range cs {
+			if strings.ContainsAny(c.Name+c.Value+c.Domain+c.Path, "\t\n") {
+				t.Fatalf("%+v from %q", c, s)
+			}
+		}
+	})
+}
