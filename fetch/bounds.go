@@ -20,17 +20,24 @@ func (e *Engine) maxBody() int64 {
 	return MaxFileSize
 }
 
-// tooLarge says why a file of size bytes, of which have are on disk
-// already, cannot be taken: larger than the job's limit or than the free
-// disk. "" if it can.
-func (e *Engine) tooLarge(size, have int64) string {
+// tooLarge says why a file of size bytes cannot be taken: larger than the
+// job's limit. "" if it can.
+func (e *Engine) tooLarge(size int64) string {
 	if size > e.maxBody() {
 		return fmt.Sprintf("%v: the source announces %d bytes, more than the limit of %s", ErrTooLarge, size, rate.Bytes(e.maxBody()))
 	}
-	if free, ok := e.cfg.FreeSpace(e.cfg.Dir); ok && size-have > free {
-		return fmt.Sprintf("%v: %s, and %s are free on the disk", ErrTooLarge, rate.Bytes(size), rate.Bytes(free))
-	}
 	return ""
+}
+
+// fits reports a file of size bytes that cannot fit on the free disk as
+// ErrDiskFull, before anything is allocated or written for it: the job
+// stops as for a full disk, and resumes once space is freed (or with
+// --max-size or --exclude leaving the file out).
+func (e *Engine) fits(f *fileState, size int64) error {
+	if free, ok := e.cfg.FreeSpace(e.cfg.Dir); ok && size-f.doneBytes > free {
+		return fmt.Errorf("%w: %s needs %s, and %s are free", ErrDiskFull, f.Path, rate.Bytes(size-f.doneBytes), rate.Bytes(free))
+	}
+	return nil
 }
 
 // listed decides whether a size a listing announced may size f's block map

@@ -2,6 +2,7 @@ package fetch_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"strings"
@@ -62,9 +63,6 @@ func TestSizesBounded(t *testing.T) {
 		"http://h/listed": func(r fetch.Request) (*fetch.Stream, error) { // a listing said 2^63-1
 			return &fetch.Stream{Body: body("hello"), Len: 5, Size: 5, Whole: true}, nil
 		},
-		"http://h/disk": func(r fetch.Request) (*fetch.Stream, error) {
-			return &fetch.Stream{Body: body("x"), Len: 1, Size: 5000, Whole: true}, nil
-		},
 		"http://h/more": func(r fetch.Request) (*fetch.Stream, error) { // chunked, after a listing said 5
 			return &fetch.Stream{Body: body("hello, and more"), Len: -1, Size: -1, Whole: true}, nil
 		},
@@ -87,7 +85,6 @@ func TestSizesBounded(t *testing.T) {
 		{URL: "http://h/range", Path: "range", Size: -1},
 		{URL: "http://h/length", Path: "length", Size: -1},
 		{URL: "http://h/listed", Path: "listed", Size: math.MaxInt64},
-		{URL: "http://h/disk", Path: "disk", Size: -1},
 		{URL: "http://h/more", Path: "more", Size: 5},
 		{URL: "http://h/endless", Path: "endless", Size: -1},
 	})
@@ -96,10 +93,36 @@ func TestSizesBounded(t *testing.T) {
 		"http://h/range":   "file too large: the source announces 9223372036854775807 bytes, more than the limit of 1.0 MiB",
 		"http://h/length":  "file too large: the source announces 4611686018427387904 bytes, more than the limit of 1.0 MiB",
 		"http://h/listed":  "",
-		"http://h/disk":    "file too large: 4.9 KiB, and 4.4 KiB are free on the disk",
 		"http://h/more":    "the source sent more than it announced: more goes on past byte 5",
 		"http://h/endless": "file too large: its size is unknown, and it goes on past 1.0 MiB",
 	})
+}
+
+// A file announced larger than the free disk stops the job as a full disk
+// does, before a byte of it is written: resumable once space is freed.
+func TestFileLargerThanFreeDisk(t *testing.T) {
+	src := answers{"http://h/disk": func(r fetch.Request) (*fetch.Stream, error) {
+		return &fetch.Stream{Body: body("x"), Len: 1, Size: 5000, Whole: true}, nil
+	}}
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := fetch.New(fetch.Config{Dir: dir, Journal: st, Source: src, Workers: 2, Streams: 1, BlockSize: 1024,
+		FreeSpace: func(string) (int64, bool) { return 4500, true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Add([]fetch.File{{URL: "http://h/disk", Path: "disk", Size: -1}})
+	err = e.Run(t.Context())
+	if !errors.Is(err, fetch.ErrDiskFull) || err.Error() != "disk full: disk needs 4.9 KiB, and 4.4 KiB are free" {
+		t.Fatalf("Run: %v", err)
+	}
+	if f := e.Files()[0]; f.State != fetch.Pending || e.Status().Fetched != 0 {
+		t.Fatalf("file %v, fetched %d", f.State, e.Status().Fetched)
+	}
 }
 
 // A size recorded by an earlier grab that believed it fails the file on

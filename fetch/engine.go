@@ -283,7 +283,7 @@ func (e *Engine) load() error {
 		}
 		if f.Size > e.maxBody() {
 			// recorded by a version of grab that believed it
-			f.State, f.Err, f.dirty = Failed, e.tooLarge(f.Size, 0), true
+			f.State, f.Err, f.dirty = Failed, e.tooLarge(f.Size), true
 			continue
 		}
 		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {

@@ -614,7 +614,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	case errors.As(err, &perm):
 		e.failFile(f, err.Error())
 	case errors.As(err, &changed) && changed.Size > e.maxBody():
-		e.failFile(f, e.tooLarge(changed.Size, 0))
+		e.failFile(f, e.tooLarge(changed.Size))
 	case errors.As(err, &changed):
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
@@ -681,8 +681,11 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		return false, nil
 	}
 	if s.Size >= 0 && s.Size != f.Size {
-		if why := e.tooLarge(s.Size, 0); why != "" {
-			return false, &PermanentError{Err: fmt.Errorf("%s", why)}
+		if why := e.tooLarge(s.Size); why != "" {
+			return false, &PermanentError{Err: errors.New(why)}
+		}
+		if err := e.fits(f, s.Size); err != nil {
+			return false, err // stops the job
 		}
 	}
 	if len(s.Digests) > 0 {

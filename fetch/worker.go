@@ -105,6 +105,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	defer s.Body.Close()
 	e.proven(l.c)
 	ok, err := e.learn(t, s)
+	if errors.Is(err, ErrDiskFull) {
+		return err
+	}
 	if err != nil {
 		failed(err, false)
 		return nil
