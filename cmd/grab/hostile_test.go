@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/pem"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -106,7 +108,9 @@ func TestNoProxyAtStart(t *testing.T) {
 // An HTTPS source whose certificate does not verify: one message with
 // both ways out; --cacert with its certificate fetches.
 func TestUntrustedCertificate(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("evidence")) }))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("evidence")) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
 	defer srv.Close()
 	dir := filepath.Join(t.TempDir(), "out")
 	r := grab(t, "-o", dir, srv.URL+"/x")
