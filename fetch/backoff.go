@@ -66,7 +66,7 @@ func (e *Engine) hostDown(host string, err error) {
 	h.fails++
 	h.lastErr = err.Error()
 	if max := e.cfg.MaxWait; max > 0 && now.Sub(h.since) >= max {
-		e.stopLocked(fmt.Errorf("%w: %s for %v: %v", ErrUnreachable, host, max, err))
+		e.stopLocked(fmt.Errorf("%w: %s for %v: %w", ErrUnreachable, host, max, err))
 		return
 	}
 	if h.fails >= 3 {

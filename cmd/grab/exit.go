@@ -76,6 +76,9 @@ func (u *ui) exit(err error) int {
 	case errors.Is(err, dial.ErrOnionNeedsProxy):
 		u.printf("error: %v", err)
 		u.printf("hint: add --proxy socks5h://127.0.0.1:9050 (a running Tor) or --tor")
+	case errors.Is(err, fetch.ErrUnreachable):
+		u.printf("error: %s", unwrapURL(err))
+		u.printf("hint: progress is saved; run the same command again once the source is back")
 	case errors.As(err, &se) && errors.Is(err, dial.ErrNoProxy):
 		u.printf("error: no SOCKS proxy at %s: is Tor running?", se.Proxy)
 		u.printf("hint: systemctl start tor, or use --tor (Tor Browser listens on 9150, a system tor on 9050)")
@@ -88,9 +91,6 @@ func (u *ui) exit(err error) int {
 	case errors.Is(err, httpsrc.ErrTLSVerify):
 		u.printf("error: %s", tlsMessage(err))
 		u.printf("hint: --cacert FILE trusts the authority (or the server's own certificate) in FILE; -k/--insecure skips the check")
-	case errors.Is(err, fetch.ErrUnreachable):
-		u.printf("error: %s", unwrapURL(err))
-		u.printf("hint: progress is saved; run the same command again once the source is back")
 	default:
 		u.printf("error: %s", strings.TrimPrefix(err.Error(), "grab: "))
 	}

@@ -4,18 +4,23 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/job"
 )
 
@@ -126,5 +131,22 @@ func TestUntrustedCertificate(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "x")); string(b) != "evidence" {
 		t.Fatalf("fetched %q", b)
+	}
+}
+
+// A source unreachable for --max-wait: its own message (the cause without
+// net/http's Get "URL": prefix), not the advice for a proxy never seen.
+func TestUnreachableMessage(t *testing.T) {
+	var out bytes.Buffer
+	u := &ui{stdout: &out, stderr: &out}
+	cause := &url.Error{Op: "Get", URL: "http://h.onion/x", Err: &dial.SOCKSError{Code: -1, Proxy: "127.0.0.1:9050", Cause: dial.ErrNoProxy, Err: errors.New("127.0.0.1:9050: connection refused")}}
+	err := fmt.Errorf("%w: h.onion for 30m0s: %w", fetch.ErrUnreachable, &fetch.TransientError{Err: cause, Conn: true, Local: true})
+	if code := u.exit(err); code != exitError {
+		t.Fatalf("exit %d", code)
+	}
+	want := "grab: error: source unreachable: h.onion for 30m0s: proxy unreachable: 127.0.0.1:9050: connection refused\n" +
+		"grab: hint: progress is saved; run the same command again once the source is back\n"
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
 	}
 }
