@@ -76,6 +76,9 @@ func (u *ui) exit(err error) int {
 	case errors.Is(err, dial.ErrOnionNeedsProxy):
 		u.printf("error: %v", err)
 		u.printf("hint: add --proxy socks5h://127.0.0.1:9050 (a running Tor) or --tor")
+	case errors.Is(err, httpsrc.ErrNotTLS):
+		u.printf("error: %v", err)
+		u.printf("hint: check the URL: http:// rather than https://, or another port")
 	case errors.Is(err, fetch.ErrUnreachable):
 		u.printf("error: %s", unwrapURL(err))
 		u.printf("hint: progress is saved; run the same command again once the source is back")

@@ -90,7 +90,18 @@ func TestProxyFailureCauses(t *testing.T) {
 				c.Write([]byte{5, 6, 0, 1, 0, 0, 0, 0, 0, 0})
 			}
 		}), dial.ErrCircuitSlow, false, ""},
-		{"never answers", fakeProxy(t, func(c net.Conn) { <-hold }), dial.ErrCircuitSlow, false, ": circuit failed or too slow: read tcp "},
+		{"never answers", fakeProxy(t, func(c net.Conn) { <-hold }), dial.ErrProxyHandshake, true, ": SOCKS handshake failed: no answer to the SOCKS greeting within 100ms"},
+		{"an HTTP server waiting for a line", fakeProxy(t, func(c net.Conn) {
+			c.Read(make([]byte, 16))
+			<-hold
+		}), dial.ErrProxyHandshake, true, ": SOCKS handshake failed: no answer to the SOCKS greeting within 100ms"},
+		{"greets, never connects", fakeProxy(t, func(c net.Conn) {
+			if greet(c, 2) {
+				c.Read(make([]byte, 512))
+				c.Write([]byte{1, 0})
+				<-hold
+			}
+		}), dial.ErrCircuitSlow, false, ": circuit failed or too slow: read tcp "},
 	} {
 		d, err := dial.New("socks5h://" + c.proxy)
 		if err != nil {
@@ -107,14 +118,20 @@ func TestProxyFailureCauses(t *testing.T) {
 	}
 }
 
-// Proxies that accept and never answer hold no circuit-building slot for
-// ever: every first handshake has the dialer's timeout, so the dial after
-// MaxBuilding hung ones still gets its turn, and the caller's own
-// cancellation still reads as such.
+// A proxy that greets and then never connects holds no circuit-building
+// slot for ever: every first handshake has the dialer's timeout, so the
+// dial after MaxBuilding hung ones still gets its turn, and the caller's
+// own cancellation still reads as such.
 func TestHungHandshakesTimeOut(t *testing.T) {
 	hold := make(chan struct{})
 	defer close(hold)
-	addr := fakeProxy(t, func(c net.Conn) { <-hold })
+	addr := fakeProxy(t, func(c net.Conn) {
+		if greet(c, 2) {
+			c.Read(make([]byte, 512))
+			c.Write([]byte{1, 0})
+			<-hold
+		}
+	})
 	d, _ := dial.New("socks5h://" + addr)
 	d.SetTimeout(100 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

@@ -115,7 +115,8 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 	if id.User == "" {
 		auth = nil
 	}
-	sd, err := proxy.SOCKS5("tcp", d.proxyAddr, auth, direct)
+	fwd := &greetDialer{d: direct, greet: min(greetTimeout, d.timeout/2)}
+	sd, err := proxy.SOCKS5("tcp", d.proxyAddr, auth, fwd)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +135,10 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 	defer cancel()
 	c, err := sd.(proxy.ContextDialer).DialContext(hctx, network, addr)
 	if err != nil {
+		if fwd.conn != nil && fwd.conn.unanswered() && ctx.Err() == nil {
+			return nil, &SOCKSError{Code: -2, Proxy: d.proxyAddr, Cause: ErrProxyHandshake,
+				Err: fmt.Errorf("no answer to the SOCKS greeting within %v", fwd.greet)}
+		}
 		return nil, classify(ctx, err, d.proxyAddr)
 	}
 	d.built.Store(id, struct{}{})

@@ -8,4 +8,6 @@ var (
 	// ErrTLSVerify reports a server whose certificate does not verify
 	// against the trusted authorities (the system's, or --cacert).
 	ErrTLSVerify = errors.New("TLS certificate not trusted")
+	// ErrNotTLS reports an https:// URL whose server does not speak TLS.
+	ErrNotTLS = errors.New("no TLS server there")
 )

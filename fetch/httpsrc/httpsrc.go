@@ -373,6 +373,9 @@ func requestError(ctx context.Context, req *http.Request, err error) error {
 	if tlsUntrusted(err) {
 		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Host, ErrTLSVerify, tlsCause(err)), Conn: true, Local: true}
 	}
+	if rh := (tls.RecordHeaderError{}); errors.As(err, &rh) {
+		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Host, ErrNotTLS, rh.Msg), Conn: true, Local: true}
+	}
 	return &fetch.TransientError{Err: err, Conn: true, Local: dial.Local(err)}
 }
 

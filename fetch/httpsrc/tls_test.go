@@ -53,6 +53,25 @@ func TestTLSUntrusted(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// Something else on the port (an SSH server, say).
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+			c.Close()
+		}
+	}()
+	host = ln.Addr().String()
+	err = get(t, &httpsrc.Source{Dialer: d}, "https://"+host+"/x")
+	if !errors.As(err, &tr) || !tr.Local || !errors.Is(err, httpsrc.ErrNotTLS) ||
+		err.Error() != host+": no TLS server there: first record does not look like a TLS handshake" {
+		t.Fatalf("https:// to a plain server: %v", err)
+	}
 	if _, err := httpsrc.TLSConfig(false, []byte("not pem")); err == nil {
 		t.Error("a CA file without a certificate was accepted")
 	}
