@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -37,6 +38,7 @@ func (b Backoff) Delay(n int, r *rand.Rand) time.Duration {
 // hostState is the backoff of one host while it cannot be reached.
 type hostState struct {
 	fails     int
+	since     time.Time // of the first failure in a row
 	notBefore time.Time
 	lastErr   string
 }
@@ -50,23 +52,44 @@ func hostOf(rawURL string) string {
 }
 
 // hostDown records a failure to reach a host; after three in a row (across
-// circuits, with no success between) the host backs off as a whole.
-// e.mu is held.
+// circuits, with no success between) the host backs off as a whole, one
+// backoff for all circuits. It says so once, when the wait begins (the
+// status carries the next try); with Config.MaxWait, a host unreachable
+// that long stops the job. e.mu is held.
 func (e *Engine) hostDown(host string, err error) {
+	now := e.cfg.Now()
 	h := e.hosts[host]
 	if h == nil {
-		h = &hostState{}
+		h = &hostState{since: now}
 		e.hosts[host] = h
 	}
 	h.fails++
 	h.lastErr = err.Error()
+	if max := e.cfg.MaxWait; max > 0 && now.Sub(h.since) >= max {
+		e.stopLocked(fmt.Errorf("%w: %s for %v: %w", ErrUnreachable, host, max, err))
+		return
+	}
 	if h.fails >= 3 {
 		d := e.cfg.Backoff.Delay(h.fails-2, e.cfg.Rand)
-		h.notBefore = e.cfg.Now().Add(d)
-		if h.fails == 3 || h.fails%10 == 0 {
-			e.log.Warn("source unreachable, waiting", "host", host, "next try", h.notBefore.Format("15:04:05"), "err", err)
+		h.notBefore = now.Add(d)
+		if max := e.cfg.MaxWait; max > 0 {
+			h.notBefore = minTime(h.notBefore, h.since.Add(max)) // the last try comes on time
+		}
+		switch {
+		case h.fails > 3:
+		case e.cfg.MaxWait > 0:
+			e.log.Warn("source unreachable, waiting", "host", host, "gives up", h.since.Add(e.cfg.MaxWait).Format("15:04:05"), "err", err)
+		default:
+			e.log.Warn("source unreachable, waiting (--max-wait gives up after a while)", "host", host, "err", err)
 		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // hostUp records that a host answered. It takes e.mu.

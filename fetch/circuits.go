@@ -65,6 +65,9 @@ type circ struct {
 	touched  bool  // had a request in flight since the last observation
 	renewals int
 	ttfb     time.Duration // smoothed time from a request to its first byte, 0 until seen; under e.mu
+	// unproven: renewed, and nothing has answered through the new
+	// circuit yet (its build may still be under way); under e.mu
+	unproven bool
 }
 
 // firstByte takes in how long a request waited for its first byte.
@@ -139,19 +142,72 @@ func (e *Engine) medianRate() float64 {
 // ErrStalled reports a request that moved no byte for StallTimeout.
 var ErrStalled = errors.New("stalled: no data")
 
-// renew gives circuit c a new identity, if its Conn can take one.
-func (e *Engine) renew(c *circ, why string) {
+// renew gives circuit c a new identity, if its Conn can take one and the
+// renewal budget allows. It reports whether it did.
+func (e *Engine) renew(c *circ, why string) bool {
 	r, ok := c.conn.(Renewer)
 	if !ok {
-		return
+		return false
 	}
-	r.Renew()
 	e.mu.Lock()
+	if !e.mayRenew(c, e.cfg.Now()) {
+		e.stats.denied++
+		e.mu.Unlock()
+		e.log.Debug("circuit not replaced: renewal budget spent", "circuit", c.id, "why", why)
+		return false
+	}
 	c.renewals++
+	c.unproven = true
 	e.stats.renewals++
 	e.scorer.Reset(c.id)
 	e.mu.Unlock()
+	r.Renew()
 	e.log.Debug("new circuit", "circuit", c.id, "why", why)
+	return true
+}
+
+// renewBudget is a token bucket for circuit replacement: RenewBurst
+// tokens, one more every RenewEvery.
+type renewBudget struct {
+	tokens float64
+	at     time.Time // of the last refill; zero before the first renewal
+}
+
+// mayRenew takes a token for renewing c, if there is one and fewer than
+// RenewBurst renewed circuits are unproven: through Tor each is a circuit
+// being built, and more than tor's MaxClientCircuitsPending (32) only
+// queue. A circuit renewed again before it answered does not count twice.
+// e.mu is held.
+func (e *Engine) mayRenew(c *circ, now time.Time) bool {
+	b := &e.renewals
+	burst := float64(e.cfg.RenewBurst)
+	if b.at.IsZero() {
+		b.tokens, b.at = burst, now
+	}
+	if d := now.Sub(b.at); d > 0 {
+		b.tokens = min(burst, b.tokens+float64(d)/float64(e.cfg.RenewEvery))
+		b.at = now
+	}
+	unproven := 0
+	for _, o := range e.circs {
+		if o.unproven && o != c {
+			unproven++
+		}
+	}
+	if b.tokens < 1 || unproven >= e.cfg.RenewBurst {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// proven records that something answered through circuit c, and that
+// something answered in this run at all.
+func (e *Engine) proven(c *circ) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c.unproven = false
+	e.answered = true
 }
 
 // cut cancels the requests under way on circuit c, so that its lanes start
@@ -183,8 +239,9 @@ func (e *Engine) supervise(ctx context.Context) {
 		}
 		e.mu.Unlock()
 		for _, c := range slow {
-			e.renew(c, "slower than a quarter of the median circuit")
-			e.cut(c)
+			if e.renew(c, "slower than a quarter of the median circuit") {
+				e.cut(c)
+			}
 		}
 	})
 }

@@ -27,6 +27,7 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	found, err := lister.List(ctx, rec.URL, e.cfg.ListingMax, func(n int) {
 		e.mu.Lock()
 		t.lastMove = e.cfg.Now()
+		t.listed += int64(n)
 		e.stats.fetched += int64(n)
 		e.mu.Unlock()
 	})
@@ -37,6 +38,9 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 		return
 	}
 	e.hostUp(hostOf(rec.URL))
+	if t.lane != nil {
+		e.proven(t.lane.c)
+	}
 	if found.URL == "" {
 		found.URL = rec.URL
 	}

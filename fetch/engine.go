@@ -37,12 +37,31 @@ type Config struct {
 	// StallTimeout cancels a request that moves no byte for this long and
 	// gives its circuit a new identity: 30s (see docs/design.md).
 	StallTimeout time.Duration
-	LimitRate    float64       // bytes/s for the whole job; 0: no limit
-	BlockSize    int64         // hashing and progress granule: 256 KiB
-	MinSplit     int64         // a running task is split only if this much is left to it: 2 blocks
-	Retries      int           // failures in a row without progress before a file is given up: 10; NoRetries: at the first
-	CommitEvery  time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
-	Backoff      Backoff
+	// MinRate is the slowest a request may move, in bytes a second over
+	// its stall window, before it counts as stalled: 64.
+	MinRate     float64
+	LimitRate   float64       // bytes/s for the whole job; 0: no limit
+	BlockSize   int64         // hashing and progress granule: 256 KiB
+	MinSplit    int64         // a running task is split only if this much is left to it: 2 blocks
+	Retries     int           // failures in a row without progress before a file is given up: 10; NoRetries: at the first
+	CommitEvery time.Duration // 100ms: a kill -9 loses about this long of the link's bytes
+	Backoff     Backoff
+	// MaxBody is the largest file accepted (--max-size): a file announced
+	// larger, or a body of unknown length that grows past it, fails.
+	// At most (and by default) MaxFileSize.
+	MaxBody int64
+	// FreeSpace tells the space left on the disk holding dir; a file
+	// larger fails. Statfs by default.
+	FreeSpace func(dir string) (int64, bool)
+	// MaxWait stops the job with ErrUnreachable once a host has been
+	// unreachable this long; 0 waits for ever.
+	MaxWait time.Duration
+	// RenewBurst and RenewEvery budget circuit replacement: at most
+	// RenewBurst new circuits not yet proven (no answer through them
+	// yet; Tor's MaxClientCircuitsPending is 32), and one more every
+	// RenewEvery beyond a burst of RenewBurst: 32 and 1s.
+	RenewBurst int
+	RenewEvery time.Duration
 
 	// Less orders pending files: the scheduler hands out work from the
 	// first file in this order that has any. Listings always come first;
@@ -97,6 +116,12 @@ type Engine struct {
 	hosts         map[string]*hostState
 	limiter       *rate.Limiter
 	tree          *tree // the output folder
+	// answered is set once anything has answered in this run: from then
+	// on a Local failure waits instead of stopping the job.
+	answered bool
+	renewals renewBudget
+	// listedBytes is the total of listing sizes that sized block maps.
+	listedBytes int64
 }
 
 type counters struct {
@@ -105,6 +130,7 @@ type counters struct {
 	resumed  int64 // bytes found done on disk at start
 	rehashed int64 // blocks that failed re-verification on resume
 	renewals int   // circuits replaced
+	denied   int   // replacements refused by the budget
 	stalls   int   // requests cancelled for moving nothing
 	twins    int   // ranges fetched twice at the very end
 	yields   int   // requests stopped for higher-class work
@@ -129,6 +155,9 @@ type fileState struct {
 	notBefore time.Time
 	finishing bool
 	runBytes  int64 // received for this file in this run
+	// wholeBest is the furthest a whole stream of it has reached: one
+	// that ends short again before there made no progress.
+	wholeBest int64
 	lastErr   string
 }
 
@@ -159,6 +188,7 @@ type task struct {
 	yielded  bool  // stopped for higher-class work, under e.mu
 	began    time.Time
 	lastMove time.Time // last byte received, under e.mu
+	listed   int64     // bytes of a listing received, under e.mu
 }
 
 // New makes an engine. Call Add and Run.
@@ -189,6 +219,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = 30 * time.Second
 	}
+	if cfg.MinRate <= 0 {
+		cfg.MinRate = 64
+	}
 	if cfg.MinSplit <= 0 {
 		cfg.MinSplit = 2 * cfg.BlockSize
 	}
@@ -197,6 +230,12 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Retries = 10
 	case cfg.Retries < 0:
 		cfg.Retries = 0
+	}
+	if cfg.RenewBurst <= 0 {
+		cfg.RenewBurst = 32
+	}
+	if cfg.RenewEvery <= 0 {
+		cfg.RenewEvery = time.Second
 	}
 	if cfg.CommitEvery <= 0 {
 		cfg.CommitEvery = 100 * time.Millisecond
@@ -209,6 +248,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.FreeSpace == nil {
+		cfg.FreeSpace = freeSpace
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
@@ -262,6 +304,11 @@ func (e *Engine) load() error {
 			}
 			continue // finishMove fetches again what is gone from the tree
 		case Failed, Skipped:
+			continue
+		}
+		if f.Size > e.maxBody() {
+			// recorded by a version of grab that believed it
+			f.State, f.Err, f.dirty = Failed, e.tooLarge(f.Size), true
 			continue
 		}
 		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
@@ -426,6 +473,10 @@ func (e *Engine) add(files []File) int {
 		if f.Size == 0 {
 			f.Size = -1 // a zero is a guess; the source tells
 		}
+		f.Estimate = min(f.Estimate, MaxFileSize)
+		if f.Size > 0 && !e.listed(f) {
+			f.Estimate, f.Size = min(f.Size, MaxFileSize), -1 // a hint only: the source tells
+		}
 		if f.Size > 0 {
 			f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
 			f.hashes = make([][32]byte, len(f.done))
@@ -522,6 +573,11 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) stop(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.stopLocked(err)
+}
+
+// stopLocked is stop with e.mu held.
+func (e *Engine) stopLocked(err error) {
 	if e.fatal == nil {
 		e.fatal = err
 	}

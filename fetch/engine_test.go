@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -400,17 +399,12 @@ func TestStallIsCancelled(t *testing.T) {
 	}
 }
 
-// While the proxy is down the job waits, says why and when it tries next,
-// and fails no file.
+// While the source cannot be reached through the proxy the job waits,
+// says why and when it tries next, and fails no file.
 func TestSourceUnreachableWaits(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close()
+	proxy := socksReplying(t, 0x04)
 	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: []byte("x")}})
-	d, _ := dial.New("socks5h://" + dead)
+	d, _ := dial.New("socks5h://" + proxy)
 	j.cfg.Source = &httpsrc.Source{Dialer: d}
 	j.cfg.Backoff = fetch.Backoff{Base: 100 * time.Millisecond, Max: 400 * time.Millisecond}
 	var waiting fetch.Status
@@ -427,7 +421,7 @@ func TestSourceUnreachableWaits(t *testing.T) {
 	if f := e.Files()[0]; f.State != fetch.Pending {
 		t.Fatalf("file %v: %s", f.State, f.Err)
 	}
-	if !strings.Contains(waiting.WaitingWhy, "proxy unreachable: "+dead) {
+	if !strings.Contains(waiting.WaitingWhy, "proxy: host unreachable (SOCKS reply 0x04)") {
 		t.Fatalf("waiting because %q", waiting.WaitingWhy)
 	}
 }

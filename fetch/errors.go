@@ -18,6 +18,14 @@ var (
 	ErrBadRange = errors.New("source sent a different range")
 	// ErrFailed is returned by Run when some files could not be fetched.
 	ErrFailed = errors.New("some files failed")
+	// ErrTooLarge fails a file larger than MaxFileSize, Config.MaxBody
+	// or the free disk.
+	ErrTooLarge = errors.New("file too large")
+	// ErrOverflow fails a file whose source sends more than it announced.
+	ErrOverflow = errors.New("the source sent more than it announced")
+	// ErrUnreachable stops a job whose source stayed unreachable for
+	// Config.MaxWait.
+	ErrUnreachable = errors.New("source unreachable")
 )
 
 // PermanentError is a failure that retrying will not cure, such as an HTTP
@@ -32,11 +40,18 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 // TransientError is a failure worth retrying after a delay; RetryAfter, when
 // set, is the source's own request (HTTP Retry-After). Conn marks a failure
 // to reach the source at all (proxy, circuit, connection): it does not count
-// against the file, the whole host waits instead.
+// against the file, the whole host waits instead, and the circuit is
+// replaced. Local (which implies Conn) marks one on this side of the
+// circuit, which a new circuit cannot cure: no proxy, a failed SOCKS
+// handshake, refused SOCKS credentials, a certificate that does not
+// verify. Before anything has answered in a run it stops the job (Run
+// returns it: the user must act); later (tor restarting, say) the host
+// waits, and no circuit is replaced.
 type TransientError struct {
 	Err        error
 	RetryAfter time.Duration
 	Conn       bool
+	Local      bool
 }
 
 func (e *TransientError) Error() string { return e.Err.Error() }

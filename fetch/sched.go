@@ -270,9 +270,13 @@ func (e *Engine) issue(t *task) (*task, error) {
 // nothing else: the source answers 416 with the size. Only files likely
 // to be big are guessed at: a listing says so, or the user named the file.
 func (e *Engine) speculate(chunk int64) (*task, error) {
+	now := e.cfg.Now()
 	for _, f := range e.queue {
 		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
 			continue
+		}
+		if f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 {
+			continue // it or its host backs off: guesses would fail as fast
 		}
 		if f.Estimate > 0 && f.Estimate <= max(f.specNext, e.firstChunk()) {
 			continue // a listing says it is small
@@ -609,9 +613,14 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	switch {
 	case errors.As(err, &perm):
 		e.failFile(f, err.Error())
+	case errors.As(err, &changed) && changed.Size > e.maxBody():
+		e.failFile(f, e.tooLarge(changed.Size))
 	case errors.As(err, &changed):
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
+	case errors.As(err, &tr) && tr.Local && !e.answered:
+		e.stopLocked(err) // nothing has ever answered: waiting cannot cure it
+		return
 	case errors.As(err, &tr) && tr.Conn:
 		e.hostDown(hostOf(f.URL), err)
 	default:
@@ -670,6 +679,14 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	e.hostUpLocked(hostOf(f.URL))
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
+	}
+	if s.Size >= 0 && s.Size != f.Size {
+		if why := e.tooLarge(s.Size); why != "" {
+			return false, &PermanentError{Err: errors.New(why)}
+		}
+		if err := e.fits(f, s.Size); err != nil {
+			return false, err // stops the job
+		}
 	}
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {

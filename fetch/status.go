@@ -23,6 +23,7 @@ type Status struct {
 	Resumed                int64 // bytes found done on disk when the job started
 	Rehashed               int64 // blocks that failed re-verification at start
 	Renewals               int   // circuits replaced (slow, stalled, failing)
+	RenewalsDenied         int   // replacements the renewal budget refused
 	Stalls                 int   // requests cancelled for moving nothing
 	Twins                  int   // ranges fetched a second time at the end
 	Yields                 int   // requests of a lower class stopped for waiting higher-class work
@@ -39,7 +40,8 @@ func (e *Engine) Status() Status {
 	defer e.mu.Unlock()
 	s := Status{Fetched: e.stats.fetched, Wasted: e.stats.wasted,
 		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed, Renewals: e.stats.renewals,
-		Stalls: e.stats.stalls, Twins: e.stats.twins, Yields: e.stats.yields}
+		RenewalsDenied: e.stats.denied,
+		Stalls:         e.stats.stalls, Twins: e.stats.twins, Yields: e.stats.yields}
 	now := e.cfg.Now()
 	for _, h := range e.hosts {
 		if h.notBefore.After(now) && (s.WaitingUntil.IsZero() || h.notBefore.Before(s.WaitingUntil)) {

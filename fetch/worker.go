@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -64,6 +65,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	jobCtx := ctx
 	ctx, stopWatch := e.watch(ctx, t)
 	defer stopWatch()
+	blocks := 0 // completed by this request
 	failed := func(err error, progressed bool) {
 		if jobCtx.Err() != nil {
 			return // the job is stopping: not the source's fault
@@ -72,17 +74,25 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			return // its range is back in the pool, progress kept
 		}
 		var tr *TransientError
+		progressed = progressed && e.further(t)
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
-			progressed = true // the circuit's fault, not the file's
+			// The circuit's fault, most likely; but a file that stalls on
+			// every circuit counts against --retries like any failure,
+			// unless the request at least completed a block.
+			progressed = progressed && blocks > 0
 			err = fmt.Errorf("%w for %v at byte %d of %s", ErrStalled, e.cfg.StallTimeout, t.cursor, t.f.Path)
+			if se := (*slowError)(nil); errors.As(context.Cause(ctx), &se) {
+				err = fmt.Errorf("%w at byte %d of %s", se, t.cursor, t.f.Path)
+			}
 			e.mu.Lock()
 			e.stats.stalls++
 			e.mu.Unlock()
 			e.log.Info("request stalled; new circuit", "path", t.f.Path, "circuit", l.c.id)
 			e.renew(l.c, "stalled")
+		case errors.As(err, &tr) && tr.Local:
+			// this side's fault (no proxy, TLS): a new circuit cannot help
 		case errors.As(err, &tr) && tr.Conn:
-			e.log.Info("cannot reach the source; new circuit", "circuit", l.c.id, "err", err)
 			e.renew(l.c, "connection failed")
 		}
 		e.fail(t, err, progressed)
@@ -93,7 +103,11 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		return nil
 	}
 	defer s.Body.Close()
+	e.proven(l.c)
 	ok, err := e.learn(t, s)
+	if errors.Is(err, ErrDiskFull) {
+		return err
+	}
 	if err != nil {
 		failed(err, false)
 		return nil
@@ -117,11 +131,16 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		return b
 	}
 	bs := e.cfg.BlockSize
-	blocks := 0
 	from := t.cursor
 	for {
 		lim := e.limit(t)
 		if lim == 0 {
+			if end := e.announcedEnd(t, s); end >= 0 {
+				// All it announced has arrived: one byte more is a lie.
+				if n, _ := s.Body.Read(buf[:1]); n > 0 {
+					failed(&PermanentError{Err: fmt.Errorf("%w: %s goes on past byte %d", ErrOverflow, t.f.Path, end)}, true)
+				}
+			}
 			return nil
 		}
 		want := min(int64(len(buf)), bs-t.cursor%bs)
@@ -147,6 +166,12 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			if !keep {
 				return nil
 			}
+			if b >= 0 {
+				if why := e.outgrown(t); why != "" {
+					failed(&PermanentError{Err: errors.New(why)}, true)
+					return nil
+				}
+			}
 		}
 		switch {
 		case rerr == nil:
@@ -167,9 +192,11 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	}
 }
 
-// watch cancels a request that moves no byte for StallTimeout. Waiting
-// for the answer's first byte may take twice that: a circuit may have to be
-// built first.
+// watch cancels a request that moves no byte for its stall limit, or,
+// from its first byte on, fewer than MinRate bytes a second over a window
+// of that length: a trickle of a byte every few seconds is a stall too.
+// Waiting for the answer's first byte may take twice the limit: a circuit
+// may have to be built first.
 func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	e.mu.Lock()
@@ -179,6 +206,8 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	go func() {
 		tick := time.NewTicker(min(max(e.cfg.StallTimeout/8, 50*time.Millisecond), time.Second))
 		defer tick.Stop()
+		var winStart time.Time // of the rate window, once the first byte is in
+		var winFrom int64
 		for {
 			select {
 			case <-done:
@@ -186,8 +215,13 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			case <-tick.C:
 			}
 			e.mu.Lock()
-			idle := e.cfg.Now().Sub(t.lastMove)
-			first := t.cursor == t.start
+			now := e.cfg.Now()
+			idle := now.Sub(t.lastMove)
+			first := t.cursor == t.start && t.listed == 0
+			moved := t.cursor + t.listed - winFrom
+			if first || winStart.IsZero() || moved < 0 { // (a whole stream starts again from byte 0)
+				winStart, winFrom, moved = now, t.cursor+t.listed, 0
+			}
 			// Nothing left to bring: a twin or a split took the rest, or the
 			// file is finished, failed or restarted.
 			moot := t.gen != t.f.gen || t.f.State != Pending || (t.f.Size >= 0 && t.end >= 0 && !t.probe &&
@@ -198,12 +232,22 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 				cancel(errMoot)
 				return
 			}
+			window := limit
 			if first {
 				limit *= 2
 			}
 			if idle > limit {
 				cancel(ErrStalled)
 				return
+			}
+			if el := now.Sub(winStart); el >= window {
+				if float64(moved) < e.cfg.MinRate*el.Seconds() {
+					cancel(&slowError{moved: moved, in: el, min: e.cfg.MinRate})
+					return
+				}
+				e.mu.Lock()
+				winStart, winFrom = now, t.cursor+t.listed
+				e.mu.Unlock()
 			}
 		}
 	}()
@@ -234,3 +278,70 @@ var (
 	errMoot = errors.New("nothing left to fetch")
 	errCut  = errors.New("circuit replaced")
 )
+
+// announcedEnd is the offset where stream s said it ends, when t has read
+// up to exactly there; -1 otherwise (t was cut short, or s named no end).
+func (e *Engine) announcedEnd(t *task, s *Stream) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	end := int64(-1)
+	switch {
+	case t.gen != t.f.gen || t.f.State != Pending:
+	case s.Len >= 0:
+		end = s.Offset + s.Len
+	case s.Whole && t.f.Size >= 0:
+		end = t.f.Size
+	}
+	if t.cursor != end {
+		return -1
+	}
+	return end
+}
+
+// outgrown says why a body of unknown length must stop growing: past the
+// job's largest file, or the disk is all but full. "" while it may grow.
+func (e *Engine) outgrown(t *task) string {
+	e.mu.Lock()
+	unknown, at := t.end < 0 && t.f.Size < 0, t.cursor
+	e.mu.Unlock()
+	if !unknown {
+		return ""
+	}
+	if at > e.maxBody() {
+		return fmt.Sprintf("%v: its size is unknown, and it goes on past %s", ErrTooLarge, rate.Bytes(e.maxBody()))
+	}
+	if free, ok := e.cfg.FreeSpace(e.cfg.Dir); ok && free < 4*e.cfg.BlockSize {
+		return fmt.Sprintf("%v: its size is unknown, and after %s it has filled the disk", ErrTooLarge, rate.Bytes(at))
+	}
+	return ""
+}
+
+// further reports whether a task that brought bytes brought the file
+// further: a whole stream (it restarts from byte 0 every time) only if it
+// passed the furthest point of the streams before it.
+func (e *Engine) further(t *task) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !t.whole {
+		return true
+	}
+	if t.cursor <= t.f.wholeBest {
+		return false
+	}
+	t.f.wholeBest = t.cursor
+	return true
+}
+
+// slowError is a stall by rate: bytes arrive, too few of them. It is an
+// ErrStalled.
+type slowError struct {
+	moved int64
+	in    time.Duration
+	min   float64
+}
+
+func (e *slowError) Error() string {
+	return fmt.Sprintf("stalled: under %.0f B/s (%d bytes in %v)", e.min, e.moved, e.in.Round(100*time.Millisecond))
+}
+
+func (e *slowError) Is(target error) bool { return target == ErrStalled }

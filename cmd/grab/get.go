@@ -46,6 +46,13 @@ flags:
                          new circuit (default 30s)
       --limit-rate RATE  cap the whole job, in bytes per second (e.g. 500k)
       --retries N        failures in a row without progress before a file is given up (default 10)
+      --max-wait D       give up on a source unreachable this long, e.g. 30m (default 0: wait)
+  -k, --insecure         HTTPS: do not verify the server's certificate (as curl -k)
+      --cacert FILE      HTTPS: trust the PEM certificates in FILE instead of the system's
+  -A, --user-agent UA    User-Agent to send (default through a proxy or --tor: Tor Browser's;
+                         directly: grab/0.1)
+  -H, --header "N: V"    send this header too (repeatable); "N:" sends no N
+  -b, --cookie FILE      send the cookies of FILE (cookies.txt, as exported from Tor Browser)
       --checksums FILE   SHA256SUMS / MD5SUMS style file to verify against
       --priority LIST    classes first, in this order, e.g. photos,documents (grab classes)
       --only LIST        fetch only these classes

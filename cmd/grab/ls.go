@@ -11,6 +11,7 @@ import (
 	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rate"
+	"github.com/grab-ir/grab/fetch/safetext"
 )
 
 const usageLs = `usage: grab ls [-o DIR] [--json]
@@ -117,12 +118,12 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		case e.Estimate > 0:
 			size = "~" + rate.Bytes(e.Estimate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.State, e.Class, size, e.Path)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.State, safetext.String(e.Class), size, safetext.String(e.Path))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, t := range tl {
-		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", t.Class, t.Files, t.Done, rate.Bytes(t.Bytes))
+		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", safetext.String(t.Class), t.Files, t.Done, rate.Bytes(t.Bytes))
 	}
 	if skipped > 0 {
 		fmt.Fprintf(w, "%-10s %5d files left out by filters (state skipped)\n", "", skipped)

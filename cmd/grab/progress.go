@@ -16,6 +16,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rate"
+	"github.com/grab-ir/grab/fetch/safetext"
 )
 
 // progress shows a job's progress: a bar on a terminal, a line every
@@ -70,7 +71,7 @@ func (p *progress) loop() {
 				if !s.WaitingUntil.IsZero() {
 					r, eta = "waiting for source", "next try "+s.WaitingUntil.Format("15:04:05")
 				}
-				p.bar.Set("rate", r)
+				p.bar.Set("rate", safetext.String(r))
 				p.bar.Set("eta", eta)
 				p.bar.Set("files", fmt.Sprintf("%d/%d files", s.Done, s.Files))
 				if etas := p.classETAs(s); len(etas) > 0 {
@@ -79,7 +80,7 @@ func (p *progress) loop() {
 				p.bar.Set("extra", s.Tor)
 			} else if now.Sub(lastLine) >= plainEvery {
 				lastLine = now
-				fmt.Fprintln(p.ui.stdout, p.line(s))
+				fmt.Fprintln(p.ui.stdout, safetext.String(p.line(s)))
 			}
 		}
 	}
@@ -177,6 +178,9 @@ func summarize(u *ui, j *job.Job) {
 	if s.Renewals+s.Stalls+s.Twins > 0 {
 		u.printf("circuits: %d replaced, %d stalled requests cancelled, %d ranges fetched twice at the end", s.Renewals, s.Stalls, s.Twins)
 	}
+	if s.RenewalsDenied > 0 {
+		u.printf("circuits: %d replacements held back by the renewal budget", s.RenewalsDenied)
+	}
 	if s.Yields > 0 {
 		u.printf("priority: %d requests of lower classes paused for higher-class files", s.Yields)
 	}
@@ -219,9 +223,9 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelWarn {
 		b.WriteString(strings.ToLower(r.Level.String()) + ": ")
 	}
-	b.WriteString(r.Message)
-	add := func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+	b.WriteString(safetext.String(r.Message))
+	add := func(a slog.Attr) bool { // values may be a server's text
+		b.WriteString(safetext.String(fmt.Sprintf(" %s=%v", a.Key, a.Value)))
 		return true
 	}
 	for _, a := range h.attrs {

@@ -50,5 +50,15 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.StringVar(&s.Order, "order", d.Order, "")
 	fs.IntVar(&s.Depth, "depth", d.Depth, "")
 	fs.Var(listFlag{&s.Classes}, "class", "")
+	fs.StringVar(&s.MaxWait, "max-wait", "", "")
+	fs.BoolVar(&s.Insecure, "k", false, "")
+	fs.BoolVar(&s.Insecure, "insecure", false, "")
+	fs.StringVar(&s.CACert, "cacert", "", "")
+	fs.StringVar(&s.UserAgent, "A", "", "")
+	fs.StringVar(&s.UserAgent, "user-agent", "", "")
+	fs.Var(listFlag{&s.Headers}, "H", "")
+	fs.Var(listFlag{&s.Headers}, "header", "")
+	fs.StringVar(&s.Cookies, "b", "", "")
+	fs.StringVar(&s.Cookies, "cookie", "", "")
 	return &flagSet{fs}
 }

@@ -152,8 +152,12 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	if e.Dir {
 		f = fetch.File{Kind: fetch.KindListing, URL: scope.URL(segs, true), Root: root, Depth: len(segs), Size: -1, Estimate: -1}
 	} else {
-		size := int64(-1)
-		if !e.Approx && e.Size >= 0 {
+		size, estimate := int64(-1), e.Size
+		if e.Size > fetch.MaxFileSize {
+			// No file is that large: the listing lies, the file will tell.
+			c.log.Info("listing size ignored", "path", strings.Join(segs, "/"), "size", e.Size)
+			estimate = -1
+		} else if !e.Approx && e.Size >= 0 {
 			size = e.Size
 		}
 		local, err := c.mapper.MapOwned(root, segs)
@@ -161,7 +165,7 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 			return skip(err)
 		}
 		f = fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local,
-			Class: c.classes.Classify(segs[len(segs)-1]), Size: size, Estimate: e.Size, Expect: c.sums.Lookup(local)}
+			Class: c.classes.Classify(segs[len(segs)-1]), Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}
 	}
 	if ok, why := c.admit(&f, strings.Join(segs, "/")); !ok {
 		c.log.Info("left out", "path", strings.Join(segs, "/"), "why", why)

@@ -53,6 +53,10 @@ func New(proxyURL string) (*Dialer, error) {
 	return d, nil
 }
 
+// SetTimeout sets how long a connection may take, through a proxy its
+// SOCKS handshake included (2 minutes). Call it before the first dial.
+func (d *Dialer) SetTimeout(t time.Duration) { d.timeout = t }
+
 // Proxied reports whether connections go through a proxy.
 func (d *Dialer) Proxied() bool { return d.proxyAddr != "" }
 
@@ -111,7 +115,8 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 	if id.User == "" {
 		auth = nil
 	}
-	sd, err := proxy.SOCKS5("tcp", d.proxyAddr, auth, direct)
+	fwd := &greetDialer{d: direct, greet: min(greetTimeout, d.timeout/2)}
+	sd, err := proxy.SOCKS5("tcp", d.proxyAddr, auth, fwd)
 	if err != nil {
 		return nil, err
 	}
@@ -123,9 +128,18 @@ func (d *Dialer) Dial(ctx context.Context, id Identity, network, addr string) (n
 			return nil, ctx.Err()
 		}
 	}
-	c, err := sd.(proxy.ContextDialer).DialContext(ctx, network, addr)
+	// The SOCKS handshake, the circuit's build and the stream's attach
+	// all happen inside this dial: its timeout covers them all, so a proxy
+	// that accepts and never answers cannot hold a building slot forever.
+	hctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	c, err := sd.(proxy.ContextDialer).DialContext(hctx, network, addr)
 	if err != nil {
-		return nil, classify(err, d.proxyAddr)
+		if fwd.conn != nil && fwd.conn.unanswered() && ctx.Err() == nil {
+			return nil, &SOCKSError{Code: -2, Proxy: d.proxyAddr, Cause: ErrProxyHandshake,
+				Err: fmt.Errorf("no answer to the SOCKS greeting within %v", fwd.greet)}
+		}
+		return nil, classify(ctx, err, d.proxyAddr)
 	}
 	d.built.Store(id, struct{}{})
 	return c, nil

@@ -52,7 +52,7 @@ func TestSOCKSErrors(t *testing.T) {
 	d, _ := dial.New("socks5h://" + srv.SOCKSAddr())
 	var se *dial.SOCKSError
 	_, err = d.Dial(ctx, dial.NewIdentity(), "tcp", elsewhere.Host()+":80")
-	if !errors.As(err, &se) || se.Code != 0xF0 || se.Error() != "proxy: onion service descriptor not found (SOCKS reply 0xf0)" {
+	if !errors.As(err, &se) || se.Code != 0xF0 || se.Error() != "proxy: onion service descriptor not found (SOCKS reply 0xf0)" || !errors.Is(err, dial.ErrHostUnreachable) {
 		t.Fatalf("unknown onion: %v", err)
 	}
 	_, err = d.Dial(ctx, dial.NewIdentity(), "tcp", strings.Repeat("a", 56)+".onion:80")
@@ -69,7 +69,7 @@ func TestSOCKSErrors(t *testing.T) {
 	l.Close()
 	d, _ = dial.New("socks5h://" + dead)
 	_, err = d.Dial(ctx, dial.NewIdentity(), "tcp", srv.Host()+":80")
-	if !errors.As(err, &se) || se.Code != -1 || !strings.HasPrefix(se.Error(), "proxy unreachable: "+dead+": dial tcp "+dead+": connect: connection refused") {
+	if !errors.As(err, &se) || se.Code != -1 || !errors.Is(err, dial.ErrNoProxy) || !strings.HasPrefix(se.Error(), "proxy unreachable: "+dead+": dial tcp "+dead+": connect: connection refused") {
 		t.Fatalf("dead proxy: %v", err)
 	}
 }

@@ -1,26 +1,42 @@
 package dial
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 )
 
-// SOCKSError is a SOCKS5 reply other than success, with Tor's meaning.
+// SOCKSError is a failed connection through the proxy, classified by cause
+// (errors.Is it with ErrNoProxy, ErrProxyHandshake, ErrProxyAuth,
+// ErrHostUnreachable or ErrCircuitSlow).
 type SOCKSError struct {
-	Code int // the REP field, or -1 when the proxy itself could not be reached
-	Err  error
+	// Code is the REP field of the proxy's reply; -1 when the proxy could
+	// not be reached, -2 when the handshake failed before any reply.
+	Code  int
+	Proxy string // the proxy's host:port
+	Cause error  // one of the sentinels above
+	Err   error
 }
 
 func (e *SOCKSError) Error() string {
-	if e.Code < 0 {
+	switch {
+	case e.Code == -1:
 		return fmt.Sprintf("proxy unreachable: %v", e.Err)
+	case e.Code < 0 && e.Cause == ErrProxyAuth:
+		return fmt.Sprintf("proxy %s refused the SOCKS credentials: %v", e.Proxy, e.Err)
+	case e.Code < 0:
+		return fmt.Sprintf("proxy %s: %v: %v", e.Proxy, e.Cause, e.Err)
 	}
 	return fmt.Sprintf("proxy: %s (SOCKS reply %#02x)", replyText(e.Code), e.Code)
 }
 
 func (e *SOCKSError) Unwrap() error { return e.Err }
+
+// Is matches the cause.
+func (e *SOCKSError) Is(target error) bool { return target == e.Cause }
 
 // Meanings of SOCKS5 replies (RFC 1928 section 6) and of Tor's extended
 // replies for onion services (tor's socks-extensions.txt, ExtendedErrors).
@@ -50,31 +66,56 @@ func replyText(code int) string {
 	return "unknown reply"
 }
 
-// classify turns golang.org/x/net/proxy's errors into SOCKSError where it can.
-// That package reports a failed reply as "unknown error <text>" for the
-// codes it knows and "unknown code: N" for the others.
-func classify(err error, proxyAddr string) error {
+// replyCause is the cause of a failed reply.
+func replyCause(code int) error {
+	switch code {
+	case 0x01, 0x06:
+		return ErrCircuitSlow
+	case 0x02, 0x07, 0x08:
+		return ErrProxyHandshake
+	}
+	return ErrHostUnreachable
+}
+
+// classify turns golang.org/x/net/proxy's errors into SOCKSError. That
+// package reports a failed reply as "unknown error <text>" for the codes
+// it knows and "unknown code: N" for the others, and wraps every failure
+// in an OpError "socks connect"; the dial to the proxy itself is an
+// OpError "dial" inside it. Errors of ctx (the caller gave up) are
+// returned as they are.
+func classify(ctx context.Context, err error, proxyAddr string) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "unknown code: "):
 		var code int
 		if _, serr := fmt.Sscanf(msg[strings.LastIndex(msg, "unknown code: "):], "unknown code: %d", &code); serr == nil {
-			return &SOCKSError{Code: code, Err: err}
+			return &SOCKSError{Code: code, Proxy: proxyAddr, Cause: replyCause(code), Err: err}
 		}
 	case strings.Contains(msg, "unknown error "):
 		for code, text := range xnetTexts {
 			if strings.HasSuffix(msg, "unknown error "+text) {
-				return &SOCKSError{Code: code, Err: err}
+				return &SOCKSError{Code: code, Proxy: proxyAddr, Cause: replyCause(code), Err: err}
 			}
 		}
 	}
-	// The dial to the proxy itself failed: an OpError "dial" inside the
-	// package's OpError "socks connect".
 	var outer, inner *net.OpError
 	if errors.As(err, &outer) && errors.As(outer.Err, &inner) && inner.Op == "dial" {
-		return &SOCKSError{Code: -1, Err: fmt.Errorf("%s: %w", proxyAddr, inner)}
+		return &SOCKSError{Code: -1, Proxy: proxyAddr, Cause: ErrNoProxy, Err: fmt.Errorf("%s: %w", proxyAddr, inner)}
 	}
-	return err
+	inside := err
+	if outer != nil {
+		inside = outer.Err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return &SOCKSError{Code: -2, Proxy: proxyAddr, Cause: ErrCircuitSlow, Err: inside}
+	case strings.Contains(msg, "authentication"), strings.Contains(msg, "username/password"):
+		return &SOCKSError{Code: -2, Proxy: proxyAddr, Cause: ErrProxyAuth, Err: inside}
+	}
+	return &SOCKSError{Code: -2, Proxy: proxyAddr, Cause: ErrProxyHandshake, Err: inside}
 }
 
 // xnetTexts are the reply texts golang.org/x/net/internal/socks prints.

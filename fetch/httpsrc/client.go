@@ -2,7 +2,8 @@ package httpsrc
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,24 +13,32 @@ import (
 	"github.com/grab-ir/grab/fetch/dial"
 )
 
-// ErrRedirect refuses a redirect that would leave the source's host.
-var ErrRedirect = errors.New("redirect refused")
-
 // NewClient returns an HTTP client whose connections all come from dial
 // (one circuit's). It reads no proxy variables, asks for no compression
 // (byte ranges must mean bytes of the file) and follows redirects only on
 // the same host: a dump never sends grab elsewhere, and an onion source
 // never to the clearnet.
 func NewClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	return newClient(dial, nil)
+}
+
+// MaxHeaderBytes bounds the header of an answer.
+const MaxHeaderBytes = 64 << 10
+
+// newClient is NewClient with a TLS configuration (nil: the system's
+// authorities).
+func newClient(dial func(ctx context.Context, network, addr string) (net.Conn, error), tc *tls.Config) *http.Client {
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dial,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       2 * time.Minute,
-		TLSHandshakeTimeout:   time.Minute,
-		ResponseHeaderTimeout: 2 * time.Minute,
+		Proxy:                  nil,
+		DialContext:            dial,
+		TLSClientConfig:        tc.Clone(),
+		MaxResponseHeaderBytes: MaxHeaderBytes,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false,
+		MaxIdleConnsPerHost:    8,
+		IdleConnTimeout:        2 * time.Minute,
+		TLSHandshakeTimeout:    time.Minute,
+		ResponseHeaderTimeout:  2 * time.Minute,
 	}
 	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 }
@@ -49,4 +58,23 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("%w: from https to %s", ErrRedirect, req.URL.Scheme)
 	}
 	return nil
+}
+
+// TLSConfig is the TLS configuration of -k/--insecure and --cacert, as
+// curl's: insecure skips verification; a CA file (PEM, one or more
+// certificates) replaces the system's authorities. Both unset: nil, the
+// system's.
+func TLSConfig(insecure bool, caPEM []byte) (*tls.Config, error) {
+	if !insecure && caPEM == nil {
+		return nil, nil
+	}
+	tc := &tls.Config{InsecureSkipVerify: insecure}
+	if caPEM != nil {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("no PEM certificate found")
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
 }

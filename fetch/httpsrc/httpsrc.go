@@ -1,7 +1,10 @@
 package httpsrc
 
 import (
+	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +23,24 @@ import (
 	"github.com/grab-ir/grab/fetch/span"
 )
 
-// UserAgent is sent with every request.
+// UserAgent is sent with every request made directly, unless Source.Header
+// names another.
 const UserAgent = "grab/0.1"
+
+// What Tor Browser sends, for requests through a proxy or grab's Tor: a
+// site's operator then sees one more Tor Browser, not grab. Tor Browser 15
+// (Firefox ESR 140) reports Windows on every system. Update both with each
+// Tor Browser major release (docs/usage.md, "Blending in").
+const (
+	BrowserUserAgent      = "Mozilla/5.0 (Windows NT 10.0; rv:140.0) Gecko/20100101 Firefox/140.0"
+	BrowserAccept         = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	BrowserAcceptLanguage = "en-US,en;q=0.5"
+)
+
+// BrowserHeader is the header of Tor Browser's requests.
+func BrowserHeader() http.Header {
+	return http.Header{"User-Agent": {BrowserUserAgent}, "Accept": {BrowserAccept}, "Accept-Language": {BrowserAcceptLanguage}}
+}
 
 // Source hands out one HTTP client per worker, each with its own identity.
 // With several Dialers (one per tor process, for example), worker i uses
@@ -31,6 +50,15 @@ type Source struct {
 	Dialer  *dial.Dialer
 	Dialers []*dial.Dialer
 	Now     func() time.Time
+	// TLS configures HTTPS (-k, --cacert); nil trusts the system's
+	// authorities.
+	TLS *tls.Config
+	// Header is sent with every request (User-Agent, -H); without a
+	// User-Agent, UserAgent is. Range, If-Range and Accept-Encoding are
+	// grab's own and never taken from it.
+	Header http.Header
+	// Cookies go with the requests they match (-b).
+	Cookies []Cookie
 }
 
 var _ fetch.Source = (*Source)(nil)
@@ -50,16 +78,19 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 func (s *Source) Conn(worker int) fetch.Conn {
 	d := s.DialerFor(worker)
 	circ := d.NewCircuit()
-	return &Conn{dialer: d, circ: circ, client: NewClient(circ.DialContext), now: s.Now}
+	return &Conn{dialer: d, tls: s.TLS, header: s.Header, cookies: s.Cookies, circ: circ, client: newClient(circ.DialContext, s.TLS), now: s.Now}
 }
 
 // Conn is one circuit's HTTP client, shared by its streams.
 type Conn struct {
-	dialer *dial.Dialer
-	now    func() time.Time
-	mu     sync.Mutex
-	circ   *dial.Circuit
-	client *http.Client
+	dialer  *dial.Dialer
+	tls     *tls.Config
+	header  http.Header
+	cookies []Cookie
+	now     func() time.Time
+	mu      sync.Mutex
+	circ    *dial.Circuit
+	client  *http.Client
 }
 
 var (
@@ -74,7 +105,7 @@ func (c *Conn) Renew() {
 	c.mu.Lock()
 	old, oldCirc := c.client, c.circ
 	c.circ = c.dialer.NewCircuit()
-	c.client = NewClient(c.circ.DialContext)
+	c.client = newClient(c.circ.DialContext, c.tls)
 	c.mu.Unlock()
 	old.CloseIdleConnections()
 	oldCirc.Close()
@@ -114,11 +145,33 @@ func (c *Conn) Close() error {
 
 // Get implements fetch.Conn.
 func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
+	s, _, err := c.get(ctx, r)
+	return s, err
+}
+
+// get is Get, with the answer's header.
+func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 	if err != nil {
-		return nil, &fetch.PermanentError{Err: err}
+		return nil, nil, &fetch.PermanentError{Err: err}
 	}
 	req.Header.Set("User-Agent", UserAgent)
+	for k, vs := range c.header {
+		switch k = http.CanonicalHeaderKey(k); k {
+		case "Range", "If-Range", "Accept-Encoding":
+		case "Host":
+			req.Host = vs[0]
+		default:
+			req.Header[k] = vs
+		}
+	}
+	if len(c.cookies) > 0 {
+		now := time.Now
+		if c.now != nil {
+			now = c.now
+		}
+		addCookies(req, c.cookies, now())
+	}
 	ranged := false
 	switch {
 	case r.Range.End > r.Range.Start:
@@ -133,18 +186,15 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	}
 	resp, err := c.current().Do(req)
 	if err != nil {
-		if errors.Is(err, ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
-			return nil, &fetch.PermanentError{Err: err}
-		}
-		return nil, &fetch.TransientError{Err: err, Conn: ctx.Err() == nil}
+		return nil, nil, requestError(ctx, req, err)
 	}
 	s, err := c.check(r, ranged, resp)
 	if err != nil {
 		resp.Body.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	s.URL, s.Type = resp.Request.URL.String(), resp.Header.Get("Content-Type")
-	return s, nil
+	return s, resp.Header, nil
 }
 
 func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.Stream, error) {
@@ -154,6 +204,9 @@ func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.
 		return &fetch.ChangedError{Size: size, Validator: val, Why: why}
 	}
 	status := fmt.Sprintf("%s: %s", r.URL, resp.Status)
+	if err := bounded(r.URL, resp); err != nil {
+		return nil, err
+	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusPartialContent:
 		if !ranged {
@@ -255,12 +308,27 @@ func ReadAll(r io.Reader, max int64) ([]byte, error) {
 // List implements fetch.Lister: it fetches the page at rawURL whole (at
 // most max bytes) and parses it as a directory listing.
 func (c *Conn) List(ctx context.Context, rawURL string, max int64, moved func(int)) (*fetch.Listing, error) {
-	s, err := c.Get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
+	s, h, err := c.get(ctx, fetch.Request{URL: rawURL, Range: span.Range{Start: 0, End: -1}, Size: -1})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(countingReader{s.Body, moved}, max+1))
+	// grab asks for no encoding, yet some servers gzip their pages all
+	// the same: read as bytes, a gzipped listing would have no entries.
+	// Decoded, it is bounded like any other: a bomb hits max.
+	var r io.Reader = countingReader{s.Body, moved}
+	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, &fetch.TransientError{Err: fmt.Errorf("reading listing %s (gzip): %w", rawURL, err)}
+		}
+		r = zr
+	default:
+		return nil, &fetch.PermanentError{Err: fmt.Errorf("listing %s comes with Content-Encoding %q, which grab cannot read", rawURL, enc)}
+	}
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("reading listing %s: %w", rawURL, err)
@@ -290,4 +358,56 @@ func (c countingReader) Read(p []byte) (int, error) {
 		c.moved(n)
 	}
 	return n, err
+}
+
+// requestError classifies a request that got no answer: refused for good,
+// this side's fault (no proxy, a certificate not trusted: Local), or the
+// circuit's or the host's.
+func requestError(ctx context.Context, req *http.Request, err error) error {
+	if errors.Is(err, ErrRedirect) || errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
+		return &fetch.PermanentError{Err: err}
+	}
+	if ctx.Err() != nil {
+		return &fetch.TransientError{Err: err}
+	}
+	if tlsUntrusted(err) {
+		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Host, ErrTLSVerify, tlsCause(err)), Conn: true, Local: true}
+	}
+	if rh := (tls.RecordHeaderError{}); errors.As(err, &rh) {
+		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Host, ErrNotTLS, rh.Msg), Conn: true, Local: true}
+	}
+	return &fetch.TransientError{Err: err, Conn: true, Local: dial.Local(err)}
+}
+
+// tlsUntrusted reports a failed certificate verification.
+func tlsUntrusted(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
+
+// tlsCause is the verifier's own words.
+func tlsCause(err error) error {
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ve) {
+		return ve.Err
+	}
+	return err
+}
+
+// bounded refuses an answer whose numbers no file can have: a
+// Content-Length or a Content-Range beyond fetch.MaxFileSize sizes nothing.
+func bounded(rawURL string, resp *http.Response) error {
+	n := resp.ContentLength
+	for _, v := range resp.Header.Values("Content-Range") {
+		if cr, err := span.ParseContentRange(v); err == nil {
+			n = max(n, cr.Size, cr.Range.End)
+		}
+	}
+	if n > fetch.MaxFileSize {
+		return &fetch.PermanentError{Err: fmt.Errorf("%w: %s announces %d bytes, more than grab believes of any file (16 TiB)", fetch.ErrTooLarge, rawURL, n)}
+	}
+	return nil
 }

@@ -149,13 +149,13 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	}
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: retries,
-		StallTimeout: p.stall, LimitRate: p.limit,
+		StallTimeout: p.stall, LimitRate: p.limit, MaxWait: p.maxWait, MaxBody: p.maxBody,
 		Source: src, Journal: j.st, Log: j.log, Finished: o.Finished,
 		Less: p.less, Expand: p.crawler.Expand, Admit: p.crawler.Admit, CrawlOnly: s.DryRun,
 	}
 	schemes := schemesOf(all)
 	if !p.tor {
-		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}}); err != nil {
+		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, TLS: p.tls, Header: p.header, Cookies: p.cookies}); err != nil {
 			return err
 		}
 	}
@@ -202,7 +202,7 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	}
 	j.tor = tr
 	// Workers are spread over the tors: worker i uses tor i % N.
-	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers})
+	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls, Header: j.p.header, Cookies: j.p.cookies})
 	return err
 }
 

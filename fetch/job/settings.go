@@ -1,10 +1,13 @@
 package job
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/crawl"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/httpsrc"
 )
 
 // Settings are a job's options. Those given on the command line are saved
@@ -44,6 +48,12 @@ type Settings struct {
 	Order     string   `json:"order"`
 	Depth     int      `json:"depth"`
 	Classes   []string `json:"classes,omitempty"`
+	MaxWait   string   `json:"max_wait,omitempty"` // give up on a source unreachable this long; "" or 0: never
+	Insecure  bool     `json:"insecure,omitempty"` // -k: HTTPS without certificate verification
+	CACert    string   `json:"cacert,omitempty"`   // absolute path of trusted authorities (PEM)
+	UserAgent string   `json:"user_agent,omitempty"`
+	Headers   []string `json:"headers,omitempty"` // -H "Name: value"; "Name:" sends none
+	Cookies   string   `json:"cookies,omitempty"` // absolute path of a cookies.txt
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -71,6 +81,16 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"order":         func(d, s *Settings) { d.Order = s.Order },
 	"depth":         func(d, s *Settings) { d.Depth = s.Depth },
 	"class":         func(d, s *Settings) { d.Classes = s.Classes },
+	"max-wait":      func(d, s *Settings) { d.MaxWait = s.MaxWait },
+	"k":             func(d, s *Settings) { d.Insecure = s.Insecure },
+	"insecure":      func(d, s *Settings) { d.Insecure = s.Insecure },
+	"cacert":        func(d, s *Settings) { d.CACert = s.CACert },
+	"A":             func(d, s *Settings) { d.UserAgent = s.UserAgent },
+	"user-agent":    func(d, s *Settings) { d.UserAgent = s.UserAgent },
+	"H":             func(d, s *Settings) { d.Headers = s.Headers },
+	"header":        func(d, s *Settings) { d.Headers = s.Headers },
+	"b":             func(d, s *Settings) { d.Cookies = s.Cookies },
+	"cookie":        func(d, s *Settings) { d.Cookies = s.Cookies },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.
@@ -116,6 +136,11 @@ type plan struct {
 	less    func(a, b *fetch.File) bool
 	order   []string // class names in fetch order
 	crawler *crawl.Crawler
+	maxWait time.Duration
+	maxBody int64       // --max-size: also the bound of a body of unknown length
+	tls     *tls.Config // nil: the system's authorities
+	header  http.Header // sent with every HTTP request
+	cookies []httpsrc.Cookie
 }
 
 // Check reports what is wrong with the settings, as a *UsageError.
@@ -160,6 +185,22 @@ func (s *Settings) build() (*plan, error) {
 		}
 		j.limit = float64(n)
 	}
+	if s.MaxWait != "" {
+		if j.maxWait, err = time.ParseDuration(s.MaxWait); err != nil || j.maxWait < 0 {
+			return nil, &UsageError{Msg: fmt.Sprintf("--max-wait %q: want a duration such as 30m (0: wait for ever)", s.MaxWait)}
+		}
+	}
+	if j.tls, err = tlsConfig(s.Insecure, s.CACert); err != nil {
+		return nil, err
+	}
+	if j.header, err = s.httpHeader(); err != nil {
+		return nil, err
+	}
+	if s.Cookies != "" {
+		if j.cookies, err = readCookies(s.Cookies); err != nil {
+			return nil, err
+		}
+	}
 	if j.classes, err = class.NewSet(s.Classes); err != nil {
 		return nil, &UsageError{Msg: err.Error(), Hint: "--class NAME=ext,ext (grab classes lists them)"}
 	}
@@ -191,6 +232,7 @@ func (s *Settings) build() (*plan, error) {
 	if err := f.Validate(); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
+	j.maxBody = f.MaxSize
 	if j.less, err = order(s.Order, ranks); err != nil {
 		return nil, err
 	}
@@ -255,6 +297,77 @@ func (s *Settings) checkTor() error {
 	return nil
 }
 
+// httpHeader is what every HTTP request carries: through a proxy or
+// grab's Tor, Tor Browser's User-Agent and Accept headers (a site's
+// operator sees one more Tor Browser), directly grab's own User-Agent;
+// then -A, then each -H ("Name: value" sets, "Name:" sends none).
+func (s *Settings) httpHeader() (http.Header, error) {
+	h := http.Header{}
+	if s.Tor || s.Proxy != "" {
+		h = httpsrc.BrowserHeader()
+	}
+	if s.UserAgent != "" {
+		h.Set("User-Agent", s.UserAgent)
+	}
+	set := map[string]bool{}
+	for i, line := range s.Headers {
+		name, value, ok := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			// nothing of it is echoed: it may hold a secret
+			return nil, &UsageError{Msg: fmt.Sprintf("-H number %d: want \"Name: value\" on one line", i+1), Hint: `-H "Referer: http://xxxx.onion/"`}
+		}
+		key := http.CanonicalHeaderKey(name)
+		switch key {
+		case "Range", "If-Range", "Accept-Encoding", "Content-Length", "Transfer-Encoding", "Connection":
+			return nil, &UsageError{Msg: fmt.Sprintf("-H %s: grab sets this header itself", key)}
+		}
+		switch {
+		case value == "" && key == "User-Agent":
+			h[key] = []string{""} // no User-Agent at all
+		case value == "":
+			h.Del(key)
+		case set[key]:
+			h.Add(key, value)
+		default:
+			h.Set(key, value)
+		}
+		set[key] = true
+	}
+	return h, nil
+}
+
+// readCookies reads -b's cookies.txt.
+func readCookies(name string) ([]httpsrc.Cookie, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, &HintError{Err: fmt.Errorf("--cookie: %w", err), Hint: "--cookie takes a cookies.txt (Netscape format), as exported from Tor Browser"}
+	}
+	defer f.Close()
+	c, err := httpsrc.ParseCookies(f)
+	if err != nil {
+		return nil, &HintError{Err: fmt.Errorf("--cookie %s: %w", name, err), Hint: "--cookie takes a cookies.txt (Netscape format), as exported from Tor Browser"}
+	}
+	return c, nil
+}
+
+// tlsConfig reads --cacert and sets -k.
+func tlsConfig(insecure bool, cacert string) (*tls.Config, error) {
+	var pem []byte
+	if cacert != "" {
+		b, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, &HintError{Err: fmt.Errorf("--cacert: %w", err), Hint: "--cacert takes a file of PEM certificates"}
+		}
+		pem = b
+	}
+	tc, err := httpsrc.TLSConfig(insecure, pem)
+	if err != nil {
+		return nil, &UsageError{Msg: fmt.Sprintf("--cacert %s: %v", cacert, err), Hint: "--cacert takes a file of PEM certificates"}
+	}
+	return tc, nil
+}
+
 // AbsPaths makes the file names of the settings absolute, so that a
 // resume from another folder finds the same files.
 func (s *Settings) AbsPaths() error {
@@ -262,6 +375,16 @@ func (s *Settings) AbsPaths() error {
 	if s.TorConfig != "" {
 		if s.TorConfig, err = filepath.Abs(s.TorConfig); err != nil {
 			return fmt.Errorf("--tor-config: %w", err)
+		}
+	}
+	if s.CACert != "" {
+		if s.CACert, err = filepath.Abs(s.CACert); err != nil {
+			return fmt.Errorf("--cacert: %w", err)
+		}
+	}
+	if s.Cookies != "" {
+		if s.Cookies, err = filepath.Abs(s.Cookies); err != nil {
+			return fmt.Errorf("--cookie: %w", err)
 		}
 	}
 	if strings.ContainsRune(s.TorPath, filepath.Separator) {

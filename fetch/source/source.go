@@ -1,7 +1,9 @@
 package source
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,6 +20,13 @@ type Options struct {
 	// len(Dialers)] for its whole life (one per tor with --tor-instances).
 	Dialers []*dial.Dialer
 	Now     func() time.Time
+	// TLS configures HTTPS sources (-k, --cacert); nil: the system's
+	// authorities.
+	TLS *tls.Config
+	// Header goes with every HTTP request (User-Agent, -H); Cookies with
+	// the requests they match (-b).
+	Header  http.Header
+	Cookies []httpsrc.Cookie
 }
 
 // Scheme is one kind of URL.
@@ -27,7 +36,9 @@ type Scheme struct {
 	New  func(Options) fetch.Source
 }
 
-func newHTTP(o Options) fetch.Source { return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now} }
+func newHTTP(o Options) fetch.Source {
+	return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now, TLS: o.TLS, Header: o.Header, Cookies: o.Cookies}
+}
 
 // schemes is the registry.
 var schemes = []Scheme{

@@ -1,0 +1,145 @@
+package fetch_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/store"
+)
+
+// answers serves each URL the stream its function makes.
+type answers map[string]func(r fetch.Request) (*fetch.Stream, error)
+
+func (a answers) Conn(int) fetch.Conn { return a }
+func (a answers) Close() error        { return nil }
+func (a answers) Get(_ context.Context, r fetch.Request) (*fetch.Stream, error) {
+	return a[r.URL](r)
+}
+
+func body(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// endless is a body that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'z'
+	}
+	return len(p), nil
+}
+
+func failedWith(t *testing.T, e *fetch.Engine, want map[string]string) {
+	t.Helper()
+	for _, f := range e.Files() {
+		w, ok := want[f.URL]
+		if !ok {
+			continue
+		}
+		if w == "" && f.State != fetch.Done {
+			t.Errorf("%s: %v %s, want done", f.URL, f.State, f.Err)
+		}
+		if w != "" && (f.State != fetch.Failed || f.Err != w) {
+			t.Errorf("%s: %v %q, want failed with %q", f.URL, f.State, f.Err, w)
+		}
+	}
+}
+
+// Sizes no file has, from the source or a listing, size nothing: the file
+// fails with the reason, or (a listing's) is taken as a hint the source
+// corrects; a body longer than announced, or endless, fails its file.
+func TestSizesBounded(t *testing.T) {
+	src := answers{
+		"http://h/range": func(r fetch.Request) (*fetch.Stream, error) { // 206 bytes 0-0/2^63-1
+			return &fetch.Stream{Body: body("x"), Offset: 0, Len: 1, Size: math.MaxInt64}, nil
+		},
+		"http://h/length": func(r fetch.Request) (*fetch.Stream, error) { // 200, Content-Length 2^62
+			return &fetch.Stream{Body: body("x"), Len: 1 << 62, Size: 1 << 62, Whole: true}, nil
+		},
+		"http://h/listed": func(r fetch.Request) (*fetch.Stream, error) { // a listing said 2^63-1
+			return &fetch.Stream{Body: body("hello"), Len: 5, Size: 5, Whole: true}, nil
+		},
+		"http://h/more": func(r fetch.Request) (*fetch.Stream, error) { // chunked, after a listing said 5
+			return &fetch.Stream{Body: body("hello, and more"), Len: -1, Size: -1, Whole: true}, nil
+		},
+		"http://h/endless": func(r fetch.Request) (*fetch.Stream, error) {
+			return &fetch.Stream{Body: io.NopCloser(endless{}), Len: -1, Size: -1, Whole: true}, nil
+		},
+	}
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := fetch.New(fetch.Config{Dir: dir, Journal: st, Source: src, Workers: 2, Streams: 1, BlockSize: 1024,
+		MaxBody: 1 << 20, FreeSpace: func(string) (int64, bool) { return 4500, true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Add([]fetch.File{
+		{URL: "http://h/range", Path: "range", Size: -1},
+		{URL: "http://h/length", Path: "length", Size: -1},
+		{URL: "http://h/listed", Path: "listed", Size: math.MaxInt64},
+		{URL: "http://h/more", Path: "more", Size: 5},
+		{URL: "http://h/endless", Path: "endless", Size: -1},
+	})
+	e.Run(t.Context())
+	failedWith(t, e, map[string]string{
+		"http://h/range":   "file too large: the source announces 9223372036854775807 bytes, more than the limit of 1.0 MiB",
+		"http://h/length":  "file too large: the source announces 4611686018427387904 bytes, more than the limit of 1.0 MiB",
+		"http://h/listed":  "",
+		"http://h/more":    "the source sent more than it announced: more goes on past byte 5",
+		"http://h/endless": "file too large: its size is unknown, and it goes on past 1.0 MiB",
+	})
+}
+
+// A file announced larger than the free disk stops the job as a full disk
+// does, before a byte of it is written: resumable once space is freed.
+func TestFileLargerThanFreeDisk(t *testing.T) {
+	src := answers{"http://h/disk": func(r fetch.Request) (*fetch.Stream, error) {
+		return &fetch.Stream{Body: body("x"), Len: 1, Size: 5000, Whole: true}, nil
+	}}
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := fetch.New(fetch.Config{Dir: dir, Journal: st, Source: src, Workers: 2, Streams: 1, BlockSize: 1024,
+		FreeSpace: func(string) (int64, bool) { return 4500, true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Add([]fetch.File{{URL: "http://h/disk", Path: "disk", Size: -1}})
+	err = e.Run(t.Context())
+	if !errors.Is(err, fetch.ErrDiskFull) || err.Error() != "disk full: disk needs 4.9 KiB, and 4.4 KiB are free" {
+		t.Fatalf("Run: %v", err)
+	}
+	if f := e.Files()[0]; f.State != fetch.Pending || e.Status().Fetched != 0 {
+		t.Fatalf("file %v, fetched %d", f.State, e.Status().Fetched)
+	}
+}
+
+// A size recorded by an earlier grab that believed it fails the file on
+// resume instead of sizing a block map.
+func TestRecordedHugeSizeOnResume(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Save(&fetch.Batch{Files: []fetch.File{{ID: 1, URL: "http://h/x", Path: "x", Size: math.MaxInt64}}})
+	e, err := fetch.New(fetch.Config{Dir: dir, Journal: st, Source: answers{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := e.Files()[0]; f.State != fetch.Failed || !strings.HasPrefix(f.Err, "file too large: the source announces 9223372036854775807 bytes") {
+		t.Fatalf("%v %q", f.State, f.Err)
+	}
+}

@@ -1,0 +1,13 @@
+package httpsrc
+
+import "errors"
+
+var (
+	// ErrRedirect refuses a redirect that would leave the source's host.
+	ErrRedirect = errors.New("redirect refused")
+	// ErrTLSVerify reports a server whose certificate does not verify
+	// against the trusted authorities (the system's, or --cacert).
+	ErrTLSVerify = errors.New("TLS certificate not trusted")
+	// ErrNotTLS reports an https:// URL whose server does not speak TLS.
+	ErrNotTLS = errors.New("no TLS server there")
+)
