@@ -105,6 +105,9 @@ func (e *Engine) finish(f *fileState) error {
 // beneath the output folder: a link there that leads out of it makes the
 // file fail (grab's copy stays in the state folder), never a write outside.
 func (e *Engine) finishMove(f *fileState) error {
+	if f.Kind != KindFile {
+		return nil // a listing has no place in the tree
+	}
 	src, dst := partRel(f.ID), filepath.FromSlash(f.Path)
 	root := e.tree.root
 	if _, err := root.Lstat(src); errors.Is(err, os.ErrNotExist) {

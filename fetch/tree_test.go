@@ -9,6 +9,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/store"
 )
 
 // Links already in the output folder never take a write outside it: a
@@ -110,4 +111,46 @@ func TestDoneMeansInTheTree(t *testing.T) {
 			t.Errorf("%s: %v, want %v", f.Path, f.State, want)
 		}
 	}
+}
+
+// A resume of a finished crawl reads no listing again (a listing recorded
+// done has no place in the tree to check).
+func TestResumeKeepsListingsDone(t *testing.T) {
+	a := fetchtest.Data("a", 5000)
+	j := newJob(t, map[string]*fetchtest.File{"/a": {Data: a}, "/d/": {Data: []byte("<a href=a>a</a>")}})
+	j.cfg.Expand = func(l fetch.File, found *fetch.Listing) ([]fetch.File, error) {
+		return []fetch.File{{URL: j.srv.FileURL("/a"), Path: "a", Size: -1, Estimate: -1}}, nil
+	}
+	listing := fetch.File{Kind: fetch.KindListing, URL: j.srv.FileURL("/d/"), Size: -1, Estimate: -1}
+	run := func() *fetch.Engine {
+		st, err := store.Open(j.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		cfg := j.cfg
+		cfg.Dir, cfg.Journal = j.dir, st
+		e, err := fetch.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		e.Add([]fetch.File{listing})
+		if err := e.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	run()
+	before := j.srv.Requests("/a") + j.srv.Requests("/d/")
+	e := run()
+	if n := j.srv.Requests("/a") + j.srv.Requests("/d/") - before; n != 0 {
+		t.Fatalf("the resume sent %d requests", n)
+	}
+	for _, f := range e.Files() {
+		if f.State != fetch.Done {
+			t.Fatalf("%s (%v): %v", f.URL, f.Kind, f.State)
+		}
+	}
+	j.want("/a", a)
 }
