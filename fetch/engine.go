@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -71,13 +70,16 @@ type Engine struct {
 	wake     chan struct{} // closed and replaced whenever work may have appeared
 
 	files  []*fileState // every item, in the order added
-	queue  []*fileState // pending items in fetch order
+	q      *queue       // pending items, indexed for the scheduler (queue.go)
 	byURL  map[string]*fileState
 	nextID uint64
 	resets []uint64
-	fatal  error
-	cancel context.CancelFunc // of the running job
-	stats  counters
+	// changed lists the files whose record, blocks or partial blocks
+	// changed since the last commit: a commit looks at these only.
+	changed []*fileState
+	fatal   error
+	cancel  context.CancelFunc // of the running job
+	stats   counters
 
 	circs  []*circ
 	scorer *circuit.Scorer
@@ -118,6 +120,13 @@ type fileState struct {
 	finishing bool
 	runBytes  int64 // received for this file in this run
 	lastErr   string
+
+	key     *File  // the record when queued: the fetch order compares these
+	host    string // of URL, lower case
+	where   int    // in the queue: inNone, inFresh, inActive, inBackoff
+	group   *group // its fresh set while inFresh
+	heapIdx int    // in the backoff heap while inBackoff
+	listed  bool   // in e.changed
 }
 
 // task is one request's worth of work: bytes [start, end) of a file, of
@@ -204,6 +213,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1,
 		scorer: newScorer(cfg.Workers), hosts: map[string]*hostState{}, limiter: &rate.Limiter{Rate: cfg.LimitRate}}
+	e.q = newQueue(func(a, b *fileState) bool { return e.compare(a, b) < 0 }, e.freshSmall)
 	if err := os.MkdirAll(e.partDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
@@ -226,7 +236,7 @@ func (e *Engine) load() error {
 		return fmt.Errorf("loading job: %w", err)
 	}
 	for _, s := range saved {
-		f := &fileState{File: s.File, tasks: map[*task]struct{}{}}
+		f := &fileState{File: s.File, tasks: map[*task]struct{}{}, host: hostOf(s.File.URL)}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		e.nextID = max(e.nextID, f.ID+1)
@@ -242,13 +252,20 @@ func (e *Engine) load() error {
 		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
 			return err
 		}
-		e.queue = append(e.queue, f)
+		e.enqueue(f)
 	}
-	slices.SortStableFunc(e.queue, e.compare)
 	return nil
 }
 
-func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, &a.File, &b.File) }
+// enqueue puts a pending item in the queue, its order fixed by its record
+// as it is now. e.mu is held (or the engine is not running yet).
+func (e *Engine) enqueue(f *fileState) {
+	k := f.File
+	f.key = &k
+	e.q.push(f)
+}
+
+func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, a.key, b.key) }
 
 // Compare is the fetch order: listings first, then less, then the order of
 // discovery.
@@ -320,6 +337,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 				f.unsynced = append(f.unsynced, int64(i))
 			}
 		}
+		e.changedFile(f) // the blocks are recorded again, the partials too
 	}
 	if f.Whole && f.doneBytes < f.Size {
 		// A whole stream cannot resume in the middle.
@@ -387,7 +405,7 @@ func (e *Engine) add(files []File) int {
 		if _, ok := e.byURL[in.URL]; ok {
 			continue
 		}
-		f := &fileState{File: in, dirty: true, tasks: map[*task]struct{}{}}
+		f := &fileState{File: in, dirty: true, tasks: map[*task]struct{}{}, host: hostOf(in.URL)}
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
@@ -401,8 +419,8 @@ func (e *Engine) add(files []File) int {
 		}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
-		i, _ := slices.BinarySearchFunc(e.queue, f, e.compare)
-		e.queue = slices.Insert(e.queue, i, f)
+		e.enqueue(f)
+		e.changedFile(f)
 		n++
 	}
 	return n
@@ -537,4 +555,13 @@ func (e *Engine) Expect(url string, d digest.Set) {
 	}
 	f.Expect.Merge(maps.Clone(d))
 	f.dirty = true
+	e.changedFile(f)
+}
+
+// changedFile puts f on the list the next commit looks at. e.mu is held.
+func (e *Engine) changedFile(f *fileState) {
+	if !f.listed {
+		f.listed = true
+		e.changed = append(e.changed, f)
+	}
 }

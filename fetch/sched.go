@@ -58,12 +58,50 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 
 // pick chooses work under e.mu. Without a task it returns how long to wait
 // (0: until woken) or -1 when every file is settled.
+//
+// It walks the pending items in fetch order as if they were one list, but
+// only the started ones (about as many as there are lanes) and, of each
+// set of fresh ones, the first: a fresh item gives the lane a task at once,
+// or none of its set would (see queue.go).
 func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 	now := e.cfg.Now()
 	var soonest time.Duration
-	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
+	later := func(d time.Duration) {
+		if soonest == 0 || d < soonest {
+			soonest = d
+		}
+	}
 	open := false
+	if d := e.q.wakeUp(now); d > 0 {
+		later(d)
+	}
+	if len(e.q.backoff) > 0 {
+		open = true
+	}
+	act := e.q.started(nil)
+	var heads []*fileState // the first of each fresh set this lane may take, nil once looked at
+	for _, g := range e.q.order {
+		if g.tree.Len() == 0 || (e.cfg.CrawlOnly && !g.listing) {
+			continue
+		}
+		open = true
+		if hw := e.hostWait(g.host, now); hw > 0 {
+			later(hw)
+			continue
+		}
+		if !l.bulk && !g.small {
+			continue
+		}
+		f, _ := g.tree.Min()
+		heads = append(heads, f)
+	}
 	var ahead []*fileState // files before f in fetch order with requests under way
+	var sleepy []*fileState
+	defer func() {
+		for _, f := range sleepy {
+			e.q.sleep(f)
+		}
+	}()
 	med := -1.0
 	median := func() float64 { // computed once, if at all
 		if med < 0 {
@@ -71,7 +109,25 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		}
 		return med
 	}
-	for _, f := range e.queue {
+	for i := 0; ; {
+		var f *fileState
+		h := -1
+		if i < len(act) {
+			f = act[i]
+		}
+		for k, hf := range heads {
+			if hf != nil && (f == nil || e.compare(hf, f) < 0) {
+				f, h = hf, k
+			}
+		}
+		if f == nil {
+			break
+		}
+		if h >= 0 {
+			heads[h] = nil
+		} else {
+			i++
+		}
 		if e.cfg.CrawlOnly && f.Kind == KindFile {
 			continue
 		}
@@ -80,12 +136,13 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			continue
 		}
 		d := f.notBefore.Sub(now)
-		if hw := e.hostWait(hostOf(f.URL), now); hw > d {
+		if hw := e.hostWait(f.host, now); hw > d {
 			d = hw
 		}
 		if d > 0 {
-			if soonest == 0 || d < soonest {
-				soonest = d
+			later(d)
+			if len(f.tasks) == 0 && f.notBefore.After(now) {
+				sleepy = append(sleepy, f) // out of the walk until its backoff ends
 			}
 			continue
 		}
@@ -93,6 +150,9 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			continue
 		}
 		if f.Kind == KindFile && e.smallOK(f) && !e.roomFor(l.c, f, 0, median()) {
+			// (For a fresh set this leaves the rest of the set too: it
+			// comes in fetch order, mostly by size, so its next files are
+			// no smaller.)
 			if len(f.tasks) > 0 {
 				ahead = append(ahead, f) // it still comes before lower classes
 			}
@@ -128,10 +188,10 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		}
 		return nil, soonest, nil
 	}
-	if t, err := e.speculate(e.chunkFor(l.c)); t != nil || err != nil {
+	if t, err := e.speculate(act, e.chunkFor(l.c)); t != nil || err != nil {
 		return t, 0, err
 	}
-	if t := e.steal(l); t != nil {
+	if t := e.steal(l, act); t != nil {
 		return t, 0, nil
 	}
 	if !open {
@@ -141,6 +201,28 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		soonest = time.Second // look again for a tail worth a twin
 	}
 	return nil, soonest, nil
+}
+
+// first is the first pending item in fetch order, nil if none. e.mu is
+// held.
+func (e *Engine) first() *fileState {
+	var best *fileState
+	consider := func(f *fileState) {
+		if f != nil && f.State == Pending && (best == nil || e.compare(f, best) < 0) {
+			best = f
+		}
+	}
+	if act := e.q.started(nil); len(act) > 0 {
+		consider(act[0])
+	}
+	for _, g := range e.q.order {
+		f, _ := g.tree.Min()
+		consider(f)
+	}
+	for _, f := range e.q.backoff {
+		consider(f)
+	}
+	return best
 }
 
 // carries reports whether circuit c has a request under way for one of
@@ -168,6 +250,14 @@ func (e *Engine) running() bool {
 
 // pickIn finds a task in one file, if it has unclaimed work.
 func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
+	t, err := e.pickInFile(f, chunk)
+	if t != nil {
+		e.q.activate(f)
+	}
+	return t, err
+}
+
+func (e *Engine) pickInFile(f *fileState, chunk int64) (*task, error) {
 	if f.Kind == KindListing {
 		if len(f.tasks) > 0 {
 			return nil, nil
@@ -269,8 +359,8 @@ func (e *Engine) issue(t *task) (*task, error) {
 // all of them start. A range past the end costs one round trip and
 // nothing else: the source answers 416 with the size. Only files likely
 // to be big are guessed at: a listing says so, or the user named the file.
-func (e *Engine) speculate(chunk int64) (*task, error) {
-	for _, f := range e.queue {
+func (e *Engine) speculate(started []*fileState, chunk int64) (*task, error) {
+	for _, f := range started {
 		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
 			continue
 		}
@@ -295,11 +385,11 @@ func (e *Engine) speculate(chunk int64) (*task, error) {
 
 // steal gives an idle lane part of the running request expected to finish
 // last, or, when none is long enough to split, a twin of it.
-func (e *Engine) steal(l *lane) *task {
-	if t := e.split(l, e.queue); t != nil {
+func (e *Engine) steal(l *lane, started []*fileState) *task {
+	if t := e.split(l, started); t != nil {
 		return t
 	}
-	return e.twin(l)
+	return e.twin(l, started)
 }
 
 // split splits the running task of files expected to finish last, giving
@@ -374,8 +464,8 @@ func (e *Engine) laneRate(l *lane, extra int) float64 {
 // circuit. An idle lane on another circuit fetches the same range; the
 // first to have each block wins and the other stops when nothing it could
 // bring is missing. The bytes both fetched are counted as wasted.
-func (e *Engine) twin(l *lane) *task {
-	return e.twinAmong(l, e.queue, 2*time.Second)
+func (e *Engine) twin(l *lane, started []*fileState) *task {
+	return e.twinAmong(l, started, 2*time.Second)
 }
 
 // twinIdle is how long a request may move nothing before a twin treats it
@@ -613,7 +703,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
 	case errors.As(err, &tr) && tr.Conn:
-		e.hostDown(hostOf(f.URL), err)
+		e.hostDown(f.host, err)
 	default:
 		if !progressed {
 			f.fails++
@@ -667,7 +757,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := t.f
-	e.hostUpLocked(hostOf(f.URL))
+	e.hostUpLocked(f.host)
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
 	}

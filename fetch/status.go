@@ -106,8 +106,8 @@ type ClassStatus struct {
 func (e *Engine) Files() []File {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
-	order := slices.Clone(e.queue)
+	order := slices.DeleteFunc(e.q.all(), func(f *fileState) bool { return f.State != Pending })
+	slices.SortFunc(order, e.compare)
 	for _, f := range e.files {
 		if f.State != Pending {
 			order = append(order, f)
