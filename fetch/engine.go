@@ -77,6 +77,10 @@ type Engine struct {
 	// changed lists the files whose record, blocks or partial blocks
 	// changed since the last commit: a commit looks at these only.
 	changed []*fileState
+	// finished lists the files verified and done in memory since the last
+	// commit: it syncs them, records them and moves them into the tree.
+	finished []*fileState
+	newParts bool // partial files were created since the last commit
 	fatal   error
 	cancel  context.CancelFunc // of the running job
 	stats   counters
@@ -127,6 +131,7 @@ type fileState struct {
 	group   *group // its fresh set while inFresh
 	heapIdx int    // in the backoff heap while inBackoff
 	listed  bool   // in e.changed
+	whole   wholeHash
 }
 
 // task is one request's worth of work: bytes [start, end) of a file, of
@@ -235,6 +240,8 @@ func (e *Engine) load() error {
 	if err != nil {
 		return fmt.Errorf("loading job: %w", err)
 	}
+	dirs := map[string]bool{}
+	defer syncDirs(dirs) // moves a crash left undone
 	for _, s := range saved {
 		f := &fileState{File: s.File, tasks: map[*task]struct{}{}, host: hostOf(s.File.URL)}
 		e.files = append(e.files, f)
@@ -242,7 +249,7 @@ func (e *Engine) load() error {
 		e.nextID = max(e.nextID, f.ID+1)
 		switch f.State {
 		case Done:
-			if err := e.finishMove(f); err != nil {
+			if err := e.finishMove(f, dirs); err != nil {
 				return err
 			}
 			continue

@@ -347,6 +347,7 @@ func (e *Engine) issue(t *task) (*task, error) {
 			return nil, fmt.Errorf("opening partial file for %s: %w", f.Path, err)
 		}
 		f.part = p
+		e.newParts = true
 	}
 	t.gen, t.part, t.cursor = f.gen, f.part, t.start
 	f.tasks[t] = struct{}{}
@@ -530,6 +531,7 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end,
 		hinit: hinit, hstate: slices.Clone(hinit), savedAt: -1, twin: best, twinned: true}
 	best.twin, best.twinned, best.twinFrom = nt, true, start
+	best.f.spoilWhole()
 	best.f.tasks[nt] = struct{}{}
 	e.stats.twins++
 	return nt
@@ -561,6 +563,7 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	if t.cursor%bs != 0 && t.cursor != f.Size {
 		if f.Size > 0 {
 			t.hstate = state()
+			e.changedFile(f) // a partial block to record
 		}
 		return -1, true
 	}
@@ -578,6 +581,7 @@ func (e *Engine) ended(t *task, sum func() [32]byte) {
 		return
 	}
 	f.Size, f.dirty = t.cursor, true
+	e.changedFile(f)
 	if t.cursor%e.cfg.BlockSize != 0 {
 		e.completeWith(t, sum)
 	}
@@ -596,6 +600,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 		f.hashes = append(f.hashes, make([][32]byte, b+1-int64(len(f.hashes)))...)
 	}
 	delete(f.partial, b)
+	e.changedFile(f)
 	if !f.done[b] {
 		f.done[b] = true
 		f.hashes[b] = sum()
@@ -604,6 +609,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 	} else {
 		e.stats.wasted += t.cursor - max(t.start, b*bs, t.twinFrom) // fetched twice (a twin, or a whole stream over done blocks)
 		if h := sum(); h != f.hashes[b] {
+			f.spoilWhole()
 			f.hashes[b] = h
 			f.unsynced = append(f.unsynced, b)
 		}
@@ -670,6 +676,7 @@ func (e *Engine) release(t *task) (finish bool) {
 					f.partial = map[int64]*partialState{}
 				}
 				f.partial[b] = &partialState{reached: t.cursor, state: t.hstate, saved: t.savedAt == t.cursor}
+				e.changedFile(f)
 			}
 		}
 		if b := t.cursor / bs; b < f.scanFrom {
@@ -727,6 +734,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 
 func (e *Engine) failFile(f *fileState, why string) {
 	f.State, f.Err, f.dirty = Failed, why, true
+	e.changedFile(f)
 	f.gen++ // running tasks of this file stop at their next write
 	e.log.Error("file failed", "path", f.Path, "err", why)
 }
@@ -736,7 +744,9 @@ func (e *Engine) failFile(f *fileState, why string) {
 // unlinked, until they notice the new generation.
 func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.gen++
+	f.restartWhole(f.gen)
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
+	e.changedFile(f)
 	e.stats.wasted += min(f.doneBytes, f.runBytes)
 	f.runBytes = 0
 	f.doneBytes, f.scanFrom, f.unsynced, f.partial = 0, 0, nil, nil
@@ -761,6 +771,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
 	}
+	e.changedFile(f) // if nothing changed, the commit finds it clean
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {
 			f.Expect = digest.Set{}
@@ -795,6 +806,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		if !f.Whole {
 			e.log.Info("source ignores byte ranges, fetching as one stream", "path", f.Path)
 			f.Whole, f.dirty = true, true
+			f.spoilWhole()
 			// Every other task of this file would get the whole file too.
 			for o := range f.tasks {
 				if o != t {

@@ -60,6 +60,7 @@ func (e *Engine) work(ctx context.Context, l *lane) error {
 func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.Hash) error {
 	e.mu.Lock()
 	req := Request{URL: t.f.URL, Range: span.Range{Start: t.start, End: t.end}, Size: t.f.Size, Validator: t.f.Validator}
+	gen := t.gen
 	e.mu.Unlock()
 	jobCtx := ctx
 	ctx, stopWatch := e.watch(ctx, t)
@@ -140,6 +141,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 				return fmt.Errorf("writing %s: %w", t.f.Path, werr)
 			}
 			h.Write(buf[:n])
+			t.f.feedWhole(gen, t.cursor, buf[:n]) // t.cursor changes only on this goroutine
 			b, keep := e.received(t, int64(n), sum, state)
 			if b >= 0 {
 				blocks++
@@ -293,6 +295,7 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	}
 	n := e.add(found)
 	t.f.State, t.f.dirty = Done, true
+	e.changedFile(t.f)
 	e.log.Info("listing read", "url", rec.URL, "entries", len(found), "new", n)
 	e.broadcast()
 }

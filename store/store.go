@@ -61,7 +61,11 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
 	pidPath := filepath.Join(filepath.Dir(path), "pid")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
+	// The freelist is not written with every transaction (it is rebuilt
+	// when the job is opened): a commit then writes only the pages it
+	// changed.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		pid, _ := readPID(pidPath)
 		return nil, &InUseError{PID: pid, Path: dir}
