@@ -132,6 +132,7 @@ type fileState struct {
 	heapIdx int    // in the backoff heap while inBackoff
 	listed  bool   // in e.changed
 	whole   wholeHash
+	partMu  sync.Mutex // held while part is being opened
 }
 
 // task is one request's worth of work: bytes [start, end) of a file, of

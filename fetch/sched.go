@@ -338,20 +338,53 @@ func (e *Engine) covered(f *fileState, b int64) bool {
 	return false
 }
 
-// issue registers t with its file, opening the partial file if needed.
+// issue registers t with its file. Its partial file is opened by the
+// lane (partFor), outside e.mu.
 func (e *Engine) issue(t *task) (*task, error) {
 	f := t.f
-	if f.part == nil {
-		p, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("opening partial file for %s: %w", f.Path, err)
-		}
-		f.part = p
-		e.newParts = true
-	}
 	t.gen, t.part, t.cursor = f.gen, f.part, t.start
 	f.tasks[t] = struct{}{}
 	return t, nil
+}
+
+// partFor gives t its file's partial file, opening (creating) it if the
+// file has none yet: files are opened one at a time per file, and never
+// under e.mu, since creating a file may wait on the file system's journal.
+// A task of an older generation gets none (t.part stays nil) and must not
+// write.
+func (e *Engine) partFor(t *task) error {
+	e.mu.Lock()
+	f := t.f
+	if t.part != nil || t.gen != f.gen {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.Unlock()
+	f.partMu.Lock()
+	defer f.partMu.Unlock()
+	e.mu.Lock()
+	if f.part != nil || t.gen != f.gen {
+		if t.gen == f.gen {
+			t.part = f.part
+		}
+		e.mu.Unlock()
+		return nil
+	}
+	gen := f.gen
+	e.mu.Unlock()
+	p, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return e.localErr(f, "opening partial file for", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if f.gen != gen || f.part != nil || f.State != Pending {
+		p.Close() // restarted meanwhile (its path was removed), or done
+		return nil
+	}
+	f.part, t.part = p, p
+	e.newParts = true
+	return nil
 }
 
 // speculate gives an idle worker a range further into a file whose size

@@ -58,7 +58,14 @@ func (e *Engine) work(ctx context.Context, l *lane) error {
 // run fetches one task. Problems with the source are handled here; the
 // returned error stops the job (the local disk failed).
 func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.Hash) error {
+	if err := e.partFor(t); err != nil {
+		return err
+	}
 	e.mu.Lock()
+	if t.part == nil {
+		e.mu.Unlock()
+		return nil // superseded before it began
+	}
 	req := Request{URL: t.f.URL, Range: span.Range{Start: t.start, End: t.end}, Size: t.f.Size, Validator: t.f.Validator}
 	gen := t.gen
 	e.mu.Unlock()
