@@ -81,9 +81,9 @@ type Engine struct {
 	// commit: it syncs them, records them and moves them into the tree.
 	finished []*fileState
 	newParts bool // partial files were created since the last commit
-	fatal   error
-	cancel  context.CancelFunc // of the running job
-	stats   counters
+	fatal    error
+	cancel   context.CancelFunc // of the running job
+	stats    counters
 
 	circs  []*circ
 	scorer *circuit.Scorer
