@@ -84,16 +84,11 @@ func (e *Engine) commit() error {
 	if len(b.Resets)+len(b.Files)+len(b.Blocks)+len(b.Partials) == 0 && len(finished) == 0 {
 		return nil
 	}
-	if err := syncAll(parts); err != nil {
+	if err := e.syncParts(parts, newParts); err != nil {
 		if isDiskFull(err) {
 			return fmt.Errorf("%w: syncing partial files: %v", ErrDiskFull, err)
 		}
 		return fmt.Errorf("syncing partial files: %w", err)
-	}
-	if newParts {
-		if err := syncDir(e.partDir()); err != nil {
-			return fmt.Errorf("syncing the folder of partial files: %w", err)
-		}
 	}
 	if err := e.cfg.Journal.Save(b); err != nil {
 		if isDiskFull(err) {
@@ -111,12 +106,42 @@ func (e *Engine) commit() error {
 			return err
 		}
 	}
-	if err := syncDirs(dirs); err != nil {
+	if e.fsDir != nil && len(dirs) > syncfsDirs {
+		if err := syncfs(e.fsDir); err != nil {
+			return fmt.Errorf("syncing the moves into the tree: %w", err)
+		}
+	} else if err := syncDirs(dirs); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	e.broadcast()
 	e.mu.Unlock()
+	return nil
+}
+
+// Batches from which a commit syncs the whole file system at once
+// (syncfs) rather than file by file, where it can.
+const (
+	syncfsFiles = 8 // partial files
+	syncfsDirs  = 2 // folders of the tree
+)
+
+// syncParts makes the bytes of parts durable, and with newParts the
+// folder of partial files. The partial files and the output folder share
+// one file system (finished files are renamed from one to the other), so
+// one syncfs covers a large batch.
+func (e *Engine) syncParts(parts []*os.File, newParts bool) error {
+	if e.fsDir != nil && len(parts) >= syncfsFiles {
+		return syncfs(e.fsDir)
+	}
+	if err := syncAll(parts); err != nil {
+		return err
+	}
+	if newParts {
+		if err := syncDir(e.partDir()); err != nil {
+			return fmt.Errorf("the folder of partial files: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -81,6 +81,7 @@ type Engine struct {
 	// commit: it syncs them, records them and moves them into the tree.
 	finished []*fileState
 	newParts bool // partial files were created since the last commit
+	fsDir    *os.File // the folder of partial files, open for syncfs while running (nil: none)
 	fatal    error
 	cancel   context.CancelFunc // of the running job
 	stats    counters
@@ -444,6 +445,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.cancel = cancel
 	e.mu.Unlock()
+	if haveSyncfs {
+		if d, err := os.Open(e.partDir()); err == nil {
+			e.fsDir = d
+			defer func() { d.Close(); e.fsDir = nil }()
+		}
+	}
 	commitDone := make(chan error, 1)
 	stopCommit := make(chan struct{})
 	go func() { commitDone <- e.commitLoop(stopCommit) }()

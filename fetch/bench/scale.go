@@ -53,7 +53,7 @@ func Scale(ctx context.Context, w io.Writer, counts []int) (err error) {
 		}
 	}()
 	fmt.Fprintf(w, "%8s  %-7s %8s %10s %9s %9s %7s %10s %10s\n",
-		"files", "tool", "wall s", "CPU s/1k", "RSS MB", "written", "files", "wall/grab", "CPU/grab")
+		"files", "tool", "wall s", "CPU s/1k", "RSS MB", "written", "files", "grab÷wall", "grab÷CPU")
 	for _, n := range counts {
 		if err := ctx.Err(); err != nil {
 			return err
