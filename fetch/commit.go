@@ -113,9 +113,6 @@ func (e *Engine) commit() error {
 	} else if err := syncDirs(dirs); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	e.broadcast()
-	e.mu.Unlock()
 	return nil
 }
 

@@ -45,9 +45,9 @@ func (e *Engine) finish(f *fileState) error {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.broadcast()
 	if f.gen != gen || f.State != Pending {
 		f.finishing = false
+		e.broadcast()
 		return nil
 	}
 	if len(bad) > 0 {
@@ -59,11 +59,13 @@ func (e *Engine) finish(f *fileState) error {
 		}
 		f.spoilWhole()
 		f.finishing = false
+		e.broadcast()
 		return nil
 	}
 	if err := digest.Check(expect, got); err != nil {
 		e.failFile(f, fmt.Sprintf("%v; the bytes are kept in %s", err, e.partPath(f.ID)))
 		f.finishing = false
+		e.broadcast()
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
@@ -71,6 +73,9 @@ func (e *Engine) finish(f *fileState) error {
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
 	e.changedFile(f)
 	e.finished = append(e.finished, f)
+	if e.q.nearlyEmpty() {
+		e.broadcast() // perhaps the last: idle lanes see that all is settled
+	}
 	return nil
 }
 

@@ -155,6 +155,20 @@ func (q *queue) wakeUp(now time.Time) time.Duration {
 	return 0
 }
 
+// nearlyEmpty reports whether only started items are left: no fresh
+// ones, none in backoff.
+func (q *queue) nearlyEmpty() bool {
+	if len(q.backoff) > 0 {
+		return false
+	}
+	for _, g := range q.order {
+		if g.tree.Len() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // all returns every queued item, in no particular order.
 func (q *queue) all() []*fileState {
 	var out []*fileState

@@ -716,7 +716,12 @@ func (e *Engine) release(t *task) (finish bool) {
 			f.scanFrom = b
 		}
 	}
-	e.broadcast()
+	if t.gen != f.gen || t.end < 0 || t.cursor < t.end || t.twin != nil {
+		// Work went back to the pool (or its twin goes on alone). A task
+		// that brought all it was asked frees nothing another lane could
+		// take: its own lane looks again at once, so the others sleep on.
+		e.broadcast()
+	}
 	if f.State != Pending || f.finishing || len(f.tasks) > 0 || f.Size < 0 || f.doneBytes < f.Size {
 		return false
 	}
@@ -863,6 +868,8 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	if s.Len >= 0 && t.start+s.Len < t.end {
 		t.end = t.start + s.Len // the source sends less than asked: the rest stays pending
 	}
-	e.broadcast() // the size may have opened up work
+	if f.Size < 0 || t.end < f.Size || t.start > 0 {
+		e.broadcast() // the size may have opened up work
+	}
 	return true, nil
 }
