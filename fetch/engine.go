@@ -80,7 +80,7 @@ type Engine struct {
 	// finished lists the files verified and done in memory since the last
 	// commit: it syncs them, records them and moves them into the tree.
 	finished []*fileState
-	newParts bool // partial files were created since the last commit
+	newParts bool     // partial files were created since the last commit
 	fsDir    *os.File // the folder of partial files, open for syncfs while running (nil: none)
 	fatal    error
 	cancel   context.CancelFunc // of the running job

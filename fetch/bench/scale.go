@@ -271,8 +271,34 @@ func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	// The child's own rusage counts the RSS of this process at the fork
+	// (Linux carries the high-water mark over exec), so its peak is read
+	// from /proc while it runs.
+	stop := make(chan struct{})
+	peak := make(chan float64, 1)
+	go func() {
+		hwm := 0.0
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := peakRSSOf(strconv.Itoa(cmd.Process.Pid)); v > hwm {
+				hwm = v
+			}
+			select {
+			case <-stop:
+				peak <- hwm
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	r.wall = time.Since(start)
+	close(stop)
+	r.rssMB = <-peak
 	if err != nil && cmd.ProcessState == nil {
 		return r, err
 	}
@@ -285,7 +311,6 @@ func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	r.cpu = cpuOf(*ru)
-	r.rssMB = float64(ru.Maxrss) / 1024
 	r.written = ru.Oublock * 512
 	r.files, err = checkTree(filepath.Join(filepath.Dir(dir), "tree"), dir, paths)
 	return r, err
@@ -341,9 +366,12 @@ func cpuOf(ru syscall.Rusage) time.Duration {
 // allows it.
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
-// peakRSS is VmHWM in MB, 0 if unknown.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+// peakRSS is this process's VmHWM in MB, 0 if unknown.
+func peakRSS() float64 { return peakRSSOf("self") }
+
+// peakRSSOf is the VmHWM of process pid in MB, 0 if unknown.
+func peakRSSOf(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
