@@ -82,9 +82,12 @@ type Engine struct {
 	finished []*fileState
 	newParts bool     // partial files were created since the last commit
 	fsDir    *os.File // the folder of partial files, open for syncfs while running (nil: none)
-	fatal    error
-	cancel   context.CancelFunc // of the running job
-	stats    counters
+	// blockBufs holds block-sized buffers for checking small files, which
+	// finish by the thousand.
+	blockBufs sync.Pool
+	fatal     error
+	cancel    context.CancelFunc // of the running job
+	stats     counters
 
 	circs  []*circ
 	scorer *circuit.Scorer

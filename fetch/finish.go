@@ -69,7 +69,8 @@ func (e *Engine) finish(f *fileState) error {
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
-	f.unsynced = nil
+	f.unsynced, f.hashes, f.done = nil, nil, nil // a done file needs neither: it may be one of 500,000
+	f.restartWhole(f.gen)
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
 	e.changedFile(f)
 	e.finished = append(e.finished, f)
@@ -128,8 +129,16 @@ func (e *Engine) checkBlocks(part *os.File, size int64, hashes [][32]byte, whole
 	}
 	workers := int64(min(runtime.GOMAXPROCS(0), 8))
 	if n < 4 || workers < 2 {
-		buf := make([]byte, bs)
+		buf, _ := e.blockBufs.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		defer e.blockBufs.Put(buf)
+		if int64(len(*buf)) < bs {
+			*buf = make([]byte, bs)
+		}
 		for i := range n {
+			buf := *buf
 			b := read(buf, i)
 			if b == nil || sha256.Sum256(b) != hashes[i] {
 				mark(i)
