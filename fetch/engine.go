@@ -13,7 +13,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,8 +83,9 @@ type Engine struct {
 	// finished lists the files verified and done in memory since the last
 	// commit: it syncs them, records them and moves them into the tree.
 	finished []*fileState
-	newParts bool     // partial files were created since the last commit
-	fsDir    *os.File // the folder of partial files, open for syncfs while running (nil: none)
+	newParts bool        // partial files were created since the last commit
+	fsDir    *os.File    // the folder of partial files, open for syncfs while running (nil: none)
+	resume   verifyState // the re-verification of recorded blocks at start
 	// blockBufs holds block-sized buffers for checking small files, which
 	// finish by the thousand.
 	blockBufs sync.Pool
@@ -261,11 +265,20 @@ func (e *Engine) load() error {
 		case Failed:
 			continue
 		}
-		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
+		k := f.File
+		f.key = &k // its place in the fetch order, for Files while it waits
+		if len(s.Blocks) > 0 || len(s.Partials) > 0 {
+			// Checked by Run, while other files are fetched (verify.go).
+			e.resume.files = append(e.resume.files, toVerify{f, s.Blocks, s.Partials})
+			e.resume.total += recordedBytes(s, e.cfg.BlockSize)
+			continue
+		}
+		if err := e.reverify(f, nil, nil); err != nil {
 			return err
 		}
 		e.enqueue(f)
 	}
+	e.resume.left = len(e.resume.files)
 	return nil
 }
 
@@ -300,46 +313,81 @@ func Compare(less func(a, b *File) bool, a, b *File) int {
 }
 
 // reverify trusts a recorded block only if the bytes on disk still hash to
-// its recorded hash.
+// its recorded hash. It hashes without e.mu (on every core, with progress
+// in e.verify) and takes e.mu to apply what it found: it runs while other
+// files are being fetched.
 func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[int64]Partial) error {
+	var n int64
 	if f.Size >= 0 {
-		n := span.Blocks(f.Size, e.cfg.BlockSize)
-		f.done = make([]bool, n)
-		f.hashes = make([][32]byte, n)
+		n = span.Blocks(f.Size, e.cfg.BlockSize)
 	}
+	done, hashes := make([]bool, n), make([][32]byte, n)
 	if len(blocks) == 0 && len(partials) == 0 {
+		e.mu.Lock()
+		f.done, f.hashes = done, hashes
+		e.mu.Unlock()
 		return nil
 	}
 	part, err := os.OpenFile(e.partPath(f.ID), os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		e.log.Warn("partial file missing, starting over", "path", f.Path)
+		e.mu.Lock()
+		f.done, f.hashes = done, hashes
 		e.resets = append(e.resets, f.ID)
+		e.mu.Unlock()
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("opening partial file: %w", err)
 	}
-	f.part = part
-	buf := make([]byte, e.cfg.BlockSize)
+	var idx []int64
 	bad := 0
-	for i, want := range blocks {
-		if i < 0 || (f.Size >= 0 && i >= int64(len(f.done))) {
+	for i := range blocks {
+		if i < 0 || (f.Size >= 0 && i >= n) {
 			bad++
 			continue
 		}
-		r := span.Block(i, e.cfg.BlockSize, f.Size)
-		if f.Size < 0 {
-			continue // a whole stream of unknown length restarts anyway
+		if f.Size >= 0 { // a whole stream of unknown length restarts anyway
+			idx = append(idx, i)
 		}
-		n, err := part.ReadAt(buf[:r.Len()], r.Start)
-		if int64(n) != r.Len() || sha256.Sum256(buf[:n]) != want {
-			bad++
-			_ = err
-			continue
-		}
-		f.done[i], f.hashes[i] = true, want
-		f.doneBytes += r.Len()
 	}
+	slices.Sort(idx)
+	ok := e.checkRecorded(part, f.Size, idx, blocks)
+	var doneBytes int64
+	for k, i := range idx {
+		if !ok[k] {
+			bad++
+			continue
+		}
+		done[i], hashes[i] = true, blocks[i]
+		doneBytes += span.Block(i, e.cfg.BlockSize, f.Size).Len()
+	}
+	if f.Whole && doneBytes < f.Size {
+		// A whole stream cannot resume in the middle.
+		doneBytes = 0
+		clear(done)
+		partials = nil
+	}
+	type goodPartial struct {
+		b int64
+		p Partial
+	}
+	var good []goodPartial
+	var resumed, badPartials int64
+	buf := make([]byte, e.cfg.BlockSize)
+	for b, p := range partials {
+		if e.checkPartial(part, f.Size, done, b, p, buf) {
+			good = append(good, goodPartial{b, p})
+			resumed += p.Reached - b*e.cfg.BlockSize
+		} else {
+			e.log.Warn("a partial block failed verification on resume and will be fetched again", "path", f.Path, "block", b)
+			badPartials++
+		}
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f.part, f.done, f.hashes, f.doneBytes = part, done, hashes, doneBytes
 	if bad > 0 {
 		e.log.Warn("blocks failed verification on resume and will be fetched again", "path", f.Path, "blocks", bad)
 		e.stats.rehashed += int64(bad)
@@ -351,46 +399,60 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 		}
 		e.changedFile(f) // the blocks are recorded again, the partials too
 	}
-	if f.Whole && f.doneBytes < f.Size {
-		// A whole stream cannot resume in the middle.
-		f.doneBytes = 0
-		clear(f.done)
-		partials = nil
-	}
-	e.stats.resumed += f.doneBytes
-	for b, p := range partials {
-		if e.reverifyPartial(f, b, p, buf, bad == 0) {
-			e.stats.resumed += p.Reached - b*e.cfg.BlockSize
-		} else {
-			e.log.Warn("a partial block failed verification on resume and will be fetched again", "path", f.Path, "block", b)
-			e.stats.rehashed++
+	e.stats.resumed += doneBytes + resumed
+	e.stats.rehashed += badPartials
+	for _, g := range good {
+		if f.partial == nil {
+			f.partial = map[int64]*partialState{}
 		}
+		f.partial[g.b] = &partialState{reached: g.p.Reached, state: g.p.State, saved: bad == 0}
 	}
 	return nil
 }
 
-// reverifyPartial trusts a recorded partial block only if hashing its bytes
-// on disk gives exactly the recorded SHA-256 state.
-func (e *Engine) reverifyPartial(f *fileState, b int64, p Partial, buf []byte, recorded bool) bool {
+// checkRecorded hashes the blocks idx of part, on every core, and reports
+// which match their recorded hash. It adds the bytes it reads to
+// e.resume.done as it goes.
+func (e *Engine) checkRecorded(part *os.File, size int64, idx []int64, blocks map[int64][32]byte) []bool {
+	ok := make([]bool, len(idx))
 	bs := e.cfg.BlockSize
-	if f.Size < 0 || b < 0 || b >= int64(len(f.done)) || f.done[b] || p.Reached <= b*bs || p.Reached >= min((b+1)*bs, f.Size) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), 8, max(len(idx), 1)) {
+		wg.Go(func() {
+			buf := make([]byte, bs)
+			for {
+				k := next.Add(1) - 1
+				if k >= int64(len(idx)) {
+					return
+				}
+				r := span.Block(idx[k], bs, size)
+				n, _ := part.ReadAt(buf[:r.Len()], r.Start)
+				ok[k] = int64(n) == r.Len() && sha256.Sum256(buf[:n]) == blocks[idx[k]]
+				e.resume.done.Add(r.Len())
+			}
+		})
+	}
+	wg.Wait()
+	return ok
+}
+
+// checkPartial trusts a recorded partial block only if hashing its bytes
+// on disk gives exactly the recorded SHA-256 state.
+func (e *Engine) checkPartial(part *os.File, size int64, done []bool, b int64, p Partial, buf []byte) bool {
+	bs := e.cfg.BlockSize
+	if size < 0 || b < 0 || b >= int64(len(done)) || done[b] || p.Reached <= b*bs || p.Reached >= min((b+1)*bs, size) {
 		return false
 	}
-	n, err := f.part.ReadAt(buf[:p.Reached-b*bs], b*bs)
+	n, err := part.ReadAt(buf[:p.Reached-b*bs], b*bs)
+	e.resume.done.Add(int64(n))
 	if err != nil || int64(n) != p.Reached-b*bs {
 		return false
 	}
 	h := sha256.New()
 	h.Write(buf[:n])
 	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil || !bytes.Equal(state, p.State) {
-		return false
-	}
-	if f.partial == nil {
-		f.partial = map[int64]*partialState{}
-	}
-	f.partial[b] = &partialState{reached: p.Reached, state: p.State, saved: recorded}
-	return true
+	return err == nil && bytes.Equal(state, p.State)
 }
 
 // partialState is an unfinished block that a task can resume.
@@ -456,6 +518,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	commitDone := make(chan error, 1)
 	stopCommit := make(chan struct{})
+	verifyDone := make(chan struct{})
+	go func() {
+		defer close(verifyDone)
+		if err := e.verifyAll(ctx); err != nil {
+			e.stop(err)
+		}
+	}()
 	go func() { commitDone <- e.commitLoop(stopCommit) }()
 
 	var wg sync.WaitGroup
@@ -492,6 +561,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.mu.Unlock()
 	}()
 	wg.Wait()
+	<-verifyDone
 	close(stopCommit)
 	cerr := <-commitDone
 

@@ -71,7 +71,7 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			soonest = d
 		}
 	}
-	open := false
+	open := e.resume.left > 0 // files still being checked join the queue later
 	if d := e.q.wakeUp(now); d > 0 {
 		later(d)
 	}
