@@ -22,6 +22,11 @@ func (e *Engine) commitLoop(stop <-chan struct{}) error {
 				return err
 			}
 		case <-stop:
+			if err := e.commit(); err != nil {
+				return err
+			}
+			// Moving finished files into the tree may have failed some
+			// (a file in the way): record that too.
 			return e.commit()
 		}
 	}
