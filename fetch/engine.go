@@ -252,7 +252,7 @@ func (e *Engine) load() error {
 	dirs := map[string]bool{}
 	defer syncDirs(dirs) // moves a crash left undone
 	for _, s := range saved {
-		f := &fileState{File: s.File, tasks: map[*task]struct{}{}, host: hostOf(s.File.URL)}
+		f := &fileState{File: s.File, host: hostOf(s.File.URL)}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		e.nextID = max(e.nextID, f.ID+1)
@@ -479,7 +479,7 @@ func (e *Engine) add(files []File) int {
 		if _, ok := e.byURL[in.URL]; ok {
 			continue
 		}
-		f := &fileState{File: in, dirty: true, tasks: map[*task]struct{}{}, host: hostOf(in.URL)}
+		f := &fileState{File: in, dirty: true, host: hostOf(in.URL)}
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++

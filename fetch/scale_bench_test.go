@@ -65,6 +65,7 @@ func benchManySmall(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	var took time.Duration
+	var stateWritten int64
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	for b.Loop() {
@@ -81,6 +82,7 @@ func benchManySmall(b *testing.B, n int) {
 		start := time.Now()
 		err = e.Run(context.Background())
 		took += time.Since(start)
+		stateWritten += st.Written()
 		st.Close()
 		if err != nil {
 			b.Fatal(err)
@@ -98,6 +100,7 @@ func benchManySmall(b *testing.B, n int) {
 	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N)/float64(n), "ns/file")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N)/float64(n), "allocs/file")
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N)/float64(n), "B/file")
+	b.ReportMetric(float64(stateWritten)/float64(b.N)/float64(n), "state-B/file")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -265,7 +265,7 @@ func (e *Engine) pickInFile(f *fileState, chunk int64) (*task, error) {
 			return nil, nil
 		}
 		t := &task{f: f, gen: f.gen, end: -1, whole: true}
-		f.tasks[t] = struct{}{}
+		f.addTask(t)
 		return t, nil
 	}
 	if f.Size < 0 || f.Whole {
@@ -387,8 +387,16 @@ func (e *Engine) covered(f *fileState, b int64) bool {
 func (e *Engine) issue(t *task) (*task, error) {
 	f := t.f
 	t.gen, t.part, t.cursor = f.gen, f.part, t.start
-	f.tasks[t] = struct{}{}
+	f.addTask(t)
 	return t, nil
+}
+
+// addTask registers t with f. e.mu is held.
+func (f *fileState) addTask(t *task) {
+	if f.tasks == nil {
+		f.tasks = map[*task]struct{}{}
+	}
+	f.tasks[t] = struct{}{}
 }
 
 // partFor gives t its file's partial file, opening (creating) it if the
@@ -518,7 +526,7 @@ func (e *Engine) split(l *lane, files []*fileState) *task {
 	}
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: mid, cursor: mid, end: best.end}
 	best.end = mid
-	best.f.tasks[nt] = struct{}{}
+	best.f.addTask(nt)
 	return nt
 }
 
@@ -609,7 +617,7 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 		hinit: hinit, hstate: slices.Clone(hinit), savedAt: -1, twin: best, twinned: true}
 	best.twin, best.twinned, best.twinFrom = nt, true, start
 	best.f.spoilWhole()
-	best.f.tasks[nt] = struct{}{}
+	best.f.addTask(nt)
 	e.stats.twins++
 	return nt
 }

@@ -116,6 +116,13 @@ func (s *Store) init() error {
 	})
 }
 
+// Written is how many bytes the job's transactions have written to the
+// database since it was opened (pages, meta pages included).
+func (s *Store) Written() int64 {
+	st := s.db.Stats()
+	return st.TxStats.GetWrite() * int64(s.db.Info().PageSize)
+}
+
 // Close releases the job.
 func (s *Store) Close() error {
 	os.Remove(s.pidPath)

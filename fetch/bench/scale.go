@@ -87,6 +87,7 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 	if err != nil {
 		return err
 	}
+
 	base := realsrv.Nginx(tb, root, "html", "", "")
 
 	var results []scaleResult
@@ -202,6 +203,7 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 	if err != nil {
 		return r, err
 	}
+	syscall.Sync() // what was written before (the tree) is not counted against grab
 	resetPeakRSS()
 	ru0 := rusage(syscall.RUSAGE_SELF)
 	start := time.Now()
@@ -266,6 +268,7 @@ func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
+	syscall.Sync() // nor what the tools before it wrote
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	var out strings.Builder
