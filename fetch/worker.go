@@ -127,6 +127,8 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	bs := e.cfg.BlockSize
 	blocks := 0
 	from := t.cursor
+	// A file of one block has its block's hash as its own: no running hash.
+	whole := s.Size < 0 || s.Size > bs
 	for {
 		lim := e.limit(t)
 		if lim == 0 {
@@ -148,7 +150,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 				return fmt.Errorf("writing %s: %w", t.f.Path, werr)
 			}
 			h.Write(buf[:n])
-			t.f.feedWhole(gen, t.cursor, buf[:n]) // t.cursor changes only on this goroutine
+			if whole {
+				t.f.feedWhole(gen, t.cursor, buf[:n]) // t.cursor changes only on this goroutine
+			}
 			b, keep := e.received(t, int64(n), sum, state)
 			if b >= 0 {
 				blocks++
