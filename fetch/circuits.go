@@ -31,11 +31,8 @@ func (e *Engine) warm(ctx context.Context) (wait func()) {
 	wait = func() { cancel(); wg.Wait() }
 	e.mu.Lock()
 	var url string
-	for _, f := range e.queue {
-		if f.State == Pending {
-			url = f.URL
-			break
-		}
+	if f := e.first(); f != nil {
+		url = f.URL
 	}
 	circs := e.circs
 	e.mu.Unlock()
@@ -121,6 +118,12 @@ func (e *Engine) smallOK(f *fileState) bool {
 		return len(f.tasks) == 0 // the first request only
 	}
 	return f.Size <= e.firstChunk()
+}
+
+// freshSmall is smallOK for an item no request has touched yet, which
+// stays true or false until one does.
+func (e *Engine) freshSmall(f *fileState) bool {
+	return f.Kind == KindListing || f.Size < 0 || f.Size <= e.firstChunk()
 }
 
 // medianRate is the median measured rate of the circuits, 0 if unknown.
@@ -215,7 +218,7 @@ func (e *Engine) proven(c *circ) {
 func (e *Engine) cut(c *circ) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, f := range e.queue {
+	for _, f := range e.q.started(nil) {
 		for t := range f.tasks {
 			if t.lane != nil && t.lane.c == c && t.cancel != nil {
 				t.cancel(errCut)

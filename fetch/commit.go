@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -21,14 +22,29 @@ func (e *Engine) commitLoop(stop <-chan struct{}) error {
 				return err
 			}
 		case <-stop:
+			if err := e.commit(); err != nil {
+				return err
+			}
+			// Moving finished files into the tree may have failed some
+			// (a file in the way): record that too.
 			return e.commit()
 		}
 	}
 }
 
-// commit makes finished blocks durable and then records them: partial files
-// are fdatasynced before their block hashes reach the journal, so a
-// recorded block always has its bytes on disk.
+// commit makes progress durable and then records it, in one batch:
+//
+//  1. the partial files with new blocks or partial blocks, and those of
+//     files finished since the last commit, are fdatasynced (several at a
+//     time, so that the file system can put them in one journal commit),
+//     and the folder of partial files once if files were created in it;
+//  2. one Journal.Save records the blocks, partials and records;
+//  3. the finished files are renamed into the tree, and each folder they
+//     went to is synced once.
+//
+// A recorded block or finished file therefore always has its bytes on
+// disk; a crash between 2 and 3 is completed on resume (finishMove). It
+// looks only at the files that changed since the last commit.
 func (e *Engine) commit() error {
 	e.commitMu.Lock()
 	defer e.commitMu.Unlock()
@@ -36,7 +52,8 @@ func (e *Engine) commit() error {
 	b := &Batch{Resets: e.resets}
 	e.resets = nil
 	var parts []*os.File
-	for _, f := range e.files {
+	for _, f := range e.changed {
+		f.listed = false
 		if f.dirty {
 			rec := f.File
 			rec.Expect = maps.Clone(f.Expect)
@@ -57,17 +74,26 @@ func (e *Engine) commit() error {
 			parts = append(parts, f.part)
 		}
 	}
+	clear(e.changed)
+	e.changed = e.changed[:0]
+	finished := e.finished
+	e.finished = nil
+	for _, f := range finished {
+		if f.part != nil {
+			parts = append(parts, f.part)
+		}
+	}
+	newParts := e.newParts
+	e.newParts = false
 	e.mu.Unlock()
-	if len(b.Resets)+len(b.Files)+len(b.Blocks)+len(b.Partials) == 0 {
+	if len(b.Resets)+len(b.Files)+len(b.Blocks)+len(b.Partials) == 0 && len(finished) == 0 {
 		return nil
 	}
-	for _, p := range parts {
-		if err := datasync(p); err != nil {
-			if isDiskFull(err) {
-				return fmt.Errorf("%w: syncing partial files: %v", ErrDiskFull, err)
-			}
-			return fmt.Errorf("syncing partial files: %w", err)
+	if err := e.syncParts(parts, newParts); err != nil {
+		if isDiskFull(err) {
+			return fmt.Errorf("%w: syncing partial files: %v", ErrDiskFull, err)
 		}
+		return fmt.Errorf("syncing partial files: %w", err)
 	}
 	if err := e.cfg.Journal.Save(b); err != nil {
 		if isDiskFull(err) {
@@ -75,7 +101,126 @@ func (e *Engine) commit() error {
 		}
 		return fmt.Errorf("saving progress: %w", err)
 	}
+	if len(finished) == 0 {
+		return nil
+	}
+	dirs := map[string]bool{}
+	var placed []File
+	for _, f := range finished {
+		e.log.Info("file done", "path", f.Path, "size", f.Size, "sha256", f.SHA256)
+		if err := e.finishMove(f, dirs); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		if f.State == Done {
+			placed = append(placed, f.File)
+		}
+		e.mu.Unlock()
+	}
+	if e.fsDir != nil && len(dirs) > syncfsDirs {
+		if err := syncfs(e.fsDir); err != nil {
+			return fmt.Errorf("syncing the moves into the tree: %w", err)
+		}
+	} else if err := syncDirs(dirs); err != nil {
+		return err
+	}
+	if e.cfg.Finished != nil {
+		for _, f := range placed {
+			e.cfg.Finished(f)
+		}
+	}
 	return nil
+}
+
+// Batches from which a commit syncs the whole file system at once
+// (syncfs) rather than file by file, where it can.
+const (
+	syncfsFiles = 8 // partial files
+	syncfsDirs  = 2 // folders of the tree
+)
+
+// syncParts makes the bytes of parts durable, and with newParts the
+// folder of partial files. The partial files and the output folder share
+// one file system (finished files are renamed from one to the other), so
+// one syncfs covers a large batch.
+func (e *Engine) syncParts(parts []*os.File, newParts bool) error {
+	if e.fsDir != nil && len(parts) >= syncfsFiles {
+		return syncfs(e.fsDir)
+	}
+	if err := syncAll(parts); err != nil {
+		return err
+	}
+	if newParts {
+		if err := syncDir(e.partDir()); err != nil {
+			return fmt.Errorf("the folder of partial files: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncAll fdatasyncs files, several at a time.
+func syncAll(files []*os.File) error {
+	if len(files) <= 1 {
+		for _, f := range files {
+			if err := datasync(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var g errgroup
+	g.limit(min(len(files), 16))
+	for _, f := range files {
+		g.do(func() error { return datasync(f) })
+	}
+	return g.wait()
+}
+
+// syncDir fsyncs a folder, making the entries made in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// syncDirs syncs each folder of dirs once.
+func syncDirs(dirs map[string]bool) error {
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("syncing %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// errgroup runs functions with at most n at a time and keeps the first
+// error.
+type errgroup struct {
+	wg   sync.WaitGroup
+	sem  chan struct{}
+	once sync.Once
+	err  error
+}
+
+func (g *errgroup) limit(n int) { g.sem = make(chan struct{}, n) }
+
+func (g *errgroup) do(f func() error) {
+	g.sem <- struct{}{}
+	g.wg.Add(1)
+	go func() {
+		defer func() { <-g.sem; g.wg.Done() }()
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = err })
+		}
+	}()
+}
+
+func (g *errgroup) wait() error {
+	g.wg.Wait()
+	return g.err
 }
 
 // partials lists f's unfinished blocks whose progress is not recorded yet:

@@ -56,6 +56,7 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	}
 	n := e.add(files)
 	t.f.State, t.f.dirty = Done, true
+	e.changedFile(t.f)
 	e.log.Info("listing read", "url", rec.URL, "entries", len(files), "new", n)
 	e.broadcast()
 }

@@ -8,19 +8,22 @@
 // file under the state folder and hashed block by block as they arrive; a
 // finished block is marked done in memory at once and made durable by the
 // committer, which fdatasyncs the partial files and only then records the
-// block hashes through the Journal, every CommitEvery (100 ms). A crash therefore
-// costs at most the blocks in flight plus one commit interval.
+// block hashes through the Journal, every CommitEvery (100 ms). A crash
+// therefore costs at most the blocks in flight plus one commit interval.
+// The pending files are indexed (queue.go) and a commit looks only at the
+// files that changed, so neither grows with the size of the job.
 //
 // The main loop, in short:
 //
-//	resume: load files and block hashes from the Journal, re-hash done blocks from disk
-//	start the committer; start Workers workers, each with its own Conn:
+//	load files and block hashes from the Journal
+//	start the committer; re-hash the recorded blocks from disk (in the background, queueing each file once checked)
+//	start Workers workers, each with its own Conn:
 //	    for task := next() {            // a pending run, or the back half of the largest running task
 //	        stream := conn.Get(task)    // one request for the run; the first one also learns size and validator
 //	        copy stream → partial file, hash per block, mark blocks done
 //	        on error: requeue the rest, back off, or fail the file (permanent errors)
-//	        when a file has every block: re-read it, check block hashes and known digests,
-//	            record it as done, rename it into the output tree
+//	        when a file has every block: read it back once, check block hashes and known digests,
+//	            mark it done; the next commit syncs it, records it and renames it into the tree
 //	    }
 //	stop: wait for workers, final commit
 //

@@ -13,13 +13,16 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/grab-ir/grab/fetch/circuit"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/jobdir"
 	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/span"
 )
@@ -101,13 +104,25 @@ type Engine struct {
 	wake     chan struct{} // closed and replaced whenever work may have appeared
 
 	files  []*fileState // every item, in the order added
-	queue  []*fileState // pending items in fetch order
+	q      *queue       // pending items, indexed for the scheduler (queue.go)
 	byURL  map[string]*fileState
 	nextID uint64
 	resets []uint64
-	fatal  error
-	cancel context.CancelFunc // of the running job
-	stats  counters
+	// changed lists the files whose record, blocks or partial blocks
+	// changed since the last commit: a commit looks at these only.
+	changed []*fileState
+	// finished lists the files verified and done in memory since the last
+	// commit: it syncs them, records them and moves them into the tree.
+	finished []*fileState
+	newParts bool        // partial files were created since the last commit
+	fsDir    *os.File    // the folder of partial files, open for syncfs while running (nil: none)
+	resume   verifyState // the re-verification of recorded blocks at start
+	// blockBufs holds block-sized buffers for checking small files, which
+	// finish by the thousand.
+	blockBufs sync.Pool
+	fatal     error
+	cancel    context.CancelFunc // of the running job
+	stats     counters
 
 	circs  []*circ
 	scorer *circuit.Scorer
@@ -159,6 +174,15 @@ type fileState struct {
 	// that ends short again before there made no progress.
 	wholeBest int64
 	lastErr   string
+
+	key     *File  // the record when queued: the fetch order compares these
+	host    string // of URL, lower case
+	where   int    // in the queue: inNone, inFresh, inActive, inBackoff
+	group   *group // its fresh set while inFresh
+	heapIdx int    // in the backoff heap while inBackoff
+	listed  bool   // in e.changed
+	whole   wholeHash
+	partMu  sync.Mutex // held while part is being opened
 }
 
 // task is one request's worth of work: bytes [start, end) of a file, of
@@ -258,6 +282,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1,
 		scorer: newScorer(cfg.Workers), hosts: map[string]*hostState{}, limiter: &rate.Limiter{Rate: cfg.LimitRate}}
+	e.q = newQueue(func(a, b *fileState) bool { return e.compare(a, b) < 0 }, e.freshSmall)
 	t, err := openTree(cfg.Dir)
 	if err != nil {
 		return nil, err
@@ -270,6 +295,9 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// partDir is the folder of partial files.
+func (e *Engine) partDir() string { return jobdir.Dir(e.cfg.Dir).Parts() }
+
 // partPath is where a partial file is, for messages.
 func (e *Engine) partPath(id uint64) string {
 	return filepath.Join(e.cfg.Dir, filepath.FromSlash(partRel(id)))
@@ -281,8 +309,10 @@ func (e *Engine) load() error {
 	if err != nil {
 		return fmt.Errorf("loading job: %w", err)
 	}
+	dirs := map[string]bool{}
+	defer syncDirs(dirs) // moves a crash left undone
 	for _, s := range saved {
-		f := &fileState{File: s.File, tasks: map[*task]struct{}{}}
+		f := &fileState{File: s.File, host: hostOf(s.File.URL)}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		e.nextID = max(e.nextID, f.ID+1)
@@ -291,15 +321,17 @@ func (e *Engine) load() error {
 			switch {
 			case ok && f.State == Skipped:
 				f.State, f.Err, f.dirty = Pending, "", true
+				e.changedFile(f)
 			case !ok && f.State == Pending:
 				// What was fetched of it stays on disk and in the journal,
 				// for a resume that admits it again.
 				f.State, f.Err, f.dirty = Skipped, why, true
+				e.changedFile(f)
 			}
 		}
 		switch f.State {
 		case Done:
-			if err := e.finishMove(f); err != nil {
+			if err := e.finishMove(f, dirs); err != nil {
 				return err
 			}
 			continue // finishMove fetches again what is gone from the tree
@@ -309,18 +341,35 @@ func (e *Engine) load() error {
 		if f.Size > e.maxBody() {
 			// recorded by a version of grab that believed it
 			f.State, f.Err, f.dirty = Failed, e.tooLarge(f.Size), true
+			e.changedFile(f)
 			continue
 		}
-		if err := e.reverify(f, s.Blocks, s.Partials); err != nil {
+		k := f.File
+		f.key = &k // its place in the fetch order, for Files while it waits
+		if len(s.Blocks) > 0 || len(s.Partials) > 0 {
+			// Checked by Run, while other files are fetched (verify.go).
+			e.resume.files = append(e.resume.files, toVerify{f, s.Blocks, s.Partials})
+			e.resume.total += recordedBytes(s, e.cfg.BlockSize)
+			continue
+		}
+		if err := e.reverify(f, nil, nil); err != nil {
 			return err
 		}
-		e.queue = append(e.queue, f)
+		e.enqueue(f)
 	}
-	slices.SortStableFunc(e.queue, e.compare)
+	e.resume.left = len(e.resume.files)
 	return nil
 }
 
-func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, &a.File, &b.File) }
+// enqueue puts a pending item in the queue, its order fixed by its record
+// as it is now. e.mu is held (or the engine is not running yet).
+func (e *Engine) enqueue(f *fileState) {
+	k := f.File
+	f.key = &k
+	e.q.push(f)
+}
+
+func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, a.key, b.key) }
 
 // Compare is the fetch order: listings first, then less, then the order of
 // discovery.
@@ -343,46 +392,81 @@ func Compare(less func(a, b *File) bool, a, b *File) int {
 }
 
 // reverify trusts a recorded block only if the bytes on disk still hash to
-// its recorded hash.
+// its recorded hash. It hashes without e.mu (on every core, with progress
+// in e.verify) and takes e.mu to apply what it found: it runs while other
+// files are being fetched.
 func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[int64]Partial) error {
+	var n int64
 	if f.Size >= 0 {
-		n := span.Blocks(f.Size, e.cfg.BlockSize)
-		f.done = make([]bool, n)
-		f.hashes = make([][32]byte, n)
+		n = span.Blocks(f.Size, e.cfg.BlockSize)
 	}
+	done, hashes := make([]bool, n), make([][32]byte, n)
 	if len(blocks) == 0 && len(partials) == 0 {
+		e.mu.Lock()
+		f.done, f.hashes = done, hashes
+		e.mu.Unlock()
 		return nil
 	}
 	part, err := e.tree.openPart(f.ID, os.O_RDWR)
 	if errors.Is(err, os.ErrNotExist) {
 		e.log.Warn("partial file missing, starting over", "path", f.Path)
+		e.mu.Lock()
+		f.done, f.hashes = done, hashes
 		e.resets = append(e.resets, f.ID)
+		e.mu.Unlock()
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("opening partial file: %w", err)
 	}
-	f.part = part
-	buf := make([]byte, e.cfg.BlockSize)
+	var idx []int64
 	bad := 0
-	for i, want := range blocks {
-		if i < 0 || (f.Size >= 0 && i >= int64(len(f.done))) {
+	for i := range blocks {
+		if i < 0 || (f.Size >= 0 && i >= n) {
 			bad++
 			continue
 		}
-		r := span.Block(i, e.cfg.BlockSize, f.Size)
-		if f.Size < 0 {
-			continue // a whole stream of unknown length restarts anyway
+		if f.Size >= 0 { // a whole stream of unknown length restarts anyway
+			idx = append(idx, i)
 		}
-		n, err := part.ReadAt(buf[:r.Len()], r.Start)
-		if int64(n) != r.Len() || sha256.Sum256(buf[:n]) != want {
-			bad++
-			_ = err
-			continue
-		}
-		f.done[i], f.hashes[i] = true, want
-		f.doneBytes += r.Len()
 	}
+	slices.Sort(idx)
+	ok := e.checkRecorded(part, f.Size, idx, blocks)
+	var doneBytes int64
+	for k, i := range idx {
+		if !ok[k] {
+			bad++
+			continue
+		}
+		done[i], hashes[i] = true, blocks[i]
+		doneBytes += span.Block(i, e.cfg.BlockSize, f.Size).Len()
+	}
+	if f.Whole && doneBytes < f.Size {
+		// A whole stream cannot resume in the middle.
+		doneBytes = 0
+		clear(done)
+		partials = nil
+	}
+	type goodPartial struct {
+		b int64
+		p Partial
+	}
+	var good []goodPartial
+	var resumed, badPartials int64
+	buf := make([]byte, e.cfg.BlockSize)
+	for b, p := range partials {
+		if e.checkPartial(part, f.Size, done, b, p, buf) {
+			good = append(good, goodPartial{b, p})
+			resumed += p.Reached - b*e.cfg.BlockSize
+		} else {
+			e.log.Warn("a partial block failed verification on resume and will be fetched again", "path", f.Path, "block", b)
+			badPartials++
+		}
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f.part, f.done, f.hashes, f.doneBytes = part, done, hashes, doneBytes
 	if bad > 0 {
 		e.log.Warn("blocks failed verification on resume and will be fetched again", "path", f.Path, "blocks", bad)
 		e.stats.rehashed += int64(bad)
@@ -392,47 +476,62 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 				f.unsynced = append(f.unsynced, int64(i))
 			}
 		}
+		e.changedFile(f) // the blocks are recorded again, the partials too
 	}
-	if f.Whole && f.doneBytes < f.Size {
-		// A whole stream cannot resume in the middle.
-		f.doneBytes = 0
-		clear(f.done)
-		partials = nil
-	}
-	e.stats.resumed += f.doneBytes
-	for b, p := range partials {
-		if e.reverifyPartial(f, b, p, buf, bad == 0) {
-			e.stats.resumed += p.Reached - b*e.cfg.BlockSize
-		} else {
-			e.log.Warn("a partial block failed verification on resume and will be fetched again", "path", f.Path, "block", b)
-			e.stats.rehashed++
+	e.stats.resumed += doneBytes + resumed
+	e.stats.rehashed += badPartials
+	for _, g := range good {
+		if f.partial == nil {
+			f.partial = map[int64]*partialState{}
 		}
+		f.partial[g.b] = &partialState{reached: g.p.Reached, state: g.p.State, saved: bad == 0}
 	}
 	return nil
 }
 
-// reverifyPartial trusts a recorded partial block only if hashing its bytes
-// on disk gives exactly the recorded SHA-256 state.
-func (e *Engine) reverifyPartial(f *fileState, b int64, p Partial, buf []byte, recorded bool) bool {
+// checkRecorded hashes the blocks idx of part, on every core, and reports
+// which match their recorded hash. It adds the bytes it reads to
+// e.resume.done as it goes.
+func (e *Engine) checkRecorded(part *os.File, size int64, idx []int64, blocks map[int64][32]byte) []bool {
+	ok := make([]bool, len(idx))
 	bs := e.cfg.BlockSize
-	if f.Size < 0 || b < 0 || b >= int64(len(f.done)) || f.done[b] || p.Reached <= b*bs || p.Reached >= min((b+1)*bs, f.Size) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), 8, max(len(idx), 1)) {
+		wg.Go(func() {
+			buf := make([]byte, bs)
+			for {
+				k := next.Add(1) - 1
+				if k >= int64(len(idx)) {
+					return
+				}
+				r := span.Block(idx[k], bs, size)
+				n, _ := part.ReadAt(buf[:r.Len()], r.Start)
+				ok[k] = int64(n) == r.Len() && sha256.Sum256(buf[:n]) == blocks[idx[k]]
+				e.resume.done.Add(r.Len())
+			}
+		})
+	}
+	wg.Wait()
+	return ok
+}
+
+// checkPartial trusts a recorded partial block only if hashing its bytes
+// on disk gives exactly the recorded SHA-256 state.
+func (e *Engine) checkPartial(part *os.File, size int64, done []bool, b int64, p Partial, buf []byte) bool {
+	bs := e.cfg.BlockSize
+	if size < 0 || b < 0 || b >= int64(len(done)) || done[b] || p.Reached <= b*bs || p.Reached >= min((b+1)*bs, size) {
 		return false
 	}
-	n, err := f.part.ReadAt(buf[:p.Reached-b*bs], b*bs)
+	n, err := part.ReadAt(buf[:p.Reached-b*bs], b*bs)
+	e.resume.done.Add(int64(n))
 	if err != nil || int64(n) != p.Reached-b*bs {
 		return false
 	}
 	h := sha256.New()
 	h.Write(buf[:n])
 	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil || !bytes.Equal(state, p.State) {
-		return false
-	}
-	if f.partial == nil {
-		f.partial = map[int64]*partialState{}
-	}
-	f.partial[b] = &partialState{reached: p.Reached, state: p.State, saved: recorded}
-	return true
+	return err == nil && bytes.Equal(state, p.State)
 }
 
 // partialState is an unfinished block that a task can resume.
@@ -459,13 +558,14 @@ func (e *Engine) add(files []File) int {
 		if _, ok := e.byURL[in.URL]; ok {
 			continue
 		}
-		f := &fileState{File: in, dirty: true, tasks: map[*task]struct{}{}}
+		f := &fileState{File: in, dirty: true, host: hostOf(in.URL)}
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		if in.State == Skipped {
+			e.changedFile(f)
 			n++
 			continue
 		}
@@ -481,8 +581,8 @@ func (e *Engine) add(files []File) int {
 			f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
 			f.hashes = make([][32]byte, len(f.done))
 		}
-		i, _ := slices.BinarySearchFunc(e.queue, f, e.compare)
-		e.queue = slices.Insert(e.queue, i, f)
+		e.enqueue(f)
+		e.changedFile(f)
 		n++
 	}
 	return n
@@ -498,8 +598,21 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.cancel = cancel
 	e.mu.Unlock()
+	if haveSyncfs {
+		if d, err := os.Open(e.partDir()); err == nil {
+			e.fsDir = d
+			defer func() { d.Close(); e.fsDir = nil }()
+		}
+	}
 	commitDone := make(chan error, 1)
 	stopCommit := make(chan struct{})
+	verifyDone := make(chan struct{})
+	go func() {
+		defer close(verifyDone)
+		if err := e.verifyAll(ctx); err != nil {
+			e.stop(err)
+		}
+	}()
 	go func() { commitDone <- e.commitLoop(stopCommit) }()
 
 	var wg sync.WaitGroup
@@ -536,6 +649,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.mu.Unlock()
 	}()
 	wg.Wait()
+	<-verifyDone
 	close(stopCommit)
 	cerr := <-commitDone
 
@@ -622,4 +736,13 @@ func (e *Engine) Expect(url string, d digest.Set) {
 	}
 	f.Expect.Merge(maps.Clone(d))
 	f.dirty = true
+	e.changedFile(f)
+}
+
+// changedFile puts f on the list the next commit looks at. e.mu is held.
+func (e *Engine) changedFile(f *fileState) {
+	if !f.listed {
+		f.listed = true
+		e.changed = append(e.changed, f)
+	}
 }

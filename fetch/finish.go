@@ -2,30 +2,34 @@ package fetch
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
-// finish checks a file that has all its blocks and moves it into the output
-// tree. Blocks whose bytes on disk no longer match their hash go back to
-// pending. A file whose digest contradicts a known one stays out of the
-// tree. It returns only errors that stop the job.
+// finish checks a file that has all its blocks and marks it done; the
+// next commit syncs it, records it and moves it into the tree. Blocks whose
+// bytes on disk no longer match their hash go back to pending. A file
+// whose digest contradicts a known one stays out of the tree. It returns
+// only errors that stop the job.
 func (e *Engine) finish(f *fileState) error {
 	e.mu.Lock()
 	gen, part, size, expect := f.gen, f.part, f.Size, maps.Clone(f.Expect)
 	hashes := append([][32]byte(nil), f.hashes...)
 	e.mu.Unlock()
+	running := f.wholeSum(gen, size)
 
-	var bad []int64
-	h := digest.NewHasher(expect)
 	if part != nil {
 		// Bytes past the end (from an earlier version never recorded)
 		// must not reach the tree.
@@ -33,31 +37,17 @@ func (e *Engine) finish(f *fileState) error {
 			return e.localErr(f, "truncating", err)
 		}
 	}
+	var bad []int64
+	got := digest.NewHasher(expect).Sum() // the digests of no bytes
 	if size > 0 {
-		if err := part.Sync(); err != nil {
-			return e.localErr(f, "syncing", err)
-		}
-		buf := make([]byte, e.cfg.BlockSize)
-		for i := range hashes {
-			r := span.Block(int64(i), e.cfg.BlockSize, size)
-			n, err := part.ReadAt(buf[:r.Len()], r.Start)
-			if err != nil && !(errors.Is(err, io.EOF) && int64(n) == r.Len()) {
-				bad = append(bad, int64(i))
-				continue
-			}
-			if sha256.Sum256(buf[:n]) != hashes[i] {
-				bad = append(bad, int64(i))
-			}
-			h.Write(buf[:n])
-		}
+		bad, got = e.verify(part, size, hashes, expect, running)
 	}
-	got := h.Sum()
 
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if f.gen != gen || f.State != Pending {
 		f.finishing = false
 		e.broadcast()
-		e.mu.Unlock()
 		return nil
 	}
 	if len(bad) > 0 {
@@ -67,44 +57,161 @@ func (e *Engine) finish(f *fileState) error {
 			f.doneBytes -= span.Block(b, e.cfg.BlockSize, size).Len()
 			f.scanFrom = min(f.scanFrom, b)
 		}
+		f.spoilWhole()
 		f.finishing = false
 		e.broadcast()
-		e.mu.Unlock()
 		return nil
 	}
 	if err := digest.Check(expect, got); err != nil {
 		e.failFile(f, fmt.Sprintf("%v; the bytes are kept in %s", err, e.partPath(f.ID)))
 		f.finishing = false
 		e.broadcast()
-		e.mu.Unlock()
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
-	f.unsynced = nil
+	f.unsynced, f.hashes, f.done = nil, nil, nil // a done file needs neither: it may be one of 500,000
+	f.restartWhole(f.gen)
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
-	e.mu.Unlock()
+	e.changedFile(f)
+	e.finished = append(e.finished, f)
+	if e.q.nearlyEmpty() {
+		e.broadcast() // perhaps the last: idle lanes see that all is settled
+	}
+	return nil
+}
 
-	// Record the file as done before it appears in the tree: after a crash
-	// in between, the resume completes the move (finishMove).
-	if err := e.commit(); err != nil {
-		return err
+// verify reads a finished file once: it checks every block against its
+// hash and computes the file's digests. A file of one block, or one whose
+// SHA-256 was computed as its bytes arrived in order (running, "" if not)
+// and no other digest is wanted, needs no hash but the blocks'; those are
+// checked on every core. Otherwise one reader feeds the whole-file digests
+// in order and hands the blocks to the other cores to check.
+func (e *Engine) verify(part *os.File, size int64, hashes [][32]byte, expect digest.Set, running string) (bad []int64, got digest.Set) {
+	onlySHA256 := true
+	for alg := range expect {
+		if alg == digest.MD5 || alg == digest.SHA1 || alg == digest.SHA512 {
+			onlySHA256 = false
+		}
 	}
-	e.log.Info("file done", "path", f.Path, "size", size, "sha256", f.SHA256)
-	err := e.finishMove(f)
-	e.mu.Lock()
-	e.broadcast()
-	rec, placed := f.File, f.State == Done
-	e.mu.Unlock()
-	if err == nil && placed && e.cfg.Finished != nil {
-		e.cfg.Finished(rec)
+	if onlySHA256 && (len(hashes) == 1 || running != "") {
+		bad = e.checkBlocks(part, size, hashes, nil)
+		if running == "" {
+			running = hex.EncodeToString(hashes[0][:]) // one block: the file's hash
+		}
+		return bad, digest.Set{digest.SHA256: running}
 	}
-	return err
+	h := digest.NewHasher(expect)
+	bad = e.checkBlocks(part, size, hashes, h)
+	return bad, h.Sum()
+}
+
+// checkBlocks reads every block of part and returns those that do not
+// hash to hashes. With whole set, one goroutine reads the blocks in order
+// and writes them to whole as well, and the others hash them; otherwise
+// every goroutine reads and hashes blocks of its own.
+func (e *Engine) checkBlocks(part *os.File, size int64, hashes [][32]byte, whole io.Writer) []int64 {
+	bs := e.cfg.BlockSize
+	n := int64(len(hashes))
+	var mu sync.Mutex
+	var bad []int64
+	mark := func(i int64) {
+		mu.Lock()
+		bad = append(bad, i)
+		mu.Unlock()
+	}
+	read := func(buf []byte, i int64) []byte {
+		r := span.Block(i, bs, size)
+		k, err := part.ReadAt(buf[:r.Len()], r.Start)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(k) == r.Len()) {
+			return nil
+		}
+		return buf[:k]
+	}
+	workers := int64(min(runtime.GOMAXPROCS(0), 8))
+	if n < 4 || workers < 2 {
+		buf, _ := e.blockBufs.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		defer e.blockBufs.Put(buf)
+		if int64(len(*buf)) < bs {
+			*buf = make([]byte, bs)
+		}
+		for i := range n {
+			buf := *buf
+			b := read(buf, i)
+			if b == nil || sha256.Sum256(b) != hashes[i] {
+				mark(i)
+			}
+			if b != nil && whole != nil {
+				whole.Write(b)
+			}
+		}
+		slices.Sort(bad)
+		return bad
+	}
+	var wg sync.WaitGroup
+	if whole == nil {
+		var next atomic.Int64
+		for range workers {
+			wg.Go(func() {
+				buf := make([]byte, bs)
+				for {
+					i := next.Add(1) - 1
+					if i >= n {
+						return
+					}
+					if b := read(buf, i); b == nil || sha256.Sum256(b) != hashes[i] {
+						mark(i)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(bad)
+		return bad
+	}
+	// One reader, in order, for the whole-file digests; the blocks go to
+	// the others. Buffers go round: free → reader → hashers → free.
+	type job struct {
+		i   int64
+		buf []byte
+		b   []byte
+	}
+	free := make(chan []byte, 2*workers)
+	for range 2 * workers {
+		free <- make([]byte, bs)
+	}
+	jobs := make(chan job, 2*workers)
+	for range workers - 1 {
+		wg.Go(func() {
+			for j := range jobs {
+				if j.b == nil || sha256.Sum256(j.b) != hashes[j.i] {
+					mark(j.i)
+				}
+				free <- j.buf
+			}
+		})
+	}
+	for i := range n {
+		buf := <-free
+		b := read(buf, i)
+		if b != nil {
+			whole.Write(b)
+		}
+		jobs <- job{i, buf, b}
+	}
+	close(jobs)
+	wg.Wait()
+	slices.Sort(bad)
+	return bad
 }
 
 // finishMove puts a done file's partial file at its place in the tree,
-// beneath the output folder: a link there that leads out of it makes the
-// file fail (grab's copy stays in the state folder), never a write outside.
-func (e *Engine) finishMove(f *fileState) error {
+// beneath the output folder, and adds its folder to dirs for the caller to
+// sync: a link there that leads out of it makes the file fail (grab's copy
+// stays in the state folder), never a write outside.
+func (e *Engine) finishMove(f *fileState, dirs map[string]bool) error {
 	if f.Kind != KindFile {
 		return nil // a listing has no place in the tree
 	}
@@ -142,10 +249,7 @@ func (e *Engine) finishMove(f *fileState) error {
 	if err := root.Rename(src, dst); err != nil {
 		return e.placeErr(f, "moving it into place", err)
 	}
-	if d, err := root.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	dirs[filepath.Join(e.cfg.Dir, filepath.Dir(dst))] = true
 	e.mu.Lock()
 	if f.part != nil {
 		f.part.Close()
@@ -166,8 +270,8 @@ func (e *Engine) inTree(f *fileState) bool {
 func (e *Engine) reopen(f *fileState) {
 	f.State, f.SHA256, f.Err = Pending, "", ""
 	e.restart(f, f.Size, f.Validator)
-	i, _ := slices.BinarySearchFunc(e.queue, f, e.compare)
-	e.queue = slices.Insert(e.queue, i, f)
+	e.q.remove(f)
+	e.enqueue(f)
 	e.broadcast()
 }
 

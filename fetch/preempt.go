@@ -69,14 +69,15 @@ func (e *Engine) preempt() int {
 	waiting, big := 0, false
 	seen := e.unclaimedSeen
 	e.unclaimedSeen = map[*fileState]bool{}
-	for _, f := range e.queue {
+	act := e.q.started(nil)
+	for _, f := range e.preemptWalk(act, now) {
 		if f.Kind != KindFile || f.State != Pending || f.finishing {
 			continue
 		}
 		if top != nil && f.Class != top.Class {
 			break
 		}
-		if f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 || !e.unclaimed(f) {
+		if f.notBefore.After(now) || e.hostWait(f.host, now) > 0 || !e.unclaimed(f) {
 			if top == nil && len(f.tasks) > 0 {
 				before = append(before, f)
 			}
@@ -103,7 +104,7 @@ func (e *Engine) preempt() int {
 	}
 	var vs []victim
 	median := e.medianRate()
-	for _, f := range e.queue {
+	for _, f := range act {
 		if f.Kind != KindFile || f.State != Pending || f.Class == top.Class || e.compare(top, f) > 0 {
 			continue
 		}
@@ -146,6 +147,40 @@ func (e *Engine) preempt() int {
 	e.stats.yields += n
 	e.log.Debug("stopped lower-class requests for waiting work", "n", n, "class", top.Class, "waiting", top.Path)
 	return n
+}
+
+// preemptWalk is the front of the pending items in fetch order that
+// preempt looks at: every started one, and of each fresh set of files
+// whose host is not waiting at most as many as there are lanes, twice, up
+// to where the first set cut short ends. Past that many waiting files, the
+// count does not change what preempt does: it stops at most one request
+// per lane. e.mu is held.
+func (e *Engine) preemptWalk(act []*fileState, now time.Time) []*fileState {
+	limit := 2*e.cfg.Workers*e.cfg.Streams + 8
+	out := slices.Clone(act)
+	var end *fileState // the earliest last item of a set cut short
+	for _, g := range e.q.order {
+		if g.listing || g.tree.Len() == 0 || e.hostWait(g.host, now) > 0 {
+			continue
+		}
+		n := 0
+		var last *fileState
+		g.tree.Ascend(func(f *fileState) bool {
+			out = append(out, f)
+			last = f
+			n++
+			return n < limit
+		})
+		if g.tree.Len() > n && (end == nil || e.compare(last, end) < 0) {
+			end = last
+		}
+	}
+	slices.SortFunc(out, e.compare)
+	if end != nil {
+		i, _ := slices.BinarySearchFunc(out, end, e.compare)
+		out = out[:i+1]
+	}
+	return out
 }
 
 // unclaimed reports whether f has work that no request has taken: a first

@@ -1,9 +1,11 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -58,12 +60,50 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 
 // pick chooses work under e.mu. Without a task it returns how long to wait
 // (0: until woken) or -1 when every file is settled.
+//
+// It walks the pending items in fetch order as if they were one list, but
+// only the started ones (about as many as there are lanes) and, of each
+// set of fresh ones, the first: a fresh item gives the lane a task at once,
+// or none of its set would (see queue.go).
 func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 	now := e.cfg.Now()
 	var soonest time.Duration
-	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
-	open := false
+	later := func(d time.Duration) {
+		if soonest == 0 || d < soonest {
+			soonest = d
+		}
+	}
+	open := e.resume.left > 0 // files still being checked join the queue later
+	if d := e.q.wakeUp(now); d > 0 {
+		later(d)
+	}
+	if len(e.q.backoff) > 0 {
+		open = true
+	}
+	act := e.q.started(nil)
+	var heads []*fileState // the first of each fresh set this lane may take, nil once looked at
+	for _, g := range e.q.order {
+		if g.tree.Len() == 0 || (e.cfg.CrawlOnly && !g.listing) {
+			continue
+		}
+		open = true
+		if hw := e.hostWait(g.host, now); hw > 0 {
+			later(hw)
+			continue
+		}
+		if !l.bulk && !g.small {
+			continue
+		}
+		f, _ := g.tree.Min()
+		heads = append(heads, f)
+	}
 	var ahead []*fileState // files before f in fetch order with requests under way
+	var sleepy []*fileState
+	defer func() {
+		for _, f := range sleepy {
+			e.q.sleep(f)
+		}
+	}()
 	med := -1.0
 	median := func() float64 { // computed once, if at all
 		if med < 0 {
@@ -71,7 +111,25 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		}
 		return med
 	}
-	for _, f := range e.queue {
+	for i := 0; ; {
+		var f *fileState
+		h := -1
+		if i < len(act) {
+			f = act[i]
+		}
+		for k, hf := range heads {
+			if hf != nil && (f == nil || e.compare(hf, f) < 0) {
+				f, h = hf, k
+			}
+		}
+		if f == nil {
+			break
+		}
+		if h >= 0 {
+			heads[h] = nil
+		} else {
+			i++
+		}
 		if e.cfg.CrawlOnly && f.Kind == KindFile {
 			continue
 		}
@@ -80,12 +138,13 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			continue
 		}
 		d := f.notBefore.Sub(now)
-		if hw := e.hostWait(hostOf(f.URL), now); hw > d {
+		if hw := e.hostWait(f.host, now); hw > d {
 			d = hw
 		}
 		if d > 0 {
-			if soonest == 0 || d < soonest {
-				soonest = d
+			later(d)
+			if len(f.tasks) == 0 && f.notBefore.After(now) {
+				sleepy = append(sleepy, f) // out of the walk until its backoff ends
 			}
 			continue
 		}
@@ -93,6 +152,9 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			continue
 		}
 		if f.Kind == KindFile && e.smallOK(f) && !e.roomFor(l.c, f, 0, median()) {
+			// (For a fresh set this leaves the rest of the set too: it
+			// comes in fetch order, mostly by size, so its next files are
+			// no smaller.)
 			if len(f.tasks) > 0 {
 				ahead = append(ahead, f) // it still comes before lower classes
 			}
@@ -128,10 +190,10 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		}
 		return nil, soonest, nil
 	}
-	if t, err := e.speculate(e.chunkFor(l.c)); t != nil || err != nil {
+	if t, err := e.speculate(act, e.chunkFor(l.c)); t != nil || err != nil {
 		return t, 0, err
 	}
-	if t := e.steal(l); t != nil {
+	if t := e.steal(l, act); t != nil {
 		return t, 0, nil
 	}
 	if !open {
@@ -141,6 +203,28 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 		soonest = time.Second // look again for a tail worth a twin
 	}
 	return nil, soonest, nil
+}
+
+// first is the first pending item in fetch order, nil if none. e.mu is
+// held.
+func (e *Engine) first() *fileState {
+	var best *fileState
+	consider := func(f *fileState) {
+		if f != nil && f.State == Pending && (best == nil || e.compare(f, best) < 0) {
+			best = f
+		}
+	}
+	if act := e.q.started(nil); len(act) > 0 {
+		consider(act[0])
+	}
+	for _, g := range e.q.order {
+		f, _ := g.tree.Min()
+		consider(f)
+	}
+	for _, f := range e.q.backoff {
+		consider(f)
+	}
+	return best
 }
 
 // carries reports whether circuit c has a request under way for one of
@@ -168,12 +252,20 @@ func (e *Engine) running() bool {
 
 // pickIn finds a task in one file, if it has unclaimed work.
 func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
+	t, err := e.pickInFile(f, chunk)
+	if t != nil {
+		e.q.activate(f)
+	}
+	return t, err
+}
+
+func (e *Engine) pickInFile(f *fileState, chunk int64) (*task, error) {
 	if f.Kind == KindListing {
 		if len(f.tasks) > 0 {
 			return nil, nil
 		}
 		t := &task{f: f, gen: f.gen, end: -1, whole: true}
-		f.tasks[t] = struct{}{}
+		f.addTask(t)
 		return t, nil
 	}
 	if f.Size < 0 || f.Whole {
@@ -195,7 +287,7 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 		}
 		return nil, nil
 	}
-	b := e.freeBlock(f)
+	b, spans := e.freeBlockSpans(f)
 	if b < 0 {
 		return nil, nil
 	}
@@ -203,9 +295,15 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 	n := int64(len(f.done))
 	end := b + 1
 	limit := b + chunk/bs
+	for _, sp := range spans { // the run stops where a task's part starts
+		if sp.from > b {
+			limit = min(limit, sp.from)
+			break
+		}
+	}
 	// A run stops before a block that a stopped request left half done:
 	// the next request starts there, from where it stopped.
-	for end < n && end < limit && !f.done[end] && !e.covered(f, end) && f.partial[end] == nil {
+	for end < n && end < limit && !f.done[end] && f.partial[end] == nil {
 		end++
 	}
 	t := &task{f: f, start: b * bs, end: min(end*bs, f.Size)}
@@ -223,18 +321,54 @@ func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
 // unreceived part of a task, or -1; it moves f.scanFrom past the done
 // blocks at its front. e.mu is held.
 func (e *Engine) freeBlock(f *fileState) int64 {
-	for b := f.scanFrom; b < int64(len(f.done)); b++ {
-		if f.done[b] {
-			if b == f.scanFrom {
-				f.scanFrom++
-			}
+	b, _ := e.freeBlockSpans(f)
+	return b
+}
+
+// blockSpan is the blocks [from, to) that a task has still to bring.
+type blockSpan struct{ from, to int64 }
+
+// freeBlockSpans is freeBlock, also returning the blocks the tasks of f
+// still have to bring, by start. It jumps over those rather than walking
+// them block by block: a 100 GB file has 400,000 blocks. e.mu is held.
+func (e *Engine) freeBlockSpans(f *fileState) (int64, []blockSpan) {
+	n := int64(len(f.done))
+	for f.scanFrom < n && f.done[f.scanFrom] {
+		f.scanFrom++
+	}
+	spans := e.taskSpans(f)
+	k := 0
+	for b := f.scanFrom; b < n; {
+		for k < len(spans) && spans[k].to <= b {
+			k++
+		}
+		if k < len(spans) && spans[k].from <= b {
+			b = spans[k].to
 			continue
 		}
-		if !e.covered(f, b) {
-			return b
+		if !f.done[b] {
+			return b, spans
+		}
+		b++
+	}
+	return -1, spans
+}
+
+// taskSpans lists the blocks the tasks of f have still to bring, by start.
+func (e *Engine) taskSpans(f *fileState) []blockSpan {
+	bs := e.cfg.BlockSize
+	spans := make([]blockSpan, 0, len(f.tasks))
+	for t := range f.tasks {
+		sp := blockSpan{from: t.cursor / bs, to: math.MaxInt64}
+		if t.end >= 0 {
+			sp.to = (t.end + bs - 1) / bs
+		}
+		if sp.to > sp.from {
+			spans = append(spans, sp)
 		}
 	}
-	return -1
+	slices.SortFunc(spans, func(a, b blockSpan) int { return cmp.Compare(a.from, b.from) })
+	return spans
 }
 
 // covered reports whether block b lies in the unreceived part of a task.
@@ -248,19 +382,61 @@ func (e *Engine) covered(f *fileState, b int64) bool {
 	return false
 }
 
-// issue registers t with its file, opening the partial file if needed.
+// issue registers t with its file. Its partial file is opened by the
+// lane (partFor), outside e.mu.
 func (e *Engine) issue(t *task) (*task, error) {
 	f := t.f
-	if f.part == nil {
-		p, err := e.tree.openPart(f.ID, os.O_RDWR|os.O_CREATE)
-		if err != nil {
-			return nil, fmt.Errorf("opening partial file for %s: %w", f.Path, err)
-		}
-		f.part = p
-	}
 	t.gen, t.part, t.cursor = f.gen, f.part, t.start
-	f.tasks[t] = struct{}{}
+	f.addTask(t)
 	return t, nil
+}
+
+// addTask registers t with f. e.mu is held.
+func (f *fileState) addTask(t *task) {
+	if f.tasks == nil {
+		f.tasks = map[*task]struct{}{}
+	}
+	f.tasks[t] = struct{}{}
+}
+
+// partFor gives t its file's partial file, opening (creating) it if the
+// file has none yet: files are opened one at a time per file, and never
+// under e.mu, since creating a file may wait on the file system's journal.
+// A task of an older generation gets none (t.part stays nil) and must not
+// write.
+func (e *Engine) partFor(t *task) error {
+	e.mu.Lock()
+	f := t.f
+	if t.part != nil || t.gen != f.gen {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.Unlock()
+	f.partMu.Lock()
+	defer f.partMu.Unlock()
+	e.mu.Lock()
+	if f.part != nil || t.gen != f.gen {
+		if t.gen == f.gen {
+			t.part = f.part
+		}
+		e.mu.Unlock()
+		return nil
+	}
+	gen := f.gen
+	e.mu.Unlock()
+	p, err := e.tree.openPart(f.ID, os.O_RDWR|os.O_CREATE)
+	if err != nil {
+		return e.localErr(f, "opening partial file for", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if f.gen != gen || f.part != nil || f.State != Pending {
+		p.Close() // restarted meanwhile (its path was removed), or done
+		return nil
+	}
+	f.part, t.part = p, p
+	e.newParts = true
+	return nil
 }
 
 // speculate gives an idle worker a range further into a file whose size
@@ -269,9 +445,9 @@ func (e *Engine) issue(t *task) (*task, error) {
 // all of them start. A range past the end costs one round trip and
 // nothing else: the source answers 416 with the size. Only files likely
 // to be big are guessed at: a listing says so, or the user named the file.
-func (e *Engine) speculate(chunk int64) (*task, error) {
+func (e *Engine) speculate(started []*fileState, chunk int64) (*task, error) {
 	now := e.cfg.Now()
-	for _, f := range e.queue {
+	for _, f := range started {
 		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
 			continue
 		}
@@ -299,11 +475,11 @@ func (e *Engine) speculate(chunk int64) (*task, error) {
 
 // steal gives an idle lane part of the running request expected to finish
 // last, or, when none is long enough to split, a twin of it.
-func (e *Engine) steal(l *lane) *task {
-	if t := e.split(l, e.queue); t != nil {
+func (e *Engine) steal(l *lane, started []*fileState) *task {
+	if t := e.split(l, started); t != nil {
 		return t
 	}
-	return e.twin(l)
+	return e.twin(l, started)
 }
 
 // split splits the running task of files expected to finish last, giving
@@ -354,7 +530,7 @@ func (e *Engine) split(l *lane, files []*fileState) *task {
 	}
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: mid, cursor: mid, end: best.end}
 	best.end = mid
-	best.f.tasks[nt] = struct{}{}
+	best.f.addTask(nt)
 	return nt
 }
 
@@ -378,8 +554,8 @@ func (e *Engine) laneRate(l *lane, extra int) float64 {
 // circuit. An idle lane on another circuit fetches the same range; the
 // first to have each block wins and the other stops when nothing it could
 // bring is missing. The bytes both fetched are counted as wasted.
-func (e *Engine) twin(l *lane) *task {
-	return e.twinAmong(l, e.queue, 2*time.Second)
+func (e *Engine) twin(l *lane, started []*fileState) *task {
+	return e.twinAmong(l, started, 2*time.Second)
 }
 
 // twinIdle is how long a request may move nothing before a twin treats it
@@ -444,7 +620,8 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 	nt := &task{f: best.f, gen: best.gen, part: best.part, start: start, cursor: start, end: best.end,
 		hinit: hinit, hstate: slices.Clone(hinit), savedAt: -1, twin: best, twinned: true}
 	best.twin, best.twinned, best.twinFrom = nt, true, start
-	best.f.tasks[nt] = struct{}{}
+	best.f.spoilWhole()
+	best.f.addTask(nt)
 	e.stats.twins++
 	return nt
 }
@@ -475,6 +652,7 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	if t.cursor%bs != 0 && t.cursor != f.Size {
 		if f.Size > 0 {
 			t.hstate = state()
+			e.changedFile(f) // a partial block to record
 		}
 		return -1, true
 	}
@@ -492,6 +670,7 @@ func (e *Engine) ended(t *task, sum func() [32]byte) {
 		return
 	}
 	f.Size, f.dirty = t.cursor, true
+	e.changedFile(f)
 	if t.cursor%e.cfg.BlockSize != 0 {
 		e.completeWith(t, sum)
 	}
@@ -510,6 +689,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 		f.hashes = append(f.hashes, make([][32]byte, b+1-int64(len(f.hashes)))...)
 	}
 	delete(f.partial, b)
+	e.changedFile(f)
 	if !f.done[b] {
 		f.done[b] = true
 		f.hashes[b] = sum()
@@ -518,6 +698,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 	} else {
 		e.stats.wasted += t.cursor - max(t.start, b*bs, t.twinFrom) // fetched twice (a twin, or a whole stream over done blocks)
 		if h := sum(); h != f.hashes[b] {
+			f.spoilWhole()
 			f.hashes[b] = h
 			f.unsynced = append(f.unsynced, b)
 		}
@@ -584,13 +765,19 @@ func (e *Engine) release(t *task) (finish bool) {
 					f.partial = map[int64]*partialState{}
 				}
 				f.partial[b] = &partialState{reached: t.cursor, state: t.hstate, saved: t.savedAt == t.cursor}
+				e.changedFile(f)
 			}
 		}
 		if b := t.cursor / bs; b < f.scanFrom {
 			f.scanFrom = b
 		}
 	}
-	e.broadcast()
+	if t.gen != f.gen || t.end < 0 || t.cursor < t.end || t.twin != nil {
+		// Work went back to the pool (or its twin goes on alone). A task
+		// that brought all it was asked frees nothing another lane could
+		// take: its own lane looks again at once, so the others sleep on.
+		e.broadcast()
+	}
 	if f.State != Pending || f.finishing || len(f.tasks) > 0 || f.Size < 0 || f.doneBytes < f.Size {
 		return false
 	}
@@ -622,7 +809,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 		e.stopLocked(err) // nothing has ever answered: waiting cannot cure it
 		return
 	case errors.As(err, &tr) && tr.Conn:
-		e.hostDown(hostOf(f.URL), err)
+		e.hostDown(f.host, err)
 	default:
 		if !progressed {
 			f.fails++
@@ -646,6 +833,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 
 func (e *Engine) failFile(f *fileState, why string) {
 	f.State, f.Err, f.dirty = Failed, why, true
+	e.changedFile(f)
 	f.gen++ // running tasks of this file stop at their next write
 	e.log.Error("file failed", "path", f.Path, "err", why)
 }
@@ -655,7 +843,9 @@ func (e *Engine) failFile(f *fileState, why string) {
 // unlinked, until they notice the new generation.
 func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.gen++
+	f.restartWhole(f.gen)
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
+	e.changedFile(f)
 	e.stats.wasted += min(f.doneBytes, f.runBytes)
 	f.runBytes = 0
 	f.doneBytes, f.scanFrom, f.unsynced, f.partial = 0, 0, nil, nil
@@ -676,7 +866,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := t.f
-	e.hostUpLocked(hostOf(f.URL))
+	e.hostUpLocked(f.host)
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
 	}
@@ -688,6 +878,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 			return false, err // stops the job
 		}
 	}
+	e.changedFile(f) // if nothing changed, the commit finds it clean
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {
 			f.Expect = digest.Set{}
@@ -722,6 +913,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		if !f.Whole {
 			e.log.Info("source ignores byte ranges, fetching as one stream", "path", f.Path)
 			f.Whole, f.dirty = true, true
+			f.spoilWhole()
 			// Every other task of this file would get the whole file too.
 			for o := range f.tasks {
 				if o != t {
@@ -745,6 +937,8 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	if s.Len >= 0 && t.start+s.Len < t.end {
 		t.end = t.start + s.Len // the source sends less than asked: the rest stays pending
 	}
-	e.broadcast() // the size may have opened up work
+	if f.Size < 0 || t.end < f.Size || t.start > 0 {
+		e.broadcast() // the size may have opened up work
+	}
 	return true, nil
 }

@@ -28,6 +28,13 @@ type Status struct {
 	Twins                  int   // ranges fetched a second time at the end
 	Yields                 int   // requests of a lower class stopped for waiting higher-class work
 
+	// Verifying is how many files' recorded blocks are still to be read
+	// back and checked at the start of a resumed job (they are fetched
+	// once checked, others meanwhile); VerifyDone of VerifyTotal bytes
+	// have been.
+	Verifying               int
+	VerifyDone, VerifyTotal int64
+
 	// WaitingUntil is set while the source cannot be reached and no request
 	// is under way: the time of the next try, and why.
 	WaitingUntil time.Time
@@ -41,7 +48,8 @@ func (e *Engine) Status() Status {
 	s := Status{Fetched: e.stats.fetched, Wasted: e.stats.wasted,
 		Resumed: e.stats.resumed, Rehashed: e.stats.rehashed, Renewals: e.stats.renewals,
 		RenewalsDenied: e.stats.denied,
-		Stalls:         e.stats.stalls, Twins: e.stats.twins, Yields: e.stats.yields}
+		Stalls:         e.stats.stalls, Twins: e.stats.twins, Yields: e.stats.yields,
+		Verifying: e.resume.left, VerifyDone: e.resume.done.Load(), VerifyTotal: e.resume.total}
 	now := e.cfg.Now()
 	for _, h := range e.hosts {
 		if h.notBefore.After(now) && (s.WaitingUntil.IsZero() || h.notBefore.Before(s.WaitingUntil)) {
@@ -114,8 +122,13 @@ type ClassStatus struct {
 func (e *Engine) Files() []File {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.queue = slices.DeleteFunc(e.queue, func(f *fileState) bool { return f.State != Pending })
-	order := slices.Clone(e.queue)
+	var order []*fileState
+	for _, f := range e.files {
+		if f.State == Pending {
+			order = append(order, f)
+		}
+	}
+	slices.SortFunc(order, e.compare)
 	for _, f := range e.files {
 		if f.State != Pending {
 			order = append(order, f)

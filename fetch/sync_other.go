@@ -2,6 +2,13 @@
 
 package fetch
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 func datasync(f *os.File) error { return f.Sync() }
+
+func syncfs(*os.File) error { return errors.ErrUnsupported }
+
+const haveSyncfs = false

@@ -59,8 +59,16 @@ func (e *Engine) work(ctx context.Context, l *lane) error {
 // run fetches one task. Problems with the source are handled here; the
 // returned error stops the job (the local disk failed).
 func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.Hash) error {
+	if err := e.partFor(t); err != nil {
+		return err
+	}
 	e.mu.Lock()
+	if t.part == nil {
+		e.mu.Unlock()
+		return nil // superseded before it began
+	}
 	req := Request{URL: t.f.URL, Range: span.Range{Start: t.start, End: t.end}, Size: t.f.Size, Validator: t.f.Validator}
+	gen := t.gen
 	e.mu.Unlock()
 	jobCtx := ctx
 	ctx, stopWatch := e.watch(ctx, t)
@@ -132,6 +140,8 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	}
 	bs := e.cfg.BlockSize
 	from := t.cursor
+	// A file of one block has its block's hash as its own: no running hash.
+	whole := s.Size < 0 || s.Size > bs
 	for {
 		lim := e.limit(t)
 		if lim == 0 {
@@ -159,6 +169,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 				return fmt.Errorf("writing %s: %w", t.f.Path, werr)
 			}
 			h.Write(buf[:n])
+			if whole {
+				t.f.feedWhole(gen, t.cursor, buf[:n]) // t.cursor changes only on this goroutine
+			}
 			b, keep := e.received(t, int64(n), sum, state)
 			if b >= 0 {
 				blocks++

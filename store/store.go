@@ -108,7 +108,11 @@ func openDB(path string) (db *bolt.DB, err error) {
 			err = fmt.Errorf("%w: %s: %v", ErrDamaged, path, r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond})
+	// The freelist is written with every transaction: without it
+	// (NoFreelistSync) bbolt rebuilds it at open in a goroutine of its own,
+	// where a damaged file panics beyond any recover, and a damaged state
+	// must be an error, never a crash.
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		err = fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
@@ -144,6 +148,13 @@ func (s *Store) init() error {
 		}
 		return nil
 	})
+}
+
+// Written is how many bytes the job's transactions have written to the
+// database since it was opened (pages, meta pages included).
+func (s *Store) Written() int64 {
+	st := s.db.Stats()
+	return st.TxStats.GetWrite() * int64(s.db.Info().PageSize)
 }
 
 // Close releases the job.

@@ -1,0 +1,118 @@
+package fetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/grab-ir/grab/fetch/digest"
+)
+
+// batchJournal keeps the batches saved.
+type batchJournal struct{ batches []*Batch }
+
+func (j *batchJournal) Load() ([]Saved, error) { return nil, nil }
+func (j *batchJournal) Save(b *Batch) error {
+	j.batches = append(j.batches, b)
+	return nil
+}
+
+// A commit records only the files that changed since the last one.
+func TestCommitWritesOnlyWhatChanged(t *testing.T) {
+	j := &batchJournal{}
+	e, err := New(Config{Dir: t.TempDir(), Source: nopSource{}, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []File
+	for i := range 100 {
+		files = append(files, File{URL: fmt.Sprintf("http://h/%d", i), Path: fmt.Sprint(i), Size: -1})
+	}
+	e.Add(files)
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.batches) != 1 || len(j.batches[0].Files) != 100 {
+		t.Fatalf("first commit: %d batches", len(j.batches))
+	}
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.batches) != 1 {
+		t.Fatalf("a commit with nothing changed saved %+v", j.batches[1])
+	}
+	e.Expect("http://h/42", digest.Set{digest.SHA256: "00"})
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.batches) != 2 || len(j.batches[1].Files) != 1 || j.batches[1].Files[0].URL != "http://h/42" {
+		t.Fatalf("after one change: %+v", j.batches[1:])
+	}
+	if len(e.changed) != 0 {
+		t.Fatalf("%d files still listed as changed", len(e.changed))
+	}
+}
+
+// The running SHA-256 follows bytes that continue it, ignores others, and
+// is not trusted once spoiled.
+func TestRunningHash(t *testing.T) {
+	data := []byte("0123456789abcdefghij")
+	want := sha256.Sum256(data)
+	f := &fileState{}
+	f.feedWhole(0, 0, data[:5])
+	f.feedWhole(0, 10, data[10:15]) // ahead of it: not hashed
+	f.feedWhole(0, 5, data[5:10])
+	f.feedWhole(1, 10, data[10:15]) // another generation
+	if got := f.wholeSum(0, 20); got != "" {
+		t.Fatalf("sum of 10 of 20 bytes: %s", got)
+	}
+	f.feedWhole(0, 10, data[10:])
+	if got := f.wholeSum(0, 20); got != hex.EncodeToString(want[:]) {
+		t.Fatalf("running hash %s, want %x", got, want)
+	}
+	f.spoilWhole()
+	if got := f.wholeSum(0, 20); got != "" {
+		t.Fatalf("spoiled hash used: %s", got)
+	}
+	f.restartWhole(1)
+	f.feedWhole(1, 0, data)
+	if got := f.wholeSum(1, 20); got != hex.EncodeToString(want[:]) {
+		t.Fatalf("after a restart: %s", got)
+	}
+}
+
+// A resume reads the recorded blocks back in Run and says how far it got.
+func TestResumeVerificationInStatus(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 2500)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	os.MkdirAll(filepath.Join(dir, ".grab", "part"), 0o700)
+	os.WriteFile(filepath.Join(dir, ".grab", "part", "0000000000000001"), data, 0o600)
+	blocks := map[int64][32]byte{}
+	for b := int64(0); b < 25; b++ {
+		blocks[b] = sha256.Sum256(data[b*100 : b*100+100])
+	}
+	blocks[3] = [32]byte{1} // changed on disk since
+	j := savedJournal{{File: File{ID: 1, URL: "http://h/a", Path: "a", Size: 2500}, Blocks: blocks}}
+	e, err := New(Config{Dir: dir, Source: nopSource{}, Journal: j, BlockSize: 100, Retries: 1,
+		Backoff: Backoff{Base: time.Millisecond, Max: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := e.Status(); s.Verifying != 1 || s.VerifyTotal != 2500 || s.VerifyDone != 0 || s.DoneBytes != 0 {
+		t.Fatalf("before Run: %+v", s)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	e.Run(ctx) // block 3 cannot be fetched from nopSource: the file fails
+	if s := e.Status(); s.Verifying != 0 || s.VerifyDone != 2500 || s.Rehashed != 1 || s.Resumed != 2400 {
+		t.Fatalf("after Run: %+v", s)
+	}
+}

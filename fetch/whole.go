@@ -1,0 +1,69 @@
+package fetch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"sync"
+)
+
+// wholeHash is the SHA-256 of a file's bytes from its start, fed by the
+// request whose bytes continue it as they arrive. When a file's blocks
+// arrive in order (the usual case: one request after the other, a split
+// handing over where the first stops) it is the file's SHA-256 when the
+// last block lands, and the final check need not hash the file a second
+// time. Its own mutex, not e.mu, guards it: the hashing happens outside
+// e.mu, and only requests of the same file meet here. Lock order: e.mu
+// before wholeHash.mu.
+type wholeHash struct {
+	mu      sync.Mutex
+	gen     int // the generation of the file it hashes
+	h       hash.Hash
+	reached int64 // bytes hashed
+	spoiled bool  // bytes may have been written twice, differently: not to be trusted
+}
+
+// feedWhole adds p, written at off by a request of generation gen, if it
+// continues the running hash.
+func (f *fileState) feedWhole(gen int, off int64, p []byte) {
+	w := &f.whole
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.spoiled || w.gen != gen || off != w.reached {
+		return
+	}
+	if w.h == nil {
+		w.h = sha256.New()
+	}
+	w.h.Write(p)
+	w.reached += int64(len(p))
+}
+
+// wholeSum is the hex SHA-256 of the file if the running hash covers all
+// size bytes of generation gen, else "".
+func (f *fileState) wholeSum(gen int, size int64) string {
+	w := &f.whole
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.spoiled || w.gen != gen || w.reached != size || w.h == nil {
+		return ""
+	}
+	return hex.EncodeToString(w.h.Sum(nil))
+}
+
+// spoilWhole stops the running hash: the same bytes may have been fetched
+// twice (a twin, a whole stream over ranges) and may differ, or blocks are
+// fetched again. The final check then hashes the file.
+func (f *fileState) spoilWhole() {
+	f.whole.mu.Lock()
+	f.whole.spoiled = true
+	f.whole.mu.Unlock()
+}
+
+// restartWhole starts the running hash over for generation gen.
+func (f *fileState) restartWhole(gen int) {
+	w := &f.whole
+	w.mu.Lock()
+	w.gen, w.h, w.reached, w.spoiled = gen, nil, 0, false
+	w.mu.Unlock()
+}
