@@ -23,8 +23,8 @@ import (
 	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/crawl"
 	"github.com/grab-ir/grab/fetch/dial"
-	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/store"
 )
 
