@@ -24,7 +24,7 @@ func (e *Engine) finish(f *fileState) error {
 	e.mu.Unlock()
 
 	var bad []int64
-	h := digest.NewHasher(expect)
+	h := digest.NewHasher(expect, e.cfg.Hashes...)
 	if part != nil {
 		// Bytes past the end (from an earlier version never recorded)
 		// must not reach the tree.
@@ -79,6 +79,7 @@ func (e *Engine) finish(f *fileState) error {
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
+	f.Digests = got
 	f.unsynced = nil
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
 	e.mu.Unlock()

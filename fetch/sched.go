@@ -462,6 +462,10 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	}
 	t.lastMove = e.cfg.Now()
 	f.runBytes += n
+	if f.FirstByte.IsZero() {
+		f.FirstByte = t.lastMove
+	}
+	f.LastByte = t.lastMove
 	if t.gen != f.gen {
 		e.stats.wasted += n
 		return -1, false

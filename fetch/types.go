@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/listing"
@@ -57,6 +58,13 @@ type File struct {
 	State     State
 	SHA256    string // hex, once Done
 	Err       string // why it failed
+
+	// Digests holds every digest computed when the file was finished
+	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
+	// LastByte are when this run received its first and last byte of it.
+	// None of them is kept in the Journal: the job's manifest keeps them.
+	Digests             digest.Set
+	FirstByte, LastByte time.Time
 }
 
 // Request asks a Conn for bytes of a file.
