@@ -2,8 +2,13 @@
 // samples of a byte counter. Time is always passed in, so estimates are
 // exact in tests.
 //
-// The rate is measured over a sliding window (30 s by default): long enough
-// to smooth Tor's bursts, short enough to follow a link that slows down. An
-// ETA is only given once the window holds a few seconds of data; before that
-// it is unknown rather than wildly wrong.
+// Meter measures a rate over a sliding window (30 s by default). Estimator
+// is what ETAs come from: exponentially weighted byte and file rates (over
+// a minute by default, so Tor's bursts and stalls average out while a link
+// that slows down is followed within minutes), and an ETA per piece of
+// work that is the longer of its bytes at the byte rate and its files at
+// the file rate (a folder of small files is bound by round trips). ETAs
+// chains pieces done one after the other, as classes are in priority
+// order. Before a few seconds of samples an ETA is unknown rather than
+// wildly wrong.
 package rate
