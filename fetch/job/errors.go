@@ -21,3 +21,7 @@ func (e *HintError) Unwrap() error { return e.Err }
 
 // ErrNoJob is a folder that holds no job, resumed without URLs.
 var ErrNoJob = errors.New("holds no grab job")
+
+// ErrNotRunning is a job no grab is running: nothing answers on its
+// status socket.
+var ErrNotRunning = errors.New("no grab is running the job")

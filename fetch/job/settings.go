@@ -43,6 +43,8 @@ type Settings struct {
 	Order     string   `json:"order"`
 	Depth     int      `json:"depth"`
 	Classes   []string `json:"classes,omitempty"`
+	MD5       bool     `json:"md5,omitempty"`  // MD5 of every file in the manifest
+	SHA1      bool     `json:"sha1,omitempty"` // SHA-1 of every file in the manifest
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -70,6 +72,8 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"order":         func(d, s *Settings) { d.Order = s.Order },
 	"depth":         func(d, s *Settings) { d.Depth = s.Depth },
 	"class":         func(d, s *Settings) { d.Classes = s.Classes },
+	"md5":           func(d, s *Settings) { d.MD5 = s.MD5 },
+	"sha1":          func(d, s *Settings) { d.SHA1 = s.SHA1 },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.
