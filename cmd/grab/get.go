@@ -19,6 +19,9 @@ const usageGet = `grab: pull large dumps from slow, flaky sources (onion service
 usage: grab [flags] URL...        start or resume a job (flags may follow the URLs)
        grab -o DIR                resume the job in DIR
        grab ls [-o DIR] [--json]  the plan: every file in fetch order, with class, size, state
+       grab status [-o DIR] [--json] [--watch]  where a job stands, also from another terminal
+       grab manifest [-o DIR] [--format F]  the evidence manifest (sha256sum, hashdeep, csv, json)
+       grab verify [-o DIR]       re-hash the tree against the job and its manifest
        grab classes               the file classes and their extensions
        grab demo [flags]          download from a built-in slow onion-like source
        grab bench [flags]         measure grab against the physical limit and other tools
@@ -57,6 +60,7 @@ flags:
       --depth N          folders to descend below a start URL (default 32)
       --class NAME=EXTS  add a class or replace its extensions, e.g. --class plates=jpg,tif
       --dry-run          crawl and print the plan; download nothing
+      --md5, --sha1      add MD5, SHA-1 of every file to the manifest (same pass as SHA-256)
   -v, --verbose          log every file and listing as it completes
 
 Settings given once are saved with the job; give a flag again to change it

@@ -50,5 +50,7 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.StringVar(&s.Order, "order", d.Order, "")
 	fs.IntVar(&s.Depth, "depth", d.Depth, "")
 	fs.Var(listFlag{&s.Classes}, "class", "")
+	fs.BoolVar(&s.MD5, "md5", false, "")
+	fs.BoolVar(&s.SHA1, "sha1", false, "")
 	return &flagSet{fs}
 }

@@ -144,7 +144,7 @@ func report(s fetch.Status, order []string, est *rate.Estimator, now time.Time) 
 	}
 	if n := len(etas); n > 0 && ok[n-1] {
 		r.ETASeconds = seconds(etas[n-1])
-	} else if n == 0 {
+	} else if n == 0 && !crawling {
 		r.ETASeconds = seconds(0)
 	}
 	return r
