@@ -57,6 +57,9 @@ type Config struct {
 	// Finished, if set, hears of each file once it is verified and in
 	// the tree. It is called from workers and must return quickly.
 	Finished func(File)
+	// Verifying, if set, hears how far the re-hashing of recorded
+	// blocks has got while New loads the journal: bytes done of total.
+	Verifying func(done, total int64)
 	// Hashes names digests (digest.MD5, digest.SHA1, ...) to compute
 	// besides SHA-256 in the pass that finishes a file; they reach
 	// Finished in File.Digests.
@@ -92,6 +95,9 @@ type Engine struct {
 	unclaimedSeen map[*fileState]bool
 	hosts         map[string]*hostState
 	limiter       *rate.Limiter
+	// verifyDone and verifyTotal count the recorded bytes re-hashed
+	// while the journal loads (Config.Verifying).
+	verifyDone, verifyTotal int64
 }
 
 type counters struct {
@@ -230,6 +236,11 @@ func (e *Engine) load() error {
 		return fmt.Errorf("loading job: %w", err)
 	}
 	for _, s := range saved {
+		if s.File.State == Pending {
+			e.verifyTotal += int64(len(s.Blocks)) * e.cfg.BlockSize
+		}
+	}
+	for _, s := range saved {
 		f := &fileState{File: s.File, tasks: map[*task]struct{}{}}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
@@ -307,6 +318,10 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 			continue // a whole stream of unknown length restarts anyway
 		}
 		n, err := part.ReadAt(buf[:r.Len()], r.Start)
+		if e.cfg.Verifying != nil {
+			e.verifyDone += e.cfg.BlockSize
+			e.cfg.Verifying(e.verifyDone, e.verifyTotal)
+		}
 		if int64(n) != r.Len() || sha256.Sum256(buf[:n]) != want {
 			bad++
 			_ = err
