@@ -33,6 +33,10 @@ type Options struct {
 	TorBoot func(instance, pct int, summary string)
 	// Finished hears of every file once it is in the tree, verified.
 	Finished func(fetch.File)
+	// Started hears of the job as soon as Open holds its lock, before the
+	// journal is loaded and tor started, so that a display can show the
+	// start-up (Job.Report is safe to call from then on).
+	Started func(*Job)
 	// Tune adjusts the engine's configuration (the demo and benchmarks).
 	Tune func(*fetch.Config)
 }
@@ -98,6 +102,9 @@ func Open(ctx context.Context, o Options) (*Job, error) {
 	if j.srv, err = serve(cur.Output, j.log, j.Report, j.liveFiles); err != nil {
 		j.log.Warn(err.Error() + "; grab status will not see this run")
 	}
+	if o.Started != nil {
+		o.Started(j)
+	}
 	if err := j.open(ctx, &cur, o); err != nil {
 		j.Close()
 		return nil, err
@@ -158,7 +165,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: s.Retries,
 		StallTimeout: p.stall, LimitRate: p.limit,
-		Source: src, Journal: j.st, Log: j.log, Finished: j.fileFinished, Hashes: s.hashes(),
+		Source: src, Journal: j.st, Log: j.log, Finished: j.fileFinished, Hashes: s.hashes(), Verifying: j.verifyProgress,
 		Less: p.less, Expand: p.crawler.Expand, CrawlOnly: s.DryRun,
 	}
 	schemes := schemesOf(all)

@@ -160,3 +160,10 @@ func (s *Settings) hashes() []string {
 	}
 	return out
 }
+
+// verifyProgress is the engine's report of the re-hashing at start.
+func (j *Job) verifyProgress(done, total int64) {
+	j.mu.Lock()
+	j.verifying = &Progress{Done: done, Total: total}
+	j.mu.Unlock()
+}
