@@ -36,13 +36,15 @@ type Status struct {
 }
 
 // CircuitStatus is one circuit: its measured rate (0 while unknown), its
+// smoothed time from a request to its first byte (0 until seen), its
 // requests in flight and the file of its oldest one, since when.
 type CircuitStatus struct {
-	ID       int
-	Rate     float64
-	Requests int
-	Path     string
-	Since    time.Time
+	ID        int
+	Rate      float64
+	FirstByte time.Duration
+	Requests  int
+	Path      string
+	Since     time.Time
 }
 
 // Status returns the job's state now.
@@ -63,6 +65,7 @@ func (e *Engine) Status() Status {
 	for i, c := range e.circs {
 		s.Circuits[i].ID = c.id
 		s.Circuits[i].Rate, _ = e.scorer.Rate(c.id)
+		s.Circuits[i].FirstByte = c.ttfb
 	}
 	for _, f := range e.files {
 		s.Requests += len(f.tasks)
