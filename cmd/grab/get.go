@@ -62,6 +62,9 @@ flags:
       --dry-run          crawl and print the plan; download nothing
       --md5, --sha1      add MD5, SHA-1 of every file to the manifest (same pass as SHA-256)
   -v, --verbose          log every file and listing as it completes
+  -q, --quiet            no progress and no summary: only warnings and errors
+      --json             JSON-lines events on stdout: state, file_done, file_failed, class_done, progress
+      --log FILE         keep the log in FILE (every message, with its time), also without -v
 
 Settings given once are saved with the job; give a flag again to change it
 on resume (for example a different --priority re-orders what is pending).
@@ -76,7 +79,9 @@ examples:
 
 func runGet(ctx context.Context, ui *ui, args []string) error {
 	var s job.Settings
+	var df displayFlags
 	fs := jobFlags(&s, "grab")
+	df.bind(fs)
 	urls, err := fs.parse(args, usageGet)
 	if err != nil {
 		return err
@@ -98,7 +103,7 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 	if s.Output == "" {
 		s.Output = job.DefaultOutput(targets[0])
 	}
-	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets})
+	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets}, df)
 	return err
 }
 
@@ -132,28 +137,43 @@ func readURLList(name string, stdin io.Reader) ([]string, error) {
 
 // get runs a job with grab's progress display and summary, and returns
 // its files.
-func get(ctx context.Context, ui *ui, o job.Options) ([]fetch.File, error) {
-	log := newLogger(ui, o.Settings.Verbose)
-	boot := &bootPrinter{u: ui, instances: o.Settings.TorCount, every: bootEvery}
-	o.Log = log
-	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
-	j, err := job.Open(ctx, o)
+func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.File, error) {
+	d := newDisplay(ui, df)
+	log, closeLog, err := d.logger(o.Settings.Verbose)
 	if err != nil {
 		return nil, err
 	}
+	defer closeLog()
+	boot := &bootPrinter{u: d.ui, instances: o.Settings.TorCount, every: bootEvery}
+	o.Log = log
+	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
+	o.Started = d.start
+	finished := o.Finished
+	o.Finished = func(f fetch.File) {
+		d.fileDone(f)
+		if finished != nil {
+			finished(f)
+		}
+	}
+	j, err := job.Open(ctx, o)
+	if err != nil {
+		d.stop()
+		return nil, err
+	}
 	defer j.Close()
-	p := startProgress(ui, j)
 	err = j.Run(ctx)
-	p.stop()
+	d.stop()
 	if j.Settings().DryRun {
 		if err == nil {
 			err = printPlan(ui.stdout, j.Files(), false)
 		}
 		return j.Files(), err
 	}
-	summarize(ui, j)
-	if tor := j.TorCircuits(ctx); tor != "" {
-		ui.printf("%s", tor)
+	if !df.quiet {
+		summarize(d.ui, j)
+		if tor := j.TorCircuits(ctx); tor != "" {
+			d.ui.printf("%s", tor)
+		}
 	}
 	return j.Files(), err
 }

@@ -3,6 +3,7 @@ package job
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -72,10 +73,23 @@ func (j *Job) sample() (stop func()) {
 	j.est = est
 	j.mu.Unlock()
 	done, quit := make(chan struct{}), make(chan struct{})
+	lanes := j.s.Workers * j.s.Streams
 	observe := func(now time.Time) {
 		s := j.e.Status()
+		var rtts []time.Duration
+		for _, c := range s.Circuits {
+			if c.FirstByte > 0 {
+				rtts = append(rtts, c.FirstByte)
+			}
+		}
+		var rtt time.Duration
+		if len(rtts) > 0 {
+			slices.Sort(rtts)
+			rtt = rtts[len(rtts)/2]
+		}
 		j.mu.Lock()
-		est.Observe(now, s.Fetched, s.Done)
+		est.Observe(now, s.Fetched)
+		est.SetRoundTrip(rtt, lanes)
 		j.mu.Unlock()
 	}
 	go func() {

@@ -135,7 +135,7 @@ func report(s fetch.Status, order []string, est *rate.Estimator, now time.Time) 
 	if est == nil {
 		return r
 	}
-	r.RateBPS, _, _ = est.Rates()
+	r.RateBPS, _ = est.Rate()
 	etas, ok := est.ETAs(work)
 	for i := range r.Classes {
 		if ok[i] {

@@ -5,23 +5,27 @@ import (
 	"time"
 )
 
-// Estimator smooths a job's byte and file rates and turns the work left
-// into an ETA. Tor circuits deliver in bursts and stall for seconds, so the
-// rates are exponentially weighted moving averages over Tau; a folder of
-// small files is bound by round trips, not bytes, so the ETA of a piece of
-// work is the longer of its bytes at the byte rate and its files at the
-// file rate.
+// Estimator turns a job's byte counter into a rate and the work left into
+// ETAs. The rate is the mean over a window that grows with the run: half
+// the time since the first byte, at least MinWindow, at most Window. Time
+// before the first byte (circuit builds, the first listings) does not
+// count, so a fresh job's rate is not dragged down by its start; a long
+// job's rate is over Window, which averages out Tor's bursts and stalls
+// and follows a link that slows down within it.
+//
+// Small files are bound by round trips rather than bytes: with a round
+// trip per file spread over the lanes in flight, a folder of n files
+// takes at least n × round trip / lanes. The ETA of a piece of work is the
+// longer of that and its bytes at the rate.
 type Estimator struct {
-	Tau     time.Duration // smoothing time constant: 60s if zero
-	MinSpan time.Duration // observed time before an ETA is given: 5s if zero
+	Window    time.Duration // longest window: 60s if zero
+	MinWindow time.Duration // shortest window: 1s if zero
+	MinSpan   time.Duration // time since the first byte before a rate is known: 3s if zero
 
-	started      bool
-	first, last  time.Time
-	bytes0       int64
-	files0       int
-	bytes, files int64
-	bps, fps     float64
-	smoothing    bool // past MinSpan: the averages are running
+	samples []sample // from the last one before the first byte on
+	moving  bool     // a byte has arrived
+	since   time.Time
+	perFile time.Duration // round trip / lanes
 }
 
 // Work is what is left of a job or a class: bytes (with estimates from
@@ -31,72 +35,97 @@ type Work struct {
 	Files int
 }
 
-// Observe records the job's byte counter (bytes received) and its count of
-// finished files at now. Samples must come in time order.
-func (e *Estimator) Observe(now time.Time, bytes int64, files int) {
-	if !e.started {
-		e.started, e.first, e.last = true, now, now
-		e.bytes0, e.files0, e.bytes, e.files = bytes, files, bytes, int64(files)
-		return
+// Observe records the job's byte counter (bytes received) at now. Samples
+// must come in time order.
+func (e *Estimator) Observe(now time.Time, bytes int64) {
+	if n := len(e.samples); n > 0 {
+		last := e.samples[n-1]
+		if !now.After(last.at) {
+			return
+		}
+		if !e.moving {
+			if bytes == last.n {
+				e.samples[0] = sample{now, bytes} // still nothing: keep one sample
+				return
+			}
+			e.moving, e.since = true, last.at
+		}
 	}
-	dt := now.Sub(e.last).Seconds()
-	if dt <= 0 {
-		return
+	e.samples = append(e.samples, sample{now, bytes})
+	// Keep one sample at or before the longest window's start.
+	w := e.window()
+	i := 0
+	for i < len(e.samples)-2 && now.Sub(e.samples[i+1].at) >= w {
+		i++
 	}
-	db, dn := float64(bytes-e.bytes), float64(int64(files)-e.files)
-	e.last, e.bytes, e.files = now, bytes, int64(files)
-	span := now.Sub(e.first)
-	if !e.smoothing {
-		// Until MinSpan the rate is the plain mean since the first sample;
-		// it seeds the averages.
-		s := span.Seconds()
-		e.bps, e.fps = float64(bytes-e.bytes0)/s, float64(files-e.files0)/s
-		e.smoothing = span >= e.minSpan()
-		return
-	}
-	a := 1 - math.Exp(-dt/e.tau().Seconds())
-	e.bps += a * (db/dt - e.bps)
-	e.fps += a * (dn/dt - e.fps)
+	e.samples = e.samples[i:]
 }
 
-func (e *Estimator) tau() time.Duration {
-	if e.Tau <= 0 {
+// SetRoundTrip sets the time a request waits for its first byte and how
+// many requests run at once, for the round trips of the files left.
+func (e *Estimator) SetRoundTrip(rtt time.Duration, lanes int) {
+	e.perFile = 0
+	if rtt > 0 && lanes > 0 {
+		e.perFile = rtt / time.Duration(lanes)
+	}
+}
+
+func (e *Estimator) window() time.Duration {
+	if e.Window <= 0 {
 		return time.Minute
 	}
-	return e.Tau
+	return e.Window
 }
 
-func (e *Estimator) minSpan() time.Duration {
-	if e.MinSpan <= 0 {
-		return 5 * time.Second
-	}
-	return e.MinSpan
-}
-
-// Rates are the smoothed bytes and files per second, and whether they are
-// known yet.
-func (e *Estimator) Rates() (bps, fps float64, ok bool) {
-	return e.bps, e.fps, e.smoothing
-}
-
-// ETA is how long w takes at the smoothed rates; ok is false while they
-// are unknown, or when w has bytes and nothing arrives.
-func (e *Estimator) ETA(w Work) (time.Duration, bool) {
-	if !e.smoothing {
+// Rate is bytes per second over the window, and whether it is known yet.
+func (e *Estimator) Rate() (float64, bool) {
+	if !e.moving || len(e.samples) < 2 {
 		return 0, false
 	}
-	if w.Bytes <= 0 && w.Files <= 0 {
-		return 0, true
+	last := e.samples[len(e.samples)-1]
+	span := last.at.Sub(e.since)
+	minSpan, minWin := e.MinSpan, e.MinWindow
+	if minSpan <= 0 {
+		minSpan = 3 * time.Second
 	}
+	if minWin <= 0 {
+		minWin = time.Second
+	}
+	if span < minSpan {
+		return 0, false
+	}
+	w := min(e.window(), max(minWin, span/2))
+	// The window starts at the latest sample at or before last-w.
+	first := e.samples[0]
+	for _, s := range e.samples {
+		if last.at.Sub(s.at) < w {
+			break
+		}
+		first = s
+	}
+	return float64(last.n-first.n) / last.at.Sub(first.at).Seconds(), true
+}
+
+// ETA is how long w takes; ok is false while the rate is unknown, or when
+// w has bytes and nothing arrives.
+func (e *Estimator) ETA(w Work) (time.Duration, bool) {
+	r, ok := e.Rate()
+	if !ok {
+		return 0, false
+	}
+	return e.eta(w, r)
+}
+
+func (e *Estimator) eta(w Work, r float64) (time.Duration, bool) {
 	var sec float64
 	if w.Bytes > 0 {
-		if e.bps <= 0 {
+		if r <= 0 {
 			return 0, false
 		}
-		sec = float64(w.Bytes) / e.bps
+		sec = float64(w.Bytes) / r
 	}
-	if w.Files > 0 && e.fps > 0 {
-		sec = max(sec, float64(w.Files)/e.fps)
+	if w.Files > 0 {
+		sec = max(sec, float64(w.Files)*e.perFile.Seconds())
 	}
 	if sec > float64(math.MaxInt64/int64(time.Second)) {
 		return 0, false
@@ -110,11 +139,15 @@ func (e *Estimator) ETA(w Work) (time.Duration, bool) {
 // one is unknown.
 func (e *Estimator) ETAs(ws []Work) (etas []time.Duration, ok []bool) {
 	etas, ok = make([]time.Duration, len(ws)), make([]bool, len(ws))
+	r, known := e.Rate()
 	var sum time.Duration
-	known := true
 	for i, w := range ws {
-		d, k := e.ETA(w)
-		known = known && k
+		var d time.Duration
+		if known {
+			var k bool
+			d, k = e.eta(w, r)
+			known = known && k
+		}
 		sum += d
 		etas[i], ok[i] = sum, known
 	}
