@@ -244,7 +244,10 @@ func header(r job.Report, now time.Time) string {
 
 // bar is pb's bar with byte counters and percent, width wide.
 func bar(done, total int64, width int) string {
-	b := pb.New64(max(total, 1))
+	if total <= 0 {
+		return "no sizes known yet"
+	}
+	b := pb.New64(total)
 	b.Set(pb.Bytes, true)
 	b.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }}`)
 	b.SetWidth(width)
