@@ -675,6 +675,9 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	if t.gen != f.gen || f.State != Pending {
 		return false, nil
 	}
+	if !s.Modified.IsZero() {
+		f.Modified = s.Modified
+	}
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {
 			f.Expect = digest.Set{}

@@ -65,6 +65,9 @@ type File struct {
 	// None of them is kept in the Journal: the job's manifest keeps them.
 	Digests             digest.Set
 	FirstByte, LastByte time.Time
+	// Modified is the source's modification time of the file, as the
+	// last stream of this run gave it (Stream.Modified).
+	Modified time.Time
 }
 
 // Request asks a Conn for bytes of a file.
@@ -93,6 +96,9 @@ type Stream struct {
 	Whole bool
 	// Digests are digests of the whole file announced by the source.
 	Digests digest.Set
+	// Modified is the file's modification time as the source gives it
+	// (Last-Modified); zero if it gives none.
+	Modified time.Time
 	// URL is where the body came from after redirects; Type its media type
 	// (such as "text/html; charset=utf-8"), "" if unknown.
 	URL, Type string
