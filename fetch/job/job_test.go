@@ -116,6 +116,13 @@ func TestManifest(t *testing.T) {
 			if e.Server[digest.SHA256] != e.SHA256 || e.ETag == "" {
 				t.Errorf("dump: server digests %v, etag %q", e.Server, e.ETag)
 			}
+			// With an ETag as validator, the Last-Modified still reaches
+			// the file, as curl -R and wget -N do.
+			want := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+			fi, err := os.Stat(filepath.Join(dir, "dump.sql"))
+			if !e.LastModified.Equal(want) || err != nil || !fi.ModTime().Equal(want) {
+				t.Errorf("dump: last modified %v, mtime %v (%v)", e.LastModified, fi.ModTime(), err)
+			}
 		}
 	}
 

@@ -56,6 +56,9 @@ func entryOf(f fetch.File, given digest.Set, now time.Time) Entry {
 	} else if t, err := http.ParseTime(f.Validator); err == nil {
 		e.LastModified = t.UTC()
 	}
+	if !f.Modified.IsZero() {
+		e.LastModified = f.Modified.UTC()
+	}
 	for alg, v := range f.Expect {
 		if given[alg] == v {
 			if e.Given == nil {
