@@ -175,5 +175,9 @@ func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.F
 			d.ui.printf("%s", tor)
 		}
 	}
+	// Closing makes the manifest durable: its error matters.
+	if cerr := j.Close(); err == nil {
+		err = cerr
+	}
 	return j.Files(), err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rate"
+	"github.com/grab-ir/grab/store"
 )
 
 const usageManifest = `usage: grab manifest [-o DIR] [--format sha256sum|hashdeep|csv|json]
@@ -41,8 +42,8 @@ func runManifest(ui *ui, args []string) error {
 	if len(pos) > 0 {
 		return &job.UsageError{Msg: "grab manifest takes no URL", Hint: "grab manifest -o DIR"}
 	}
-	if _, err := job.Inspect(context.Background(), *out); err != nil {
-		return err // not a job, or unreadable
+	if !store.Exists(*out) {
+		return &job.UsageError{Msg: fmt.Sprintf("%s %v", *out, job.ErrNoJob), Hint: "grab manifest -o DIR, where DIR is a job's output folder"}
 	}
 	entries, err := job.ReadManifest(*out)
 	if err != nil {

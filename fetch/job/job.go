@@ -226,7 +226,9 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	if err != nil {
 		return err
 	}
+	j.mu.Lock() // the status socket may be reading
 	j.tor = tr
+	j.mu.Unlock()
 	// Workers are spread over the tors: worker i uses tor i % N.
 	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers})
 	return err

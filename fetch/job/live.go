@@ -19,7 +19,7 @@ const sampleEvery = 500 * time.Millisecond
 // the status socket serves.
 func (j *Job) Report() Report {
 	j.mu.Lock()
-	e, order, phase, ver := j.live, j.order, j.phase, j.verifying
+	e, order, phase, ver, tr := j.live, j.order, j.phase, j.verifying, j.tor
 	j.mu.Unlock()
 	now := time.Now()
 	var r Report
@@ -41,8 +41,8 @@ func (j *Job) Report() Report {
 			r.State = StateCrawling
 		}
 	}
-	if j.tor != nil {
-		r.Tor = j.tor.status()
+	if tr != nil {
+		r.Tor = tr.status()
 	}
 	r.Errors = j.ev.list()
 	return r
