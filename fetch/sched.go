@@ -27,6 +27,9 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 		t, wait, err := e.pick(l)
 		if t != nil {
 			t.lane, t.began, t.lastMove = l, e.cfg.Now(), e.cfg.Now()
+			if !t.finishOnly {
+				t.f.Requests++
+			}
 			l.c.active++
 			l.c.touched = true
 		}
@@ -606,6 +609,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	if t.gen != f.gen || f.State != Pending {
 		return
 	}
+	f.Failures++
 	f.lastErr = err.Error()
 	var perm *PermanentError
 	var changed *ChangedError

@@ -68,6 +68,9 @@ type File struct {
 	// Modified is the source's modification time of the file, as the
 	// last stream of this run gave it (Stream.Modified).
 	Modified time.Time
+	// Requests counts the requests made for the file in this run,
+	// Failures those that ended in an error.
+	Requests, Failures int
 }
 
 // Request asks a Conn for bytes of a file.
