@@ -96,7 +96,7 @@ func TestManifest(t *testing.T) {
 		if e.Size != int64(len(b)) || e.SHA256 != hexOf(s256[:]) || e.MD5 != hexOf(m5[:]) || e.SHA1 != hexOf(s1[:]) {
 			t.Errorf("%s: %+v", e.Path, e)
 		}
-		if e.Version != Version || !strings.HasSuffix(e.URL, "/"+e.Path) || e.Finished.IsZero() {
+		if e.Version != Version || !strings.HasSuffix(e.URL, "/"+e.Path) || e.Finished.IsZero() || e.Requests < 1 {
 			t.Errorf("%s: version, url or time: %+v", e.Path, e)
 		}
 		if len(b) > 0 && (e.FirstByte.IsZero() || e.LastByte.Before(e.FirstByte) || e.Finished.Before(e.LastByte)) {

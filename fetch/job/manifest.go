@@ -38,6 +38,10 @@ type Entry struct {
 	FirstByte    time.Time  `json:"first_byte,omitzero"`    // of the run that completed it
 	LastByte     time.Time  `json:"last_byte,omitzero"`
 	Finished     time.Time  `json:"finished,omitzero"` // verified and placed in the tree (unknown when recovered)
+	// Requests and Failures count the run's requests for the file (ranges,
+	// retries, twins at the end) and those that failed.
+	Requests int `json:"requests"`
+	Failures int `json:"failed_requests"`
 	// Recovered marks an entry written again from the job's state after
 	// a crash lost the original line (its times and extra digests are
 	// gone).
@@ -49,7 +53,7 @@ type Entry struct {
 // digests of it, if any.
 func entryOf(f fetch.File, given digest.Set, now time.Time) Entry {
 	e := Entry{Path: f.Path, Size: f.Size, SHA256: f.SHA256, URL: f.URL, FirstByte: f.FirstByte, LastByte: f.LastByte,
-		Finished: now.UTC(), Version: Version}
+		Finished: now.UTC(), Requests: f.Requests, Failures: f.Failures, Version: Version}
 	e.MD5, e.SHA1 = f.Digests[digest.MD5], f.Digests[digest.SHA1]
 	if strings.HasPrefix(f.Validator, `"`) {
 		e.ETag = f.Validator
@@ -217,10 +221,11 @@ func WriteManifest(w io.Writer, entries []Entry, format string) error {
 		writeHashdeep(bw, entries)
 	case FormatCSV:
 		cw := csv.NewWriter(bw)
-		cw.Write([]string{"path", "size", "sha256", "md5", "sha1", "server_digests", "url", "etag", "last_modified", "first_byte", "last_byte", "finished", "grab_version"})
+		cw.Write([]string{"path", "size", "sha256", "md5", "sha1", "server_digests", "url", "etag", "last_modified", "first_byte", "last_byte", "finished", "requests", "failed_requests", "grab_version"})
 		for _, e := range entries {
 			cw.Write([]string{e.Path, strconv.FormatInt(e.Size, 10), e.SHA256, e.MD5, e.SHA1, setString(e.Server), e.URL, e.ETag,
-				timeString(e.LastModified), timeString(e.FirstByte), timeString(e.LastByte), timeString(e.Finished), e.Version})
+				timeString(e.LastModified), timeString(e.FirstByte), timeString(e.LastByte), timeString(e.Finished),
+				strconv.Itoa(e.Requests), strconv.Itoa(e.Failures), e.Version})
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {
