@@ -69,7 +69,7 @@ func TestStatusManifestVerify(t *testing.T) {
 	if err := cmd.Wait(); err == nil {
 		t.Fatalf("grab finished before the interrupt\n%s", stderr)
 	}
-	if rep = statusJSON(t, dir); rep.Running || rep.State != job.StateStopped || rep.ETASeconds != nil {
+	if rep = statusJSON(t, dir); rep.Running || rep.State != job.StateStopped || rep.ETASeconds != nil || rep.BytesDone < size/8 || rep.BytesDone >= size {
 		t.Fatalf("status after Ctrl-C: %+v", rep)
 	}
 

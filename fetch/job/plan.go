@@ -24,7 +24,7 @@ func Plan(ctx context.Context, dir string) ([]fetch.File, error) {
 	if !errors.Is(err, ErrNotRunning) {
 		return nil, err
 	}
-	files, _, err = offline(dir, "grab ls -o DIR")
+	files, _, _, err = offline(dir, "grab ls -o DIR")
 	return files, err
 }
 
@@ -39,11 +39,11 @@ func Inspect(ctx context.Context, dir string) (Report, error) {
 	if !errors.Is(err, ErrNotRunning) {
 		return r, err
 	}
-	files, p, err := offline(dir, "grab status -o DIR")
+	files, recorded, p, err := offline(dir, "grab status -o DIR")
 	if err != nil {
 		return r, err
 	}
-	r = report(statusOf(files), p.order, nil, time.Now())
+	r = report(statusOf(files, recorded), p.order, nil, time.Now())
 	r.State = StateStopped
 	if r.Settled() {
 		r.State = StateDone
@@ -54,8 +54,9 @@ func Inspect(ctx context.Context, dir string) (Report, error) {
 	return r, nil
 }
 
-// statusOf counts files as the engine's Status would, without a run.
-func statusOf(files []fetch.File) fetch.Status {
+// statusOf counts files as the engine's Status would, without a run;
+// recorded holds the bytes of the recorded blocks of pending files.
+func statusOf(files []fetch.File, recorded map[uint64]int64) fetch.Status {
 	s := fetch.Status{Classes: map[string]fetch.ClassStatus{}}
 	for _, f := range files {
 		if f.Kind == fetch.KindListing {
@@ -87,47 +88,61 @@ func statusOf(files []fetch.File) fetch.Status {
 				c.Estimated += f.Estimate
 			}
 		default:
-			// Partial progress lives in block records a plan does not
-			// re-verify: a stopped job counts its partial files as not
-			// started.
+			// Recorded blocks count as done; the next run re-hashes
+			// them before it trusts them.
+			done := min(recorded[f.ID], f.Size)
 			s.Size += f.Size
 			c.Size += f.Size
+			s.DoneBytes += done
+			c.DoneBytes += done
 		}
 		s.Classes[f.Class] = c
 	}
 	return s
 }
 
+// blockSize is the engine's block size (fetch.Config's default, which
+// grab never changes): what a recorded block holds.
+const blockSize = 256 << 10
+
 // offline reads the job in dir from its state, taking its lock: it fails
-// with *store.InUseError while a grab holds the job.
-func offline(dir, usage string) ([]fetch.File, *plan, error) {
+// with *store.InUseError while a grab holds the job. recorded holds the
+// bytes in recorded blocks and partial blocks of each pending file, by ID.
+func offline(dir, usage string) (files []fetch.File, recorded map[uint64]int64, p *plan, err error) {
 	if !store.Exists(dir) {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: usage + ", where DIR is a job's output folder"}
+		return nil, nil, nil, &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: usage + ", where DIR is a job's output folder"}
 	}
 	st, err := store.Open(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer st.Close()
 	rec, err := st.Job()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	s, err := (&Settings{}).Merge(rec.Settings, nil)
+	set, err := (&Settings{}).Merge(rec.Settings, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	p, err := s.build()
-	if err != nil {
-		return nil, nil, err
+	if p, err = set.build(); err != nil {
+		return nil, nil, nil, err
 	}
 	saved, err := st.Load()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	files := make([]fetch.File, len(saved))
+	files = make([]fetch.File, len(saved))
+	recorded = map[uint64]int64{}
 	for i, sv := range saved {
 		files[i] = sv.File
+		if sv.File.State == fetch.Pending {
+			n := int64(len(sv.Blocks)) * blockSize
+			for b, pt := range sv.Partials {
+				n += max(pt.Reached-b*blockSize, 0)
+			}
+			recorded[sv.File.ID] = n
+		}
 	}
 	slices.SortStableFunc(files, func(a, b fetch.File) int {
 		if (a.State == fetch.Pending) != (b.State == fetch.Pending) {
@@ -138,5 +153,5 @@ func offline(dir, usage string) ([]fetch.File, *plan, error) {
 		}
 		return fetch.Compare(p.less, &a, &b)
 	})
-	return files, p, nil
+	return files, recorded, p, nil
 }

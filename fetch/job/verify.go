@@ -37,7 +37,7 @@ func (a *Audit) Clean() bool {
 // *store.InUseError while the job runs. progress, if set, hears of each
 // file checked.
 func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit, error) {
-	files, _, err := offline(dir, "grab verify -o DIR")
+	files, _, _, err := offline(dir, "grab verify -o DIR")
 	if err != nil {
 		return nil, err
 	}
