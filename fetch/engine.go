@@ -84,6 +84,10 @@ type Config struct {
 	// Finished, if set, hears of each file once it is verified and in
 	// the tree. It is called from workers and must return quickly.
 	Finished func(File)
+	// Hashes names digests (digest.MD5, digest.SHA1, ...) to compute
+	// besides SHA-256 in the pass that finishes a file; they reach
+	// Finished in File.Digests.
+	Hashes []string
 
 	Source  Source
 	Journal Journal

@@ -38,7 +38,7 @@ func (e *Engine) finish(f *fileState) error {
 		}
 	}
 	var bad []int64
-	got := digest.NewHasher(expect).Sum() // the digests of no bytes
+	got := digest.NewHasher(expect, e.cfg.Hashes...).Sum() // the digests of no bytes
 	if size > 0 {
 		bad, got = e.verify(part, size, hashes, expect, running)
 	}
@@ -69,6 +69,7 @@ func (e *Engine) finish(f *fileState) error {
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
+	f.Digests = got
 	f.unsynced, f.hashes, f.done = nil, nil, nil // a done file needs neither: it may be one of 500,000
 	f.restartWhole(f.gen)
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
@@ -87,7 +88,7 @@ func (e *Engine) finish(f *fileState) error {
 // checked on every core. Otherwise one reader feeds the whole-file digests
 // in order and hands the blocks to the other cores to check.
 func (e *Engine) verify(part *os.File, size int64, hashes [][32]byte, expect digest.Set, running string) (bad []int64, got digest.Set) {
-	onlySHA256 := true
+	onlySHA256 := len(e.cfg.Hashes) == 0
 	for alg := range expect {
 		if alg == digest.MD5 || alg == digest.SHA1 || alg == digest.SHA512 {
 			onlySHA256 = false
@@ -100,7 +101,7 @@ func (e *Engine) verify(part *os.File, size int64, hashes [][32]byte, expect dig
 		}
 		return bad, digest.Set{digest.SHA256: running}
 	}
-	h := digest.NewHasher(expect)
+	h := digest.NewHasher(expect, e.cfg.Hashes...)
 	bad = e.checkBlocks(part, size, hashes, h)
 	return bad, h.Sum()
 }

@@ -29,6 +29,9 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 		t, wait, err := e.pick(l)
 		if t != nil {
 			t.lane, t.began, t.lastMove = l, e.cfg.Now(), e.cfg.Now()
+			if !t.finishOnly {
+				t.f.Requests++
+			}
 			l.c.active++
 			l.c.touched = true
 		}
@@ -643,6 +646,10 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	}
 	t.lastMove = e.cfg.Now()
 	f.runBytes += n
+	if f.FirstByte.IsZero() {
+		f.FirstByte = t.lastMove
+	}
+	f.LastByte = t.lastMove
 	if t.gen != f.gen {
 		e.stats.wasted += n
 		return -1, false
@@ -793,6 +800,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	if t.gen != f.gen || f.State != Pending {
 		return
 	}
+	f.Failures++
 	f.lastErr = err.Error()
 	var perm *PermanentError
 	var changed *ChangedError
@@ -879,6 +887,9 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		}
 	}
 	e.changedFile(f) // if nothing changed, the commit finds it clean
+	if !s.Modified.IsZero() {
+		f.Modified = s.Modified
+	}
 	if len(s.Digests) > 0 {
 		if f.Expect == nil {
 			f.Expect = digest.Set{}

@@ -39,6 +39,21 @@ type Status struct {
 	// is under way: the time of the next try, and why.
 	WaitingUntil time.Time
 	WaitingWhy   string
+
+	// Circuits are the workers' circuits, by ID.
+	Circuits []CircuitStatus
+}
+
+// CircuitStatus is one circuit: its measured rate (0 while unknown), its
+// smoothed time from a request to its first byte (0 until seen), its
+// requests in flight and the file of its oldest one, since when.
+type CircuitStatus struct {
+	ID        int
+	Rate      float64
+	FirstByte time.Duration
+	Requests  int
+	Path      string
+	Since     time.Time
 }
 
 // Status returns the job's state now.
@@ -57,8 +72,24 @@ func (e *Engine) Status() Status {
 		}
 	}
 	s.Classes = map[string]ClassStatus{}
+	s.Circuits = make([]CircuitStatus, len(e.circs))
+	for i, c := range e.circs {
+		s.Circuits[i].ID = c.id
+		s.Circuits[i].Rate, _ = e.scorer.Rate(c.id)
+		s.Circuits[i].FirstByte = c.ttfb
+	}
 	for _, f := range e.files {
 		s.Requests += len(f.tasks)
+		for t := range f.tasks {
+			if t.lane == nil || t.lane.c.id < 0 || t.lane.c.id >= len(s.Circuits) {
+				continue
+			}
+			cs := &s.Circuits[t.lane.c.id]
+			cs.Requests++
+			if cs.Since.IsZero() || t.began.Before(cs.Since) {
+				cs.Path, cs.Since = f.Path, t.began
+			}
+		}
 		if f.State == Skipped {
 			if f.Kind == KindListing {
 				s.SkippedDirs++

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/listing"
@@ -60,6 +61,19 @@ type File struct {
 	State     State
 	SHA256    string // hex, once Done
 	Err       string // why it failed
+
+	// Digests holds every digest computed when the file was finished
+	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
+	// LastByte are when this run received its first and last byte of it.
+	// None of them is kept in the Journal: the job's manifest keeps them.
+	Digests             digest.Set
+	FirstByte, LastByte time.Time
+	// Modified is the source's modification time of the file, as the
+	// last stream of this run gave it (Stream.Modified).
+	Modified time.Time
+	// Requests counts the requests made for the file in this run,
+	// Failures those that ended in an error.
+	Requests, Failures int
 }
 
 // Request asks a Conn for bytes of a file.
@@ -88,6 +102,9 @@ type Stream struct {
 	Whole bool
 	// Digests are digests of the whole file announced by the source.
 	Digests digest.Set
+	// Modified is the file's modification time as the source gives it
+	// (Last-Modified); zero if it gives none.
+	Modified time.Time
 	// URL is where the body came from after redirects; Type its media type
 	// (such as "text/html; charset=utf-8"), "" if unknown.
 	URL, Type string

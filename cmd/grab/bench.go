@@ -34,9 +34,12 @@ scenarios:
            aria2c -x16 -s16 -k1M --timeout=30 --max-tries=0, curl
            stopped after 60 s; (b) 600 photos of 8-40 KB: grab and
            aria2c -j16 with the same options
+  eta      issue 12: the demo's mixed dump with --priority photos, three
+           seeds; the mean absolute error of the overall and the photos'
+           ETA after the first 20% of the run, as a share of the run
 
 flags:
-      --scenario NAME   single, photos, priority, slowlink or all (default all)
+      --scenario NAME   single, photos, priority, slowlink, eta or all (default all)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
       --grab-only       run grab alone, not aria2c or curl: a

@@ -31,6 +31,8 @@ examples:
 func runDemo(ctx context.Context, ui *ui, args []string) error {
 	var o job.Settings
 	fs := jobFlags(&o, "grab demo")
+	var df displayFlags
+	df.bind(fs)
 	seed := fs.Int64("seed", 1, "")
 	stalls := fs.Bool("stalls", false, "")
 	pos, err := fs.parse(args, usageDemo)
@@ -63,7 +65,7 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, err := get(ctx, ui, job.Options{Settings: o, Given: given, URLs: targets})
+	files, err := get(ctx, ui, job.Options{Settings: o, Given: given, URLs: targets}, df)
 	if err != nil {
 		return err
 	}

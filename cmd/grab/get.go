@@ -19,6 +19,9 @@ const usageGet = `grab: pull large dumps from slow, flaky sources (onion service
 usage: grab [flags] URL...        start or resume a job (flags may follow the URLs)
        grab -o DIR                resume the job in DIR
        grab ls [-o DIR] [--json]  the plan: every file in fetch order, with class, size, state
+       grab status [-o DIR] [--json] [--watch]  where a job stands, also from another terminal
+       grab manifest [-o DIR] [--format F]  the evidence manifest (sha256sum, hashdeep, csv, json)
+       grab verify [-o DIR]       re-hash the tree against the job and its manifest
        grab classes               the file classes and their extensions
        grab demo [flags]          download from a built-in slow onion-like source
        grab bench [flags]         measure grab against the physical limit and other tools
@@ -64,7 +67,11 @@ flags:
       --depth N          folders to descend below a start URL (default 32)
       --class NAME=EXTS  add a class or replace its extensions, e.g. --class plates=jpg,tif
       --dry-run          crawl and print the plan; download nothing
+      --md5, --sha1      add MD5, SHA-1 of every file to the manifest (same pass as SHA-256)
   -v, --verbose          log every file and listing as it completes
+  -q, --quiet            no progress and no summary: only warnings and errors
+      --json             JSON-lines events on stdout: state, file_done, file_failed, class_done, progress
+      --log FILE         keep the log in FILE (every message, with its time), also without -v
 
 Settings given once are saved with the job; give a flag again to change it
 on resume (for example a different --priority re-orders what is pending).
@@ -79,7 +86,9 @@ examples:
 
 func runGet(ctx context.Context, ui *ui, args []string) error {
 	var s job.Settings
+	var df displayFlags
 	fs := jobFlags(&s, "grab")
+	df.bind(fs)
 	urls, err := fs.parse(args, usageGet)
 	if err != nil {
 		return err
@@ -101,7 +110,7 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 	if s.Output == "" {
 		s.Output = job.DefaultOutput(targets[0])
 	}
-	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets})
+	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets}, df)
 	return err
 }
 
@@ -135,13 +144,27 @@ func readURLList(name string, stdin io.Reader) ([]string, error) {
 
 // get runs a job with grab's progress display and summary, and returns
 // its files.
-func get(ctx context.Context, ui *ui, o job.Options) ([]fetch.File, error) {
-	log := newLogger(ui, o.Settings.Verbose)
-	boot := &bootPrinter{u: ui, instances: o.Settings.TorCount, every: bootEvery}
+func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.File, error) {
+	d := newDisplay(ui, df)
+	log, closeLog, err := d.logger(o.Settings.Verbose)
+	if err != nil {
+		return nil, err
+	}
+	defer closeLog()
+	boot := &bootPrinter{u: d.ui, instances: o.Settings.TorCount, every: bootEvery}
 	o.Log = log
 	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
+	o.Started = d.start
+	finished := o.Finished
+	o.Finished = func(f fetch.File) {
+		d.fileDone(f)
+		if finished != nil {
+			finished(f)
+		}
+	}
 	j, err := job.Open(ctx, o)
 	if err != nil {
+		d.stop()
 		return nil, err
 	}
 	defer j.Close()
@@ -150,20 +173,25 @@ func get(ctx context.Context, ui *ui, o job.Options) ([]fetch.File, error) {
 		if r.Kept != "" {
 			kept = r.Kept
 		}
-		ui.printf("resuming the job in %s: %d of %d files done; saved settings: %s", j.Settings().Output, r.Done, r.Files, kept)
+		d.ui.printf("resuming the job in %s: %d of %d files done; saved settings: %s", j.Settings().Output, r.Done, r.Files, kept)
 	}
-	p := startProgress(ui, j)
 	err = j.Run(ctx)
-	p.stop()
+	d.stop()
 	if j.Settings().DryRun {
 		if err == nil {
 			err = printPlan(ui.stdout, j.Files(), false)
 		}
 		return j.Files(), err
 	}
-	summarize(ui, j)
-	if tor := j.TorCircuits(ctx); tor != "" {
-		ui.printf("%s", tor)
+	if !df.quiet {
+		summarize(d.ui, j)
+		if tor := j.TorCircuits(ctx); tor != "" {
+			d.ui.printf("%s", tor)
+		}
+	}
+	// Closing makes the manifest durable: its error matters.
+	if cerr := j.Close(); err == nil {
+		err = cerr
 	}
 	return j.Files(), err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,15 +19,15 @@ const usageLs = `usage: grab ls [-o DIR] [--json]
 
 Prints the plan of the job in DIR (default: the current folder): every file
 in the order it will be fetched, with its class, size (~ when only estimated
-from a listing) and state, then totals per class. The job must not be
-running (it holds the job's lock).
+from a listing) and state, then totals per class. While a grab runs the
+job, the plan comes from it (over DIR/.grab/status.sock).
 
 examples:
   grab ls -o case42
   grab ls -o case42 --json | jq '.files[] | select(.state=="failed")'
 `
 
-func runLs(ui *ui, args []string) error {
+func runLs(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab ls")
 	out := fs.String("o", ".", "")
 	fs.StringVar(out, "output", ".", "")
@@ -38,7 +39,7 @@ func runLs(ui *ui, args []string) error {
 	if len(pos) > 0 {
 		return &job.UsageError{Msg: "grab ls takes no URL", Hint: "grab ls -o DIR"}
 	}
-	files, err := job.Plan(*out)
+	files, err := job.Plan(ctx, *out)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/grab-ir/grab/fetch/job"
 )
 
 func main() {
@@ -26,7 +28,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd := "get"
 	if len(args) > 0 {
 		switch args[0] {
-		case "demo", "bench", "ls", "classes", "help", "version":
+		case "demo", "bench", "ls", "status", "manifest", "verify", "classes", "help", "version":
 			cmd, args = args[0], args[1:]
 		case "-h", "--help":
 			cmd = "help"
@@ -43,7 +45,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, "grab", version)
 		return exitOK
 	case "ls":
-		return ui.exit(runLs(ui, args))
+		return ui.exit(runLs(ctx, ui, args))
+	case "status":
+		return ui.exit(runStatus(ctx, ui, args))
+	case "manifest":
+		return ui.exit(runManifest(ui, args))
+	case "verify":
+		return ui.exit(runVerify(ctx, ui, args))
 	case "classes":
 		return ui.exit(runClasses(ui, args))
 	case "demo":
@@ -54,4 +62,4 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return ui.exit(runGet(ctx, ui, args))
 }
 
-const version = "0.1.0-dev"
+const version = job.Version

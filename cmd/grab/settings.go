@@ -60,5 +60,7 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.Var(listFlag{&s.Headers}, "header", "")
 	fs.StringVar(&s.Cookies, "b", "", "")
 	fs.StringVar(&s.Cookies, "cookie", "", "")
+	fs.BoolVar(&s.MD5, "md5", false, "")
+	fs.BoolVar(&s.SHA1, "sha1", false, "")
 	return &flagSet{fs}
 }

@@ -217,6 +217,12 @@ func manifestPath(dir string) (string, error) {
 // errors. It returns what the demo saw during the run, with grab's own
 // account of it.
 func (b *bench) grabRun(ctx context.Context, srv *demo.Server, o *job.Settings, given map[string]bool, targets []string, name string) (phases, error) {
+	return b.grabRunWith(ctx, srv, o, given, targets, name, nil)
+}
+
+// grabRunWith is grabRun handing the job to started as soon as it is
+// open (job.Options.Started).
+func (b *bench) grabRunWith(ctx context.Context, srv *demo.Server, o *job.Settings, given map[string]bool, targets []string, name string, started func(*job.Job)) (phases, error) {
 	urls, err := job.ParseURLs(targets)
 	if err != nil {
 		return phases{}, err
@@ -225,7 +231,7 @@ func (b *bench) grabRun(ctx context.Context, srv *demo.Server, o *job.Settings, 
 	w := openWindow(srv)
 	runCtx, cancel := context.WithTimeout(ctx, b.limit())
 	defer cancel()
-	j, err := job.Open(runCtx, job.Options{Settings: *o, Given: given, URLs: urls,
+	j, err := job.Open(runCtx, job.Options{Settings: *o, Given: given, URLs: urls, Started: started,
 		Log: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err == nil {
 		err = j.Run(runCtx)

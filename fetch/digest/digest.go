@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -72,11 +73,15 @@ type Hasher struct {
 	w    io.Writer
 }
 
-// NewHasher returns a Hasher for SHA-256 plus the algorithms of want.
-func NewHasher(want Set) *Hasher {
+// NewHasher returns a Hasher for SHA-256 plus the algorithms of want and
+// the extra ones named (unknown names are ignored).
+func NewHasher(want Set, extra ...string) *Hasher {
 	h := &Hasher{algs: []string{SHA256}}
 	for alg := range want {
-		if alg != SHA256 && newHash(alg) != nil {
+		extra = append(extra, alg)
+	}
+	for _, alg := range extra {
+		if alg != SHA256 && newHash(alg) != nil && !slices.Contains(h.algs, alg) {
 			h.algs = append(h.algs, alg)
 		}
 	}

@@ -200,6 +200,7 @@ func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.He
 func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.Stream, error) {
 	val := Validator(resp.Header)
 	digests := digest.FromHeaders(resp.Header.Values("Repr-Digest"), resp.Header.Values("Digest"))
+	modified, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
 	changed := func(size int64, why string) error {
 		return &fetch.ChangedError{Size: size, Validator: val, Why: why}
 	}
@@ -229,7 +230,7 @@ func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.
 		if r.Validator != "" && val != "" && val != r.Validator {
 			return nil, changed(cr.Size, fmt.Sprintf("validator was %s, is %s", r.Validator, val))
 		}
-		return &fetch.Stream{Body: resp.Body, Offset: cr.Range.Start, Len: cr.Range.Len(), Size: cr.Size, Validator: val, Digests: digests}, nil
+		return &fetch.Stream{Body: resp.Body, Offset: cr.Range.Start, Len: cr.Range.Len(), Size: cr.Size, Validator: val, Digests: digests, Modified: modified}, nil
 
 	case code == http.StatusOK:
 		size := resp.ContentLength
@@ -239,7 +240,7 @@ func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.
 		if r.Size >= 0 && size >= 0 && size != r.Size {
 			return nil, changed(size, fmt.Sprintf("size was %d, is %d", r.Size, size))
 		}
-		return &fetch.Stream{Body: resp.Body, Len: size, Size: size, Validator: val, Whole: true, Digests: digests}, nil
+		return &fetch.Stream{Body: resp.Body, Len: size, Size: size, Validator: val, Whole: true, Digests: digests, Modified: modified}, nil
 
 	case code == http.StatusRequestedRangeNotSatisfiable:
 		cr, err := span.ParseContentRange(resp.Header.Get("Content-Range"))

@@ -1,6 +1,11 @@
 package job
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/grab-ir/grab/fetch"
+)
 
 // UsageError is a bad command line: a setting out of range, flags that
 // conflict, a URL grab cannot fetch. Hint says what to type instead.
@@ -21,3 +26,11 @@ func (e *HintError) Unwrap() error { return e.Err }
 
 // ErrNoJob is a folder that holds no job, resumed without URLs.
 var ErrNoJob = errors.New("holds no grab job")
+
+// ErrNotRunning is a job no grab is running: nothing answers on its
+// status socket.
+var ErrNotRunning = errors.New("no grab is running the job")
+
+// ErrVerify is a tree that does not match its job: a file mismatched,
+// missing or extra. It wraps fetch.ErrFailed, so grab exits 3.
+var ErrVerify = fmt.Errorf("%w: verify", fetch.ErrFailed)

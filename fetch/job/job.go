@@ -9,11 +9,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/rate"
 	"github.com/grab-ir/grab/fetch/source"
 	"github.com/grab-ir/grab/store"
 )
@@ -31,19 +33,34 @@ type Options struct {
 	TorBoot func(instance, pct int, summary string)
 	// Finished hears of every file once it is in the tree, verified.
 	Finished func(fetch.File)
+	// Started hears of the job as soon as Open holds its lock, before the
+	// journal is loaded and tor started, so that a display can show the
+	// start-up (Job.Report is safe to call from then on).
+	Started func(*Job)
 }
 
 // Job is one run of a job: its folder, its settings, its source, its tor
 // and its engine.
 type Job struct {
-	s      *Settings
-	p      *plan
-	st     *store.Store
-	e      *fetch.Engine
-	tor    *torRun
-	log    *slog.Logger
-	began  time.Time
-	closed bool
+	s        *Settings
+	p        *plan
+	st       *store.Store
+	e        *fetch.Engine
+	tor      *torRun
+	log      *slog.Logger
+	began    time.Time
+	closed   bool
+	srv      *server      // the status socket; nil if it could not be served
+	man      *manifestLog // nil with --dry-run
+	ev       *events
+	sums     *digest.Checksums
+	finished func(fetch.File) // Options.Finished
+
+	mu     sync.Mutex // guards what the status socket reads
+	live   *fetch.Engine
+	order  []string
+	phase  string
+	est    *rate.Estimator // nil before Run
 	resume *Resume
 }
 
@@ -81,9 +98,16 @@ func Open(ctx context.Context, o Options) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{st: st, log: o.Log, began: time.Now()}
+	j := &Job{st: st, log: o.Log, began: time.Now(), ev: &events{}, finished: o.Finished, phase: StateStarting}
 	if j.log == nil {
 		j.log = slog.New(slog.DiscardHandler)
+	}
+	j.log = slog.New(&teeHandler{Handler: j.log.Handler(), ev: j.ev})
+	if j.srv, err = serve(cur.Output, j.log, j.Report, j.liveFiles); err != nil {
+		j.log.Warn(err.Error() + "; grab status will not see this run")
+	}
+	if o.Started != nil {
+		o.Started(j)
 	}
 	if err := j.open(ctx, &cur, o); err != nil {
 		j.Close()
@@ -150,7 +174,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	cfg := fetch.Config{
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: retries,
 		StallTimeout: p.stall, LimitRate: p.limit, MaxWait: p.maxWait, MaxBody: p.maxBody,
-		Source: src, Journal: j.st, Log: j.log, Finished: o.Finished,
+		Source: src, Journal: j.st, Log: j.log, Finished: j.fileFinished, Hashes: s.hashes(),
 		Less: p.less, Expand: p.crawler.Expand, Admit: p.crawler.Admit, CrawlOnly: s.DryRun,
 	}
 	schemes := schemesOf(all)
@@ -159,8 +183,18 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 			return err
 		}
 	}
+	j.sums = sums
+	j.setPhase(StateVerifying)
 	if j.e, err = fetch.New(cfg); err != nil {
 		return err
+	}
+	j.mu.Lock()
+	j.live, j.order = j.e, p.order
+	j.mu.Unlock()
+	if !s.DryRun {
+		if err := j.openManifest(); err != nil {
+			return err
+		}
 	}
 	p.crawler.Restore(j.e.Files())
 	start, err := p.crawler.Start(all)
@@ -173,10 +207,12 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 		j.resume = &Resume{Done: st.Done, Files: st.Files, Kept: s.kept(o.Given)}
 	}
 	if p.tor {
+		j.setPhase(StateTor)
 		if err := j.startTor(ctx, src, schemes, o.TorBoot); err != nil {
 			return err
 		}
 	}
+	j.setPhase(StateStarting)
 	if sums != nil {
 		for _, f := range j.e.Files() {
 			if want := sums.Lookup(f.Path); want != nil {
@@ -200,7 +236,9 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	if err != nil {
 		return err
 	}
+	j.mu.Lock() // the status socket may be reading
 	j.tor = tr
+	j.mu.Unlock()
 	// Workers are spread over the tors: worker i uses tor i % N.
 	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls, Header: j.p.header, Cookies: j.p.cookies})
 	return err
@@ -213,8 +251,12 @@ func (j *Job) Run(ctx context.Context) error {
 	if j.tor != nil {
 		stopWatch = j.tor.watch(ctx, j.e.Status)
 	}
+	stopSample := j.sample()
+	j.setPhase(StateRunning)
 	err := j.e.Run(ctx)
 	stopWatch()
+	stopSample()
+	j.setPhase(endState(err, j.e.Status()))
 	if j.s.DryRun {
 		return err
 	}
@@ -271,13 +313,23 @@ func (j *Job) Close() error {
 		return nil
 	}
 	j.closed = true
+	if j.srv != nil {
+		j.srv.close()
+	}
+	var err error
+	if j.man != nil {
+		err = j.man.close()
+	}
 	if j.tor != nil {
 		j.tor.close()
 	}
 	if j.e != nil {
 		j.e.Close()
 	}
-	return j.st.Close()
+	if cerr := j.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // torSource is the Source of a --tor job: chosen once the journal is

@@ -1,44 +1,148 @@
 package job
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/store"
 )
 
 // Plan returns the files of the job in dir as it stands: the pending ones
-// first, in the order they will be fetched, then the others. It takes the
-// job's lock, so it fails with *store.InUseError while the job runs.
-func Plan(dir string) ([]fetch.File, error) {
+// first, in the order they will be fetched, then the others. While a grab
+// runs the job, the running job is asked on its status socket; otherwise
+// the job's state is read (which takes its lock).
+func Plan(ctx context.Context, dir string) ([]fetch.File, error) {
+	var files []fetch.File
+	err := ask(ctx, dir, askFiles, &files)
+	if err == nil {
+		return files, nil
+	}
+	if !errors.Is(err, ErrNotRunning) {
+		return nil, err
+	}
+	files, _, _, err = offline(dir, "grab ls -o DIR")
+	return files, err
+}
+
+// Inspect returns the status of the job in dir: from the grab running it,
+// or, when none runs, from its state.
+func Inspect(ctx context.Context, dir string) (Report, error) {
+	var r Report
+	err := ask(ctx, dir, askStatus, &r)
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, ErrNotRunning) {
+		return r, err
+	}
+	files, recorded, p, err := offline(dir, "grab status -o DIR")
+	if err != nil {
+		return r, err
+	}
+	r = report(statusOf(files, recorded), p.order, nil, time.Now())
+	r.State = StateStopped
+	if r.Settled() {
+		r.State = StateDone
+		if r.FilesFailed > 0 {
+			r.State = StateFailed
+		}
+	}
+	return r, nil
+}
+
+// statusOf counts files as the engine's Status would, without a run;
+// recorded holds the bytes of the recorded blocks of pending files.
+func statusOf(files []fetch.File, recorded map[uint64]int64) fetch.Status {
+	s := fetch.Status{Classes: map[string]fetch.ClassStatus{}}
+	for _, f := range files {
+		if f.Kind == fetch.KindListing {
+			s.Listings++
+			if f.State != fetch.Pending {
+				s.ListingsDone++
+			}
+			continue
+		}
+		s.Files++
+		c := s.Classes[f.Class]
+		c.Files++
+		switch {
+		case f.State == fetch.Done:
+			s.Done++
+			c.Done++
+			s.Size += f.Size
+			s.DoneBytes += f.Size
+			c.Size += f.Size
+			c.DoneBytes += f.Size
+		case f.State == fetch.Failed:
+			s.Failed++
+			c.Failed++
+		case f.Size < 0:
+			s.Unknown++
+			c.Unknown++
+			if f.Estimate > 0 {
+				s.Estimated += f.Estimate
+				c.Estimated += f.Estimate
+			}
+		default:
+			// Recorded blocks count as done; the next run re-hashes
+			// them before it trusts them.
+			done := min(recorded[f.ID], f.Size)
+			s.Size += f.Size
+			c.Size += f.Size
+			s.DoneBytes += done
+			c.DoneBytes += done
+		}
+		s.Classes[f.Class] = c
+	}
+	return s
+}
+
+// blockSize is the engine's block size (fetch.Config's default, which
+// grab never changes): what a recorded block holds.
+const blockSize = 256 << 10
+
+// offline reads the job in dir from its state, taking its lock: it fails
+// with *store.InUseError while a grab holds the job. recorded holds the
+// bytes in recorded blocks and partial blocks of each pending file, by ID.
+func offline(dir, usage string) (files []fetch.File, recorded map[uint64]int64, p *plan, err error) {
 	if !store.Exists(dir) {
-		return nil, &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: "grab ls -o DIR, where DIR is a job's output folder"}
+		return nil, nil, nil, &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: usage + ", where DIR is a job's output folder"}
 	}
 	st, err := store.Open(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	defer st.Close()
 	rec, err := st.Job()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	s, err := (&Settings{}).Merge(rec.Settings, nil)
+	set, err := (&Settings{}).Merge(rec.Settings, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	p, err := s.build()
-	if err != nil {
-		return nil, err
+	if p, err = set.build(); err != nil {
+		return nil, nil, nil, err
 	}
 	saved, err := st.Load()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	files := make([]fetch.File, len(saved))
+	files = make([]fetch.File, len(saved))
+	recorded = map[uint64]int64{}
 	for i, sv := range saved {
 		files[i] = sv.File
+		if sv.File.State == fetch.Pending {
+			n := int64(len(sv.Blocks)) * blockSize
+			for b, pt := range sv.Partials {
+				n += max(pt.Reached-b*blockSize, 0)
+			}
+			recorded[sv.File.ID] = n
+		}
 	}
 	slices.SortStableFunc(files, func(a, b fetch.File) int {
 		if (a.State == fetch.Pending) != (b.State == fetch.Pending) {
@@ -49,5 +153,5 @@ func Plan(dir string) ([]fetch.File, error) {
 		}
 		return fetch.Compare(p.less, &a, &b)
 	})
-	return files, nil
+	return files, recorded, p, nil
 }

@@ -54,6 +54,8 @@ type Settings struct {
 	UserAgent string   `json:"user_agent,omitempty"`
 	Headers   []string `json:"headers,omitempty"` // -H "Name: value"; "Name:" sends none
 	Cookies   string   `json:"cookies,omitempty"` // absolute path of a cookies.txt
+	MD5       bool     `json:"md5,omitempty"`     // MD5 of every file in the manifest
+	SHA1      bool     `json:"sha1,omitempty"`    // SHA-1 of every file in the manifest
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -91,6 +93,8 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"header":        func(d, s *Settings) { d.Headers = s.Headers },
 	"b":             func(d, s *Settings) { d.Cookies = s.Cookies },
 	"cookie":        func(d, s *Settings) { d.Cookies = s.Cookies },
+	"md5":           func(d, s *Settings) { d.MD5 = s.MD5 },
+	"sha1":          func(d, s *Settings) { d.SHA1 = s.SHA1 },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.

@@ -1,0 +1,210 @@
+package job
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/jobdir"
+)
+
+// The status socket. A running job listens on DIR/.grab/status.sock (mode
+// 0600 inside the 0700 state folder: only the job's user can connect).
+// A client sends one line naming what it wants and reads one JSON value
+// back, then the job closes the connection:
+//
+//	status   a Report
+//	files    every file record ([]fetch.File), pending first in fetch order
+//
+// It is a local socket, not the network: it never goes through fetch/dial.
+const (
+	askStatus = "status"
+	askFiles  = "files"
+	// serveTimeout bounds one exchange, so a client that does not read
+	// cannot hold a goroutine.
+	serveTimeout = 10 * time.Second
+)
+
+// server answers on the status socket.
+type server struct {
+	ln   net.Listener
+	path string
+	wg   sync.WaitGroup
+	log  *slog.Logger
+	rep  func() Report
+	ls   func() []fetch.File
+}
+
+// serve listens on the job's socket. A socket left by a grab that died is
+// removed: whoever holds the job's lock owns the socket.
+func serve(dir string, log *slog.Logger, rep func() Report, ls func() []fetch.File) (*server, error) {
+	path := socketPath(dir)
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("serving status: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("serving status: %w", err)
+	}
+	s := &server{ln: ln, path: path, log: log, rep: rep, ls: ls}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func (s *server) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Info("status socket", "err", err)
+			}
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			if err := s.answer(c); err != nil {
+				s.log.Debug("status socket: answering", "err", err)
+			}
+		}()
+	}
+}
+
+func (s *server) answer(c net.Conn) error {
+	c.SetDeadline(time.Now().Add(serveTimeout))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(c)
+	switch strings.TrimSpace(line) {
+	case askStatus:
+		return enc.Encode(s.rep())
+	case askFiles:
+		return enc.Encode(s.ls())
+	}
+	return enc.Encode(map[string]string{"error": "unknown request"})
+}
+
+// close stops listening, waits for the answers under way and removes the
+// socket.
+func (s *server) close() {
+	s.ln.Close()
+	s.wg.Wait()
+	os.Remove(s.path)
+}
+
+// ask sends one request to the job running in dir and decodes its answer
+// into v. It returns ErrNotRunning when nothing answers.
+func ask(ctx context.Context, dir, what string, v any) error {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(ctx, "unix", socketPath(dir))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotRunning, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(serveTimeout))
+	if _, err := fmt.Fprintln(c, what); err != nil {
+		return fmt.Errorf("asking the running job: %w", err)
+	}
+	if err := json.NewDecoder(c).Decode(v); err != nil {
+		return fmt.Errorf("reading the running job's answer: %w", err)
+	}
+	return nil
+}
+
+// socketPath is the job's socket by the shorter of its absolute path and
+// its path from the working folder: a unix socket's name is limited to
+// 107 bytes, and a deep output folder can be longer.
+func socketPath(dir string) string {
+	p := jobdir.Dir(dir).Socket()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return abs
+	}
+	if rel, err := filepath.Rel(wd, abs); err == nil && len(rel) < len(abs) {
+		return rel
+	}
+	return abs
+}
+
+// events keeps the last warnings and errors a job logged, for its status.
+type events struct {
+	mu   sync.Mutex
+	last []Event
+}
+
+const keepEvents = 10
+
+func (e *events) add(ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.last = append(e.last, ev)
+	if len(e.last) > keepEvents {
+		e.last = e.last[len(e.last)-keepEvents:]
+	}
+}
+
+func (e *events) list() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Event{}, e.last...)
+}
+
+// teeHandler hands records on and keeps the warnings and errors in events.
+type teeHandler struct {
+	slog.Handler
+	ev    *events
+	attrs []slog.Attr
+}
+
+func (h *teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn || h.Handler.Enabled(ctx, l)
+}
+
+func (h *teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		var b strings.Builder
+		b.WriteString(r.Message)
+		add := func(a slog.Attr) bool {
+			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+			return true
+		}
+		for _, a := range h.attrs {
+			add(a)
+		}
+		r.Attrs(add)
+		h.ev.add(Event{Time: r.Time, Message: Clean(b.String())})
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &teeHandler{Handler: h.Handler.WithAttrs(as), ev: h.ev, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h *teeHandler) WithGroup(name string) slog.Handler {
+	return &teeHandler{Handler: h.Handler.WithGroup(name), ev: h.ev, attrs: h.attrs}
+}

@@ -1,0 +1,160 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/jobdir"
+)
+
+// Audit is what Verify found.
+type Audit struct {
+	Checked    int      // files re-hashed
+	Bytes      int64    // of them
+	OK         int      // matching the job's state and the manifest
+	Mismatched []string // "path: why", sorted
+	Missing    []string // done in the job, absent from the tree
+	Extra      []string // in the tree, not done in the job
+}
+
+// Clean reports whether the tree is exactly the job's finished files.
+func (a *Audit) Clean() bool {
+	return len(a.Mismatched)+len(a.Missing)+len(a.Extra) == 0
+}
+
+// Verify re-hashes the tree in dir against the job's state and its
+// manifest: every finished file must be there with its recorded SHA-256
+// (and the manifest's MD5 and SHA-1 where it has them), and nothing else
+// may be. It needs no network; it takes the job's lock, so it fails with
+// *store.InUseError while the job runs. progress, if set, hears of each
+// file checked.
+func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit, error) {
+	files, _, _, err := offline(dir, "grab verify -o DIR")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	man := map[string]Entry{}
+	for _, e := range entries {
+		man[e.Path] = e
+	}
+	a := &Audit{}
+	done := map[string]bool{}
+	for _, f := range files {
+		if f.Kind != fetch.KindFile || f.State != fetch.Done {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		done[f.Path] = true
+		e, inManifest := man[f.Path]
+		var extra []string
+		if e.MD5 != "" {
+			extra = append(extra, digest.MD5)
+		}
+		if e.SHA1 != "" {
+			extra = append(extra, digest.SHA1)
+		}
+		if progress != nil {
+			progress(f.Path)
+		}
+		got, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(f.Path)), extra)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			a.Missing = append(a.Missing, f.Path)
+			continue
+		case err != nil:
+			a.Mismatched = append(a.Mismatched, fmt.Sprintf("%s: %v", f.Path, err))
+			continue
+		}
+		a.Checked++
+		a.Bytes += n
+		why := ""
+		switch {
+		case n != f.Size:
+			why = fmt.Sprintf("%d bytes, the job recorded %d", n, f.Size)
+		case got[digest.SHA256] != f.SHA256:
+			why = fmt.Sprintf("SHA-256 %s, the job recorded %s", got[digest.SHA256], f.SHA256)
+		case !inManifest:
+			why = "not in the manifest"
+		case e.SHA256 != f.SHA256 || e.Size != f.Size:
+			why = "the manifest disagrees with the job's state"
+		case e.MD5 != "" && got[digest.MD5] != e.MD5:
+			why = fmt.Sprintf("MD5 %s, the manifest has %s", got[digest.MD5], e.MD5)
+		case e.SHA1 != "" && got[digest.SHA1] != e.SHA1:
+			why = fmt.Sprintf("SHA-1 %s, the manifest has %s", got[digest.SHA1], e.SHA1)
+		}
+		if why != "" {
+			a.Mismatched = append(a.Mismatched, f.Path+": "+why)
+			continue
+		}
+		a.OK++
+	}
+	for _, e := range entries {
+		if !done[e.Path] {
+			a.Mismatched = append(a.Mismatched, e.Path+": in the manifest, but not a finished file of the job")
+		}
+	}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, rerr := filepath.Rel(dir, p)
+		if rerr != nil {
+			return rerr
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel == jobdir.Name {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !done[rel] {
+			a.Extra = append(a.Extra, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walking %s: %w", dir, err)
+	}
+	slices.Sort(a.Mismatched)
+	slices.Sort(a.Missing)
+	slices.Sort(a.Extra)
+	return a, nil
+}
+
+// hashFile returns the SHA-256 (and the extra digests) of a regular file
+// and its length. Anything but a regular file is an error.
+func hashFile(path string, extra []string) (digest.Set, int64, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	h := digest.NewHasher(nil, extra...)
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, n, fmt.Errorf("reading: %w", err)
+	}
+	return h.Sum(), n, nil
+}
