@@ -55,7 +55,7 @@ classes, in priority order:
   documents      10/20     files, 1 failed  5.0 MiB of 7.0 MiB  ETA 30m00s
   archives        0/66     files  0 B of ~28.0 MiB  ETA ~2h03m
 circuits: 2, 1 busy
-  #0    230 kB/s    12s  archives/a?[2J.zip`
+  #0    230 kB/s    12s  archives/a\x1b[2J.zip`
 	if got != want {
 		t.Fatalf("status:\n%s\nwant:\n%s", got, want)
 	}

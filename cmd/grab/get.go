@@ -168,7 +168,7 @@ func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.F
 		return nil, err
 	}
 	defer j.Close()
-	if r := j.Resumed(); r != nil {
+	if r := j.Resumed(); r != nil && !df.quiet {
 		kept := "none"
 		if r.Kept != "" {
 			kept = r.Kept
