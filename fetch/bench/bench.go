@@ -24,6 +24,9 @@ type Options struct {
 	// Out gets the results (markdown tables); Log the progress lines,
 	// each "grab: bench: ...".
 	Out, Log io.Writer
+	// Counts are the scale scenario's numbers of files (default 5,000,
+	// 20,000 and 50,000; 2,000 and 5,000 with Quick).
+	Counts []int
 	// Args are the command line, for the results' heading.
 	Args []string
 }
@@ -41,6 +44,7 @@ var scenarios = []scenario{
 	{"priority", runPriority},
 	{"slowlink", runSlowlink},
 	{"eta", runETA},
+	{"scale", runScale}, // not in "all": minutes per point, and it needs nginx
 }
 
 // Names lists the scenarios, in the order "all" runs them.
@@ -69,7 +73,7 @@ func (b *bench) say(format string, a ...any) {
 func Run(ctx context.Context, o Options) error {
 	var run []scenario
 	for _, s := range scenarios {
-		if o.Scenario == "all" || o.Scenario == s.name {
+		if (o.Scenario == "all" && s.name != "scale") || o.Scenario == s.name {
 			run = append(run, s)
 		}
 	}

@@ -429,3 +429,17 @@ func (t *scaleTB) cleanup() {
 	}
 	t.dirs = nil
 }
+
+// runScale is the scale scenario of grab bench.
+func runScale(ctx context.Context, b *bench) error {
+	counts := b.opts.Counts
+	switch {
+	case len(counts) > 0:
+	case b.opts.Quick:
+		counts = []int{2000, 5000}
+	default:
+		counts = []int{5000, 20000, 50000}
+	}
+	fmt.Fprintf(b.out, "\n## scale: small files on loopback (nginx), grab against wget -r and aria2c -j16\n\n")
+	return Scale(ctx, b.out, counts)
+}
