@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,13 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grab-ir/grab/fetch"
-	"github.com/grab-ir/grab/fetch/class"
-	"github.com/grab-ir/grab/fetch/crawl"
-	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/fetchtest"
-	"github.com/grab-ir/grab/fetch/httpsrc"
-	"github.com/grab-ir/grab/store"
+	"github.com/grab-ir/grab/fetch/job"
 )
 
 // Scale measures grab's cost on many small files against wget and aria2c
@@ -187,19 +181,7 @@ func writeURLList(name, base string, paths []string) error {
 // default fetch order (class, then size).
 func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResult, error) {
 	r := scaleResult{tool: "grab", rssMB: -1, written: -1}
-	u, err := url.Parse(base)
-	if err != nil {
-		return r, err
-	}
-	d, err := dial.New("")
-	if err != nil {
-		return r, err
-	}
-	classes, err := class.NewSet(nil)
-	if err != nil {
-		return r, err
-	}
-	ranks, err := classes.Order("")
+	urls, err := job.ParseURLs([]string{base})
 	if err != nil {
 		return r, err
 	}
@@ -207,25 +189,14 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 	resetPeakRSS()
 	ru0 := rusage(syscall.RUSAGE_SELF)
 	start := time.Now()
-	st, err := store.Open(dir)
+	s := job.Defaults()
+	s.Output = dir
+	j, err := job.Open(ctx, job.Options{Settings: s, URLs: urls})
 	if err != nil {
 		return r, err
 	}
-	cr := crawl.New(crawl.Options{Classes: classes})
-	e, err := fetch.New(fetch.Config{Dir: dir, Source: &httpsrc.Source{Dialer: d}, Journal: st,
-		Less: bySize(ranks), Expand: cr.Expand})
-	if err != nil {
-		st.Close()
-		return r, err
-	}
-	first, err := cr.Start([]*url.URL{u})
-	if err != nil {
-		st.Close()
-		return r, err
-	}
-	e.Add(first)
-	err = e.Run(ctx)
-	cerr := st.Close()
+	err = j.Run(ctx)
+	cerr := j.Close()
 	r.wall = time.Since(start)
 	ru1 := rusage(syscall.RUSAGE_SELF)
 	if err != nil {
@@ -243,26 +214,6 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 	return r, err
 }
 
-// bySize is the command line's default order: class rank, then size.
-func bySize(ranks map[string]int) func(a, b *fetch.File) bool {
-	size := func(f *fetch.File) int64 {
-		switch {
-		case f.Size >= 0:
-			return f.Size
-		case f.Estimate >= 0:
-			return f.Estimate
-		}
-		return 1 << 62
-	}
-	return func(a, b *fetch.File) bool {
-		if ra, rb := ranks[a.Class], ranks[b.Class]; ra != rb {
-			return ra < rb
-		}
-		return size(a) < size(b)
-	}
-}
-
-// scaleCmd runs another tool and measures it through its rusage.
 func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string, args ...string) (scaleResult, error) {
 	r := scaleResult{tool: tool}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
