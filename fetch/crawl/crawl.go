@@ -200,6 +200,11 @@ func (c *Crawler) admit(f *fetch.File, rel string) (bool, string) {
 		}
 		return true, ""
 	}
+	// A recursive listing (rsync's file list) names files several
+	// folders down at once: the same bound as the folders they are in.
+	if f.Depth > c.maxDepth {
+		return false, fmt.Sprintf("deeper than --depth %d", c.maxDepth)
+	}
 	if ok, why := c.filter.Match(rel, f.Size); !ok {
 		return false, why
 	}

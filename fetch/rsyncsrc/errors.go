@@ -12,3 +12,6 @@ var (
 	// ErrBusy wraps a daemon's "max connections" refusal with a hint.
 	ErrBusy = errors.New("daemon refuses more connections: run fewer sessions against it")
 )
+
+// ErrListTooLarge reports a file list larger than the engine accepts.
+var ErrListTooLarge = errors.New("file list too large")

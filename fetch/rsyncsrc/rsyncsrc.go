@@ -66,10 +66,10 @@ func (s *Source) conn(worker int) *Conn {
 	return &Conn{src: s, dialer: s.DialerFor(worker), id: dial.NewIdentity()}
 }
 
-// List returns the regular files below the folder rawURL, recursively, on
-// a fresh identity (see Conn.List).
-func (s *Source) List(ctx context.Context, rawURL string) ([]listing.Entry, error) {
-	return s.conn(0).List(ctx, rawURL)
+// Entries returns the regular files below the folder rawURL, recursively,
+// on a fresh identity (see Conn.Entries).
+func (s *Source) Entries(ctx context.Context, rawURL string) ([]listing.Entry, error) {
+	return s.conn(0).Entries(ctx, rawURL)
 }
 
 func (s *Source) refusesAppend(key string) bool {
@@ -213,21 +213,26 @@ func (t target) key() string { return t.addr + "/" + t.module }
 
 // session dials and starts a session for t.
 func (c *Conn) session(ctx context.Context, t target, p string, appendMode int) (*rsync.Session, net.Conn, error) {
-	return c.start(ctx, t, []string{p}, appendMode)
+	return c.start(ctx, t, []string{p}, appendMode, nil)
 }
 
 // sessionPaths starts a plain session listing several paths.
 func (c *Conn) sessionPaths(ctx context.Context, t target, paths []string) (*rsync.Session, net.Conn, error) {
-	return c.start(ctx, t, paths, 0)
+	return c.start(ctx, t, paths, 0, nil)
 }
 
-func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode int) (*rsync.Session, net.Conn, error) {
+// start dials and starts a session; wrap, if set, wraps the connection
+// before the session uses it (List counts the bytes).
+func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode int, wrap func(net.Conn) net.Conn) (*rsync.Session, net.Conn, error) {
 	conn, err := c.dial(ctx, t.addr)
 	if err != nil {
 		if errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
 			return nil, nil, &fetch.PermanentError{Err: err}
 		}
 		return nil, nil, &fetch.TransientError{Err: fmt.Errorf("rsync: dialing %s: %w", t.addr, err), Conn: ctx.Err() == nil}
+	}
+	if wrap != nil {
+		conn = wrap(conn)
 	}
 	opt := rsync.Options{Protocol: c.src.Protocol, Append: appendMode, User: t.user}
 	if t.user != "" && c.src.Password != nil {
@@ -436,12 +441,16 @@ func (c *Conn) Checksum(ctx context.Context, rawURL string) (algo string, sum []
 	return algo, sum, nil
 }
 
-// List returns the regular files below the folder rawURL, recursively,
+// Entries returns the regular files below the folder rawURL, recursively,
 // from one file list on this Conn's circuit. URLs are absolute with each
 // path segment escaped; names are as the daemon sent them (they may hold
 // ".." or control characters: map them with care). Symlinks, devices,
 // sockets and FIFOs are left out and counted in the log.
-func (c *Conn) List(ctx context.Context, rawURL string) ([]listing.Entry, error) {
+func (c *Conn) Entries(ctx context.Context, rawURL string) ([]listing.Entry, error) {
+	return c.entries(ctx, rawURL, nil)
+}
+
+func (c *Conn) entries(ctx context.Context, rawURL string, wrap func(net.Conn) net.Conn) ([]listing.Entry, error) {
 	t, err := parse(rawURL)
 	if err != nil {
 		return nil, &fetch.PermanentError{Err: err}
@@ -450,7 +459,7 @@ func (c *Conn) List(ctx context.Context, rawURL string) ([]listing.Entry, error)
 	if dir != "" && !strings.HasSuffix(dir, "/") {
 		dir += "/"
 	}
-	s, conn, err := c.session(ctx, t, dir, 0)
+	s, conn, err := c.start(ctx, t, []string{dir}, 0, wrap)
 	if err != nil {
 		return nil, err
 	}

@@ -25,15 +25,7 @@ import (
 	"github.com/grab-ir/grab/fetch/span"
 )
 
-// lister is the shape of the engine's optional fetch.Lister.
-type lister interface {
-	List(ctx context.Context, rawURL string) ([]listing.Entry, error)
-}
-
-var (
-	_ lister = (*rsyncsrc.Source)(nil)
-	_ lister = (*rsyncsrc.Conn)(nil)
-)
+var _ fetch.Lister = (*rsyncsrc.Conn)(nil)
 
 func content(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed+1))
@@ -179,7 +171,7 @@ func TestBusy(t *testing.T) {
 
 func TestList(t *testing.T) {
 	d, src := setup(t)
-	es, err := src.List(context.Background(), fileURL(d, rsynctest.Plain, "dump/"))
+	es, err := src.Entries(context.Background(), fileURL(d, rsynctest.Plain, "dump/"))
 	if err != nil {
 		t.Fatal(err)
 	}

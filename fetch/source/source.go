@@ -10,6 +10,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/httpsrc"
+	"github.com/grab-ir/grab/fetch/rsyncsrc"
 )
 
 // Options are what every Source is built from.
@@ -18,6 +19,9 @@ type Options struct {
 	// len(Dialers)] for its whole life (one per tor with --tor-instances).
 	Dialers []*dial.Dialer
 	Now     func() time.Time
+	// Password returns the password for user on an rsync module ("" for
+	// none): --rsync-password-file or RSYNC_PASSWORD.
+	Password func(host, module, user string) string
 }
 
 // Scheme is one kind of URL.
@@ -29,10 +33,15 @@ type Scheme struct {
 
 func newHTTP(o Options) fetch.Source { return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now} }
 
+func newRsync(o Options) fetch.Source {
+	return &rsyncsrc.Source{Dialers: o.Dialers, Password: o.Password}
+}
+
 // schemes is the registry.
 var schemes = []Scheme{
 	{Name: "http", Port: 80, New: newHTTP},
 	{Name: "https", Port: 443, New: newHTTP},
+	{Name: "rsync", Port: 873, New: newRsync},
 }
 
 // Lookup finds a scheme by name (any case).
