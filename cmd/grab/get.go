@@ -56,6 +56,8 @@ flags:
       --order HOW        inside a class: size (smallest first, default), name or listing
       --depth N          folders to descend below a start URL (default 32)
       --class NAME=EXTS  add a class or replace its extensions, e.g. --class plates=jpg,tif
+      --rsync-password-file FILE  password of rsync modules (first line of FILE; else
+                         RSYNC_PASSWORD); the user comes from the URL: rsync://user@host/module/
       --dry-run          crawl and print the plan; download nothing
   -v, --verbose          log every file and listing as it completes
 
@@ -66,6 +68,7 @@ examples:
   grab --tor --priority photos http://xxxx.onion/dump/
   grab --proxy socks5h://127.0.0.1:9050 --priority photos http://xxxx.onion/dump/
   grab http://xxxx.onion/dump/ -o case42 --proxy socks5h://127.0.0.1:9050 -w 32
+  grab --tor --priority photos rsync://xxxx.onion/leak/
   grab -o case42         # resume after a crash, a reboot or Ctrl-C
   grab -o case42 --priority documents,photos   # resume, documents first now
 `
@@ -73,6 +76,7 @@ examples:
 func runGet(ctx context.Context, ui *ui, args []string) error {
 	var s job.Settings
 	fs := jobFlags(&s, "grab")
+	s.RsyncPassword = os.Getenv("RSYNC_PASSWORD")
 	urls, err := fs.parse(args, usageGet)
 	if err != nil {
 		return err

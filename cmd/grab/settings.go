@@ -50,5 +50,6 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.StringVar(&s.Order, "order", d.Order, "")
 	fs.IntVar(&s.Depth, "depth", d.Depth, "")
 	fs.Var(listFlag{&s.Classes}, "class", "")
+	fs.StringVar(&s.RsyncPasswordFile, "rsync-password-file", "", "")
 	return &flagSet{fs}
 }

@@ -216,7 +216,11 @@ func (c *Crawler) admit(f *fetch.File, rel string) (bool, string) {
 
 // scope is the crawl scope of a start URL.
 func (c *Crawler) scope(root *url.URL) localpath.Scope {
-	return localpath.NewScope(root, source.DefaultPort(root.Scheme))
+	sc := localpath.NewScope(root, source.DefaultPort(root.Scheme))
+	if s, _ := source.Lookup(root.Scheme); s.User && root.User != nil {
+		sc = sc.WithUser(root.User.Username())
+	}
+	return sc
 }
 
 // SetLog sets where skipped entries are reported.

@@ -73,6 +73,9 @@ func Open(ctx context.Context, o Options) (*Job, error) {
 		if err := p.checkHosts(o.URLs); err != nil {
 			return nil, err
 		}
+		if _, err := cur.rsyncPassword(); err != nil {
+			return nil, err
+		}
 		if p.tor {
 			if _, err := torPreflight(&cur); err != nil {
 				return nil, err
@@ -112,6 +115,9 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	resuming := len(rec.URLs) > 0
 	p, err := s.build()
 	if err != nil {
+		return err
+	}
+	if p.password, err = s.rsyncPassword(); err != nil {
 		return err
 	}
 	j.s, j.p = s, p
@@ -157,7 +163,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	}
 	schemes := schemesOf(all)
 	if !p.tor {
-		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}}); err != nil {
+		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, Password: p.password}); err != nil {
 			return err
 		}
 	}
@@ -207,7 +213,7 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	}
 	j.tor = tr
 	// Workers are spread over the tors: worker i uses tor i % N.
-	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers})
+	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, Password: j.p.password})
 	return err
 }
 

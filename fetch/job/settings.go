@@ -44,6 +44,11 @@ type Settings struct {
 	Order     string   `json:"order"`
 	Depth     int      `json:"depth"`
 	Classes   []string `json:"classes,omitempty"`
+	// RsyncPasswordFile names a file whose first line is the password of
+	// rsync modules (the path is saved, never the password); without it,
+	// RsyncPassword (RSYNC_PASSWORD, read anew each run) is used.
+	RsyncPasswordFile string `json:"rsync_password_file,omitempty"`
+	RsyncPassword     string `json:"-"`
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -71,6 +76,8 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"order":         func(d, s *Settings) { d.Order = s.Order },
 	"depth":         func(d, s *Settings) { d.Depth = s.Depth },
 	"class":         func(d, s *Settings) { d.Classes = s.Classes },
+
+	"rsync-password-file": func(d, s *Settings) { d.RsyncPasswordFile = s.RsyncPasswordFile },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.
@@ -88,7 +95,7 @@ func (s *Settings) Merge(saved json.RawMessage, given map[string]bool) (*Setting
 	if err := json.Unmarshal(saved, &m); err != nil {
 		return nil, fmt.Errorf("reading the job's saved settings: %w", err)
 	}
-	m.Output, m.Inputs, m.Verbose, m.DryRun = s.Output, s.Inputs, s.Verbose, s.DryRun
+	m.Output, m.Inputs, m.Verbose, m.DryRun, m.RsyncPassword = s.Output, s.Inputs, s.Verbose, s.DryRun, s.RsyncPassword
 	for name := range given {
 		if cp, ok := savedFlags[name]; ok {
 			cp(&m, s)
@@ -116,6 +123,9 @@ type plan struct {
 	less    func(a, b *fetch.File) bool
 	order   []string // class names in fetch order
 	crawler *crawl.Crawler
+	// password is the rsync modules' password lookup (nil: none), set by
+	// Open (grab ls needs none).
+	password func(host, module, user string) string
 }
 
 // Check reports what is wrong with the settings, as a *UsageError.
@@ -262,6 +272,11 @@ func (s *Settings) AbsPaths() error {
 	if s.TorConfig != "" {
 		if s.TorConfig, err = filepath.Abs(s.TorConfig); err != nil {
 			return fmt.Errorf("--tor-config: %w", err)
+		}
+	}
+	if s.RsyncPasswordFile != "" {
+		if s.RsyncPasswordFile, err = filepath.Abs(s.RsyncPasswordFile); err != nil {
+			return fmt.Errorf("--rsync-password-file: %w", err)
 		}
 	}
 	if strings.ContainsRune(s.TorPath, filepath.Separator) {

@@ -29,6 +29,9 @@ type Scheme struct {
 	Name string
 	Port int // the default port
 	New  func(Options) fetch.Source
+	// User is set when the URL's user name names an account on the
+	// server (rsync modules): crawled URLs keep it.
+	User bool
 }
 
 func newHTTP(o Options) fetch.Source { return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now} }
@@ -41,7 +44,7 @@ func newRsync(o Options) fetch.Source {
 var schemes = []Scheme{
 	{Name: "http", Port: 80, New: newHTTP},
 	{Name: "https", Port: 443, New: newHTTP},
-	{Name: "rsync", Port: 873, New: newRsync},
+	{Name: "rsync", Port: 873, New: newRsync, User: true},
 }
 
 // Lookup finds a scheme by name (any case).

@@ -1,0 +1,32 @@
+package job
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// rsyncPassword makes the password lookup of rsync modules: the first
+// line of --rsync-password-file (as rsync's own --password-file), else
+// RSYNC_PASSWORD; nil when neither is set. The password goes to the
+// daemon only as a challenge response; it is never saved or logged.
+func (s *Settings) rsyncPassword() (func(host, module, user string) string, error) {
+	pw := s.RsyncPassword
+	if s.RsyncPasswordFile != "" {
+		f, err := os.Open(s.RsyncPasswordFile)
+		if err != nil {
+			return nil, &UsageError{Msg: fmt.Sprintf("--rsync-password-file: %v", err), Hint: "a file whose first line is the module's password"}
+		}
+		defer f.Close()
+		line, err := bufio.NewReader(f).ReadString('\n')
+		if err != nil && line == "" {
+			return nil, &UsageError{Msg: fmt.Sprintf("--rsync-password-file %s: no password in it", s.RsyncPasswordFile), Hint: "a file whose first line is the module's password"}
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if pw == "" {
+		return nil, nil
+	}
+	return func(host, module, user string) string { return pw }, nil
+}

@@ -1,0 +1,232 @@
+package job_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/job"
+	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
+)
+
+func content(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// awkward is a dump with names that break naive tools, files several
+// folders down, an empty file and one large enough to be split.
+var awkward = map[string][]byte{
+	"plain.txt":                    []byte("plain"),
+	"with space.jpg":               content(1, 70000),
+	"100% sure.pdf":                []byte("percent"),
+	"hash#tag.jpg":                 []byte("hash"),
+	"what?.doc":                    []byte("question"),
+	`quote"d 'single'.txt`:         []byte("quotes"),
+	"ünïcödé ファイル.jpg":             []byte("utf8"),
+	"tab\there.txt":                []byte("tab"),
+	"[brackets] (1) {x}.tif":       []byte("brackets"),
+	"*star*.txt":                   []byte("glob"),
+	"empty":                        nil,
+	"deep/er/and/deeper/still.jpg": content(2, 300000),
+	"sub dir/inner file.zip":       content(3, 3<<20+17),
+}
+
+func serveAwkward(t *testing.T) *rsynctest.Daemon {
+	d := rsynctest.Start(t)
+	for name, b := range awkward {
+		d.WriteFile(t, "leak/"+name, b)
+	}
+	// Never created: a symlink out of the tree.
+	if err := os.Symlink("/etc/passwd", filepath.Join(d.Root, "leak", "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// tree lists the regular files under dir (grab's state left out); any
+// other kind of file fails the test.
+func tree(t *testing.T, dir string) map[string][]byte {
+	out := map[string][]byte{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.IsDir() && d.Name() == ".grab" {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.Type().IsRegular():
+			out[filepath.ToSlash(rel)], _ = os.ReadFile(p)
+		case !d.IsDir():
+			t.Errorf("%s is a %v", rel, d.Type())
+		}
+		return nil
+	})
+	return out
+}
+
+func sameTree(t *testing.T, want, got map[string][]byte) {
+	t.Helper()
+	var w, g []string
+	for k := range want {
+		w = append(w, k)
+	}
+	for k := range got {
+		g = append(g, k)
+	}
+	sort.Strings(w)
+	sort.Strings(g)
+	if strings.Join(w, "\n") != strings.Join(g, "\n") {
+		t.Fatalf("files:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Errorf("%q: %d bytes differ from the %d served", k, len(got[k]), len(v))
+		}
+	}
+}
+
+// runJob runs a job of urls into a new folder and returns the folder and
+// the job's files.
+func runJob(t *testing.T, s job.Settings, urls ...string) (string, []fetch.File, error) {
+	t.Helper()
+	if s.Output == "" {
+		s.Output = filepath.Join(t.TempDir(), "case")
+	}
+	var us []*url.URL
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		us = append(us, u)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	j, err := job.Open(ctx, job.Options{Settings: s, URLs: us, Tune: func(c *fetch.Config) {
+		c.BlockSize, c.ChunkSize, c.FirstChunk = 64<<10, 1<<20, 1<<20
+		c.Backoff = fetch.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond}
+	}})
+	if err != nil {
+		return s.Output, nil, err
+	}
+	defer j.Close()
+	err = j.Run(ctx)
+	return s.Output, j.Files(), err
+}
+
+func settings() job.Settings {
+	s := job.Defaults()
+	s.Workers = 4
+	return s
+}
+
+// The awkward tree from a real daemon, directly: byte-identical, sizes
+// exact from the file list, the symlink never created.
+func TestRsyncTree(t *testing.T) {
+	d := serveAwkward(t)
+	out, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+	for _, f := range files {
+		if f.Kind == fetch.KindFile && f.Estimate != int64(len(awkward[f.Path])) {
+			t.Errorf("%s: listed as %d bytes, want %d", f.Path, f.Estimate, len(awkward[f.Path]))
+		}
+	}
+}
+
+// Through a socks5h proxy the host name goes out unresolved, each worker
+// on its own identity.
+func TestRsyncTreeThroughSOCKS(t *testing.T) {
+	d := serveAwkward(t)
+	px := rsynctest.StartSOCKS(t, d.Addr)
+	s := settings()
+	s.Proxy = "socks5h://" + px.Addr
+	out, _, err := runJob(t, s, "rsync://leak.invalid/plain/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+	for _, h := range px.Hosts() {
+		if h != "leak.invalid:873" {
+			t.Fatalf("proxy asked for %q", h)
+		}
+	}
+	if px.Users() < 2 {
+		t.Errorf("%d identities for 4 workers", px.Users())
+	}
+}
+
+// One file: it lands under its own name.
+func TestRsyncOneFile(t *testing.T) {
+	d := serveAwkward(t)
+	out, _, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/sub%20dir/inner%20file.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, map[string][]byte{"inner file.zip": awkward["sub dir/inner file.zip"]}, tree(t, out))
+}
+
+// A password module: the user from the URL, the password from
+// --rsync-password-file or RSYNC_PASSWORD; a wrong one fails the listing
+// with the daemon's words.
+func TestRsyncPassword(t *testing.T) {
+	d := serveAwkward(t)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(rsynctest.Password+"\nnot this line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := "rsync://" + rsynctest.User + "@" + d.Addr + "/" + rsynctest.Secret + "/leak/sub%20dir/"
+	want := map[string][]byte{"inner file.zip": awkward["sub dir/inner file.zip"]}
+	t.Run("file", func(t *testing.T) {
+		s := settings()
+		s.RsyncPasswordFile = pwFile
+		out, _, err := runJob(t, s, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, want, tree(t, out))
+		saved, _ := os.ReadFile(filepath.Join(out, ".grab", "job.db"))
+		if bytes.Contains(saved, []byte(rsynctest.Password)) {
+			t.Error("the password is in the job's state")
+		}
+	})
+	t.Run("env", func(t *testing.T) {
+		s := settings()
+		s.RsyncPassword = rsynctest.Password
+		out, _, err := runJob(t, s, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, want, tree(t, out))
+	})
+	t.Run("wrong", func(t *testing.T) {
+		s := settings()
+		s.RsyncPassword = "wrong"
+		_, files, err := runJob(t, s, u)
+		if !errors.Is(err, fetch.ErrFailed) {
+			t.Fatalf("got %v, want %v", err, fetch.ErrFailed)
+		}
+		if len(files) != 1 || !strings.Contains(files[0].Err, "rsync: authentication failed: auth failed on module secret") {
+			t.Fatalf("files %+v", files)
+		}
+	})
+}
