@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,28 +15,34 @@ import (
 )
 
 const usageLs = `usage: grab ls [-o DIR] [--json]
+       grab ls [--proxy URL] [--json] rsync://HOST/
 
 Prints the plan of the job in DIR (default: the current folder): every file
 in the order it will be fetched, with its class, size (~ when only estimated
 from a listing) and state, then totals per class. The job must not be
 running (it holds the job's lock).
 
+With an rsync://HOST/ URL it prints the modules the daemon lists instead,
+directly or through --proxy.
+
 examples:
   grab ls -o case42
   grab ls -o case42 --json | jq '.files[] | select(.state=="failed")'
+  grab ls --proxy socks5h://127.0.0.1:9050 rsync://xxxx.onion/
 `
 
-func runLs(ui *ui, args []string) error {
+func runLs(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab ls")
 	out := fs.String("o", ".", "")
 	fs.StringVar(out, "output", ".", "")
 	asJSON := fs.Bool("json", false, "")
+	proxy := fs.String("proxy", "", "")
 	pos, err := (&flagSet{fs}).parse(args, usageLs)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab ls takes no URL", Hint: "grab ls -o DIR"}
+		return lsModules(ctx, ui, pos, *proxy, *asJSON)
 	}
 	files, err := job.Plan(*out)
 	if err != nil {

@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, "grab", version)
 		return exitOK
 	case "ls":
-		return ui.exit(runLs(ui, args))
+		return ui.exit(runLs(ctx, ui, args))
 	case "classes":
 		return ui.exit(runClasses(ui, args))
 	case "demo":

@@ -2,9 +2,15 @@ package job
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
+
+	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/rsync"
+	"github.com/grab-ir/grab/fetch/rsyncsrc"
 )
 
 // rsyncPassword makes the password lookup of rsync modules: the first
@@ -29,4 +35,19 @@ func (s *Settings) rsyncPassword() (func(host, module, user string) string, erro
 		return nil, nil
 	}
 	return func(host, module, user string) string { return pw }, nil
+}
+
+// Modules lists the modules of the rsync daemon at u (rsync://host/),
+// directly or through proxy (a socks5h:// URL, "" for none). Only the
+// host's name goes to the proxy.
+func Modules(ctx context.Context, proxy string, u *url.URL) ([]rsync.Module, error) {
+	d, err := dial.New(proxy)
+	if err != nil {
+		return nil, &UsageError{Msg: err.Error(), Hint: "--proxy socks5h://127.0.0.1:9050"}
+	}
+	if err := d.Check(u); err != nil {
+		return nil, fmt.Errorf("%s: %w", u.Host, err)
+	}
+	src := &rsyncsrc.Source{Dialer: d}
+	return src.Modules(ctx, u.String())
 }

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
 )
@@ -229,4 +231,104 @@ func TestRsyncPassword(t *testing.T) {
 			t.Fatalf("files %+v", files)
 		}
 	})
+}
+
+// A file fetched in pieces is checked against the daemon's whole-file
+// checksum, which stays recorded with it.
+func TestRsyncPiecesVerified(t *testing.T) {
+	d := serveAwkward(t)
+	_, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/sub%20dir/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := digest.NewHasher(digest.Set{digest.XXH128: ""})
+	h.Write(awkward["sub dir/inner file.zip"])
+	want := h.Sum()[digest.XXH128]
+	if len(files) != 2 || files[1].Expect[digest.XXH128] != want {
+		t.Fatalf("files %+v; want the xxh128 %s recorded", files, want)
+	}
+}
+
+// changeSource replaces a file on the daemon after the first answer, as a
+// server whose file changes mid-transfer.
+type changeSource struct {
+	fetch.Source
+	once   sync.Once
+	change func()
+}
+
+func (s *changeSource) Conn(w int) fetch.Conn { return &changeConn{s.Source.Conn(w), s} }
+
+type changeConn struct {
+	fetch.Conn
+	s *changeSource
+}
+
+func (c *changeConn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
+	st, err := c.Conn.Get(ctx, r)
+	if err == nil {
+		c.s.once.Do(c.s.change)
+	}
+	return st, err
+}
+
+func (c *changeConn) List(ctx context.Context, u string, max int64, moved func(int)) (*fetch.Listing, error) {
+	return c.Conn.(fetch.Lister).List(ctx, u, max, moved)
+}
+
+// A file that changes on the server mid-transfer never lands as a mix of
+// two versions: with a new size it starts over and lands as the new
+// version; with the same size and mtime the whole-file checksum keeps it
+// out of the tree, and says so.
+func TestRsyncChangedMidTransfer(t *testing.T) {
+	old := content(7, 3<<20)
+	for _, c := range []struct {
+		name     string
+		new      []byte
+		sameTime bool
+	}{
+		{"new-size", content(8, 3<<20+5), false},
+		{"same-size-and-mtime", content(9, 3<<20), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := rsynctest.Start(t)
+			d.WriteFile(t, "f.bin", old)
+			p := filepath.Join(d.Root, "f.bin")
+			fi, _ := os.Stat(p)
+			change := func() {
+				d.WriteFile(t, "f.bin", c.new)
+				if c.sameTime {
+					os.Chtimes(p, fi.ModTime(), fi.ModTime())
+				} else {
+					os.Chtimes(p, fi.ModTime().Add(time.Hour), fi.ModTime().Add(time.Hour))
+				}
+			}
+			s := settings()
+			s.Output = filepath.Join(t.TempDir(), "case")
+			u, _ := url.Parse("rsync://" + d.Addr + "/plain/f.bin")
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			j, err := job.Open(ctx, job.Options{Settings: s, URLs: []*url.URL{u}, Tune: func(cfg *fetch.Config) {
+				cfg.BlockSize, cfg.ChunkSize, cfg.FirstChunk = 64<<10, 512<<10, 512<<10
+				cfg.Source = &changeSource{Source: cfg.Source, change: change}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			err = j.Run(ctx)
+			got := tree(t, s.Output)
+			if !c.sameTime {
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameTree(t, map[string][]byte{"f.bin": c.new}, got)
+				return
+			}
+			f := j.Files()[0]
+			if !errors.Is(err, fetch.ErrFailed) || len(got) != 0 || !strings.Contains(f.Err, "digest mismatch: xxh128 is ") {
+				t.Fatalf("run: %v; tree %d files; file: %s %q", err, len(got), f.State, f.Err)
+			}
+		})
+	}
 }

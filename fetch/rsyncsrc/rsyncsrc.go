@@ -41,6 +41,7 @@ type Source struct {
 
 	mu       sync.Mutex
 	noAppend map[string]bool // host/module that refuse --append
+	sums     map[sumKey]*sumEntry
 }
 
 var (
@@ -252,6 +253,9 @@ func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode i
 
 // classify maps the client's errors to the engine's kinds.
 func classify(err error, ctx context.Context) error {
+	if ctx.Err() == nil {
+		err = hint(err)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return &fetch.TransientError{Err: err}
@@ -330,6 +334,29 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	if whole {
 		start = 0
 	}
+	sums := c.src.cachedSum(r.URL, val)
+	if sums == nil && !whole && (start > 0 || r.Range.End >= 0 && r.Range.End < f.Size) && !c.src.refusesAppend(t.key()) {
+		// A piece: the file needs its whole-file checksum. The data
+		// session is closed while the daemon reads the file, and opened
+		// again after.
+		conn.Close()
+		s.Close()
+		if sums, err = c.wholeSum(ctx, r.URL, val); err != nil {
+			if !errors.Is(err, rsync.ErrRefused) {
+				return nil, err
+			}
+			c.src.setRefusesAppend(t.key())
+			return c.Get(ctx, r)
+		}
+		var f2 rsync.File
+		if s, conn, f2, err = c.stat(ctx, t, appendMode); err != nil {
+			return nil, err
+		}
+		if Validator(f2) != val {
+			return fail(&fetch.ChangedError{Size: f2.Size, Validator: Validator(f2), Why: fmt.Sprintf("was %s, is %s", val, Validator(f2))})
+		}
+		f = f2
+	}
 	if start >= f.Size && !whole {
 		conn.Close()
 		s.Close()
@@ -359,7 +386,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		return fail(&fetch.TransientError{Err: fmt.Errorf("%w: asked from %d, daemon sends from %d", fetch.ErrBadRange, start, rep.Offset)})
 	}
 	body := &body{s: s, conn: conn, r: rep, left: end - start, toEnd: end == f.Size}
-	return &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL}, nil
+	return &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL, Digests: sums}, nil
 }
 
 // body reads a reply up to the range end; at the file's end it also
@@ -411,34 +438,40 @@ func (b *body) Close() error {
 // for rsync.MD4Seeded (protocols before 30) it is "md4-seeded:SEED", since
 // the sum depends on the session's seed.
 func (c *Conn) Checksum(ctx context.Context, rawURL string) (algo string, sum []byte, err error) {
+	algo, sum, _, err = c.checksum(ctx, rawURL)
+	return algo, sum, err
+}
+
+// checksum is Checksum, with the file's entry in the list.
+func (c *Conn) checksum(ctx context.Context, rawURL string) (algo string, sum []byte, f rsync.File, err error) {
 	t, err := parse(rawURL)
 	if err != nil {
-		return "", nil, &fetch.PermanentError{Err: err}
+		return "", nil, f, &fetch.PermanentError{Err: err}
 	}
 	s, conn, f, err := c.stat(ctx, t, 2)
 	if err != nil {
-		return "", nil, err
+		return "", nil, f, err
 	}
 	defer conn.Close()
 	defer s.Close()
 	if err := s.Request(rsync.Request{File: f, Offset: f.Size}); err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	if err := s.CloseRequests(); err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	rep, err := s.Next()
 	if err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	if _, err := io.Copy(io.Discard, rep); err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	algo, sum = rep.Checksum()
 	if algo == rsync.MD4Seeded {
 		algo = fmt.Sprintf("%s:%d", algo, s.Seed())
 	}
-	return algo, sum, nil
+	return algo, sum, f, nil
 }
 
 // Entries returns the regular files below the folder rawURL, recursively,

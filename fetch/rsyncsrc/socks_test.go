@@ -32,7 +32,14 @@ func TestThroughSOCKS(t *testing.T) {
 			t.Fatal("bytes through the proxy differ")
 		}
 	}
-	if hosts := px.Hosts(); len(hosts) != 2 || hosts[0] != "dump.invalid:873" || px.Users() != 2 {
+	// The first piece also asks for the whole-file checksum.
+	hosts := px.Hosts()
+	for _, h := range hosts {
+		if h != "dump.invalid:873" {
+			t.Fatalf("proxy saw hosts %q", hosts)
+		}
+	}
+	if len(hosts) < 2 || px.Users() != 2 {
 		t.Fatalf("proxy saw hosts %q, %d users", hosts, px.Users())
 	}
 }
