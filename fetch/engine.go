@@ -130,6 +130,7 @@ type fileState struct {
 	finishing bool
 	runBytes  int64 // received for this file in this run
 	lastErr   string
+	learned   []string // digests learnt from streams of this version (learned.go)
 }
 
 // task is one request's worth of work: bytes [start, end) of a file, of
