@@ -344,3 +344,24 @@ func TestRsyncChangedMidTransfer(t *testing.T) {
 		})
 	}
 }
+
+// A module with "max connections = 2" and four workers: the refusals
+// lower the number of sessions, and the job completes.
+func TestRsyncMaxConnections(t *testing.T) {
+	d := serveAwkward(t)
+	out, _, err := runJob(t, settings(), "rsync://"+d.Addr+"/"+rsynctest.Busy+"/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+}
+
+// A module that refuses --append: each file comes whole, on one session.
+func TestRsyncRefusedAppend(t *testing.T) {
+	d := serveAwkward(t)
+	out, _, err := runJob(t, settings(), "rsync://"+d.Addr+"/"+rsynctest.NoAppend+"/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
@@ -158,6 +159,6 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &harness{d: rsynctest.Start(t), dl: dl, src: &rsyncsrc.Source{Dialer: dl}}
+		return &harness{d: rsynctest.Start(t), dl: dl, src: &rsyncsrc.Source{Dialer: dl, BusyWait: 300 * time.Millisecond}}
 	})
 }

@@ -39,9 +39,15 @@ type Source struct {
 	// Log, if set, gets debug lines (entries List skipped, daemon messages).
 	Log *slog.Logger
 
+	// BusyWait is how long a session waits for a free slot of a daemon
+	// that answered "max connections" before the request fails (without
+	// counting against the file); 0 means 8 s.
+	BusyWait time.Duration
+
 	mu       sync.Mutex
 	noAppend map[string]bool // host/module that refuse --append
 	sums     map[sumKey]*sumEntry
+	limits   map[string]*limiter // by host/module
 }
 
 var (
@@ -222,9 +228,9 @@ func (c *Conn) sessionPaths(ctx context.Context, t target, paths []string) (*rsy
 	return c.start(ctx, t, paths, 0, nil)
 }
 
-// start dials and starts a session; wrap, if set, wraps the connection
-// before the session uses it (List counts the bytes).
-func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode int, wrap func(net.Conn) net.Conn) (*rsync.Session, net.Conn, error) {
+// startOnce dials and starts a session; wrap, if set, wraps the
+// connection before the session uses it (List counts the bytes).
+func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMode int, wrap func(net.Conn) net.Conn) (*rsync.Session, net.Conn, error) {
 	conn, err := c.dial(ctx, t.addr)
 	if err != nil {
 		if errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {

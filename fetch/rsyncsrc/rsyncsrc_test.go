@@ -151,6 +151,7 @@ func TestErrors(t *testing.T) {
 
 func TestBusy(t *testing.T) {
 	d, src := setup(t)
+	src.BusyWait = 200 * time.Millisecond
 	var held []*fetch.Stream
 	for i := range 2 {
 		s, err := src.Conn(i).Get(context.Background(), fetch.Request{URL: fileURL(d, rsynctest.Busy, "dump/a b.bin"), Range: span.Range{Start: 0, End: -1}, Size: -1})
