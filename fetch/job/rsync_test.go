@@ -365,3 +365,23 @@ func TestRsyncRefusedAppend(t *testing.T) {
 	}
 	sameTree(t, awkward, tree(t, out))
 }
+
+// A big file over several sessions (--append ranges), one of which dies
+// mid-range: the file still lands byte-identical.
+func TestRsyncRangeCut(t *testing.T) {
+	d := rsynctest.Start(t)
+	data := content(11, 6<<20+3)
+	d.WriteFile(t, "big.bin", data)
+	px := rsynctest.StartSOCKS(t, d.Addr)
+	px.CutOnce(512 << 10) // half-way through a 1 MiB range
+	s := settings()
+	s.Proxy = "socks5h://" + px.Addr
+	out, files, err := runJob(t, s, "rsync://leak.invalid/plain/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, map[string][]byte{"big.bin": data}, tree(t, out))
+	if files[0].Expect[digest.XXH128] == "" {
+		t.Error("no whole-file checksum recorded")
+	}
+}

@@ -19,6 +19,15 @@ type SOCKS struct {
 	mu     sync.Mutex
 	hosts  []string
 	users  map[string]bool
+	cut    int64 // > 0: the next connection carrying more from the daemon is closed
+}
+
+// CutOnce makes the proxy close the next connection that brings more
+// than n bytes from the daemon, as a circuit that dies mid-transfer.
+func (s *SOCKS) CutOnce(n int64) {
+	s.mu.Lock()
+	s.cut = n
+	s.mu.Unlock()
 }
 
 // StartSOCKS runs a SOCKS server for the test that forwards to target.
@@ -80,7 +89,29 @@ func (s *SOCKS) serve(c net.Conn) {
 	defer up.Close()
 	c.Write([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 0})
 	go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
-	io.Copy(c, up)
+	buf := make([]byte, 32<<10)
+	var total int64
+	for {
+		n, err := up.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			s.mu.Lock()
+			cut := s.cut > 0 && total > s.cut
+			if cut {
+				s.cut = 0
+			}
+			s.mu.Unlock()
+			if cut {
+				return
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func itoa(v uint16) string {
