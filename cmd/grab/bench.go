@@ -34,9 +34,14 @@ scenarios:
            aria2c -x16 -s16 -k1M --timeout=30 --max-tries=0, curl
            stopped after 60 s; (b) 600 photos of 8-40 KB: grab and
            aria2c -j16 with the same options
+  rsync    a real rsync daemon behind the single model's circuits: one
+           64 MiB file and a mixed dump (120 photos, 30 PDFs, 3 archives
+           of 6 MiB): grab in-process, grab killed with SIGKILL at 50% of
+           the dump then resumed, rsync -r through one circuit (60 s at
+           most)
 
 flags:
-      --scenario NAME   single, photos, priority, slowlink or all (default all)
+      --scenario NAME   single, photos, priority, slowlink, rsync or all (default all)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
       --grab-only       run grab alone, not aria2c or curl: a

@@ -40,6 +40,7 @@ var scenarios = []scenario{
 	{"photos", runPhotos},
 	{"priority", runPriority},
 	{"slowlink", runSlowlink},
+	{"rsync", runRsync},
 }
 
 // Names lists the scenarios, in the order "all" runs them.
