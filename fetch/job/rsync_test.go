@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -383,5 +385,35 @@ func TestRsyncRangeCut(t *testing.T) {
 	sameTree(t, map[string][]byte{"big.bin": data}, tree(t, out))
 	if files[0].Expect[digest.XXH128] == "" {
 		t.Error("no whole-file checksum recorded")
+	}
+}
+
+// A daemon that answers with garbage: its file fails with a clear error,
+// and the job's other files land.
+func TestRsyncGarbage(t *testing.T) {
+	d := serveAwkward(t)
+	fake := rsynctest.StartFake(t, func(c net.Conn) {
+		io.WriteString(c, "@RSYNCD: 31.0\n")
+		b := make([]byte, 256)
+		c.Read(b) // the client's greeting and module
+		io.WriteString(c, "@RSYNCD: OK\n")
+		c.Read(b) // the arguments
+		c.Write(bytes.Repeat([]byte{0xff}, 4096))
+	})
+	s := settings()
+	s.Retries = 1
+	out, files, err := runJob(t, s, "rsync://"+d.Addr+"/plain/leak/plain.txt", "rsync://"+fake.Addr+"/plain/x.bin")
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("got %v, want %v", err, fetch.ErrFailed)
+	}
+	sameTree(t, map[string][]byte{"plain.txt": awkward["plain.txt"]}, tree(t, out))
+	var bad fetch.File
+	for _, f := range files {
+		if strings.HasSuffix(f.URL, "x.bin") {
+			bad = f
+		}
+	}
+	if bad.State != fetch.Failed || !strings.Contains(bad.Err, "rsync: protocol error") || !strings.Contains(bad.Err, "hint: the daemon sent what rsync never sends") {
+		t.Fatalf("garbage daemon's file: %s %q", bad.State, bad.Err)
 	}
 }

@@ -198,9 +198,6 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 			return fmt.Errorf("%w: protocol %d cannot send a path with a newline", ErrRequest, s.proto)
 		}
 	}
-	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
-		return err
-	}
 	args := []string{"--server", "--sender", "-tre.LsfxCIvu"}
 	for range opt.Append {
 		args = append(args, "--append")
@@ -208,6 +205,12 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 	args = append(args, ".")
 	for _, p := range paths {
 		args = append(args, module+"/"+globEscape(strings.TrimPrefix(p, "/")))
+	}
+	// The arguments wait for the module to open: a daemon that refuses
+	// it closes the connection, and bytes it never read would turn its
+	// @ERROR line into a connection reset.
+	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
+		return err
 	}
 	if err := sendArgs(s.conn, s.proto, args); err != nil {
 		return err
@@ -239,17 +242,18 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 			}
 		}
 	}
-	if s.seed, err = readInt32(r, "checksum seed"); err != nil {
-		return err
-	}
-	s.in = newDemux(r, opt.OnMessage)
+	// The filter list goes before the seed arrives: the daemon reads it
+	// after sending the seed, and waiting for it costs a round trip.
 	s.out = newMuxWriter(s.conn, s.proto >= 30)
-	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
-
 	s.out.write(appendInt32(nil, 0)) // no filter rules
 	if err := s.out.flush(); err != nil {
 		return fmt.Errorf("rsync: sending filter list: %w", err)
 	}
+	if s.seed, err = readInt32(r, "checksum seed"); err != nil {
+		return err
+	}
+	s.in = newDemux(r, opt.OnMessage)
+	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
 	s.files, s.ioErr, err = readFileList(s.in, lf)
 	if err != nil {
 		return fmt.Errorf("rsync: file list of %s/%s: %w", module, strings.Join(paths, " "), err)
