@@ -198,6 +198,9 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 			return fmt.Errorf("%w: protocol %d cannot send a path with a newline", ErrRequest, s.proto)
 		}
 	}
+	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
+		return err
+	}
 	args := []string{"--server", "--sender", "-tre.LsfxCIvu"}
 	for range opt.Append {
 		args = append(args, "--append")
@@ -205,12 +208,6 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 	args = append(args, ".")
 	for _, p := range paths {
 		args = append(args, module+"/"+globEscape(strings.TrimPrefix(p, "/")))
-	}
-	// The arguments wait for the module to open: a daemon that refuses
-	// it closes the connection, and bytes it never read would turn its
-	// @ERROR line into a connection reset.
-	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
-		return err
 	}
 	if err := sendArgs(s.conn, s.proto, args); err != nil {
 		return err
