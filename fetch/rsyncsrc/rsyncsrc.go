@@ -342,26 +342,35 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	}
 	sums := c.src.cachedSum(r.URL, val)
 	if sums == nil && !whole && (start > 0 || r.Range.End >= 0 && r.Range.End < f.Size) && !c.src.refusesAppend(t.key()) {
-		// A piece: the file needs its whole-file checksum. The data
-		// session is closed while the daemon reads the file, and opened
-		// again after.
-		conn.Close()
-		s.Close()
-		if sums, err = c.wholeSum(ctx, r.URL, val); err != nil {
-			if !errors.Is(err, rsync.ErrRefused) {
+		// A piece: the file needs its whole-file checksum.
+		e := c.sumFor(ctx, r.URL, val)
+		if r.Range.End >= 0 && r.Range.End < f.Size {
+			select {
+			case <-e.done:
+				sums = e.set
+			default: // a later piece carries it
+			}
+		} else {
+			// The piece that reaches the end waits for it; its data
+			// session is closed meanwhile and opened again after.
+			conn.Close()
+			s.Close()
+			if sums, err = e.wait(ctx); err != nil {
+				if !errors.Is(err, rsync.ErrRefused) {
+					return nil, err
+				}
+				c.src.setRefusesAppend(t.key())
+				return c.Get(ctx, r)
+			}
+			var f2 rsync.File
+			if s, conn, f2, err = c.stat(ctx, t, appendMode); err != nil {
 				return nil, err
 			}
-			c.src.setRefusesAppend(t.key())
-			return c.Get(ctx, r)
+			if Validator(f2) != val {
+				return fail(&fetch.ChangedError{Size: f2.Size, Validator: Validator(f2), Why: fmt.Sprintf("was %s, is %s", val, Validator(f2))})
+			}
+			f = f2
 		}
-		var f2 rsync.File
-		if s, conn, f2, err = c.stat(ctx, t, appendMode); err != nil {
-			return nil, err
-		}
-		if Validator(f2) != val {
-			return fail(&fetch.ChangedError{Size: f2.Size, Validator: Validator(f2), Why: fmt.Sprintf("was %s, is %s", val, Validator(f2))})
-		}
-		f = f2
 	}
 	if start >= f.Size && !whole {
 		conn.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
@@ -14,9 +15,12 @@ import (
 // rsync's own check of a transfer does not cover it. Its whole-file
 // checksum is asked for once (--append-verify with X = its size: no data,
 // but the daemon reads the whole file in silence first) and announced in
-// every Stream of the file as an expected digest; the engine's finish step
+// the Streams of the file as an expected digest; the engine's finish step
 // checks it in the same pass as SHA-256, and it stays recorded with the
-// file. A file sent whole from 0 to its end is checked by the session.
+// file. Pieces ask in the background and carry the checksum once it is
+// known; a piece that reaches the file's end waits for it, so the file
+// never finishes without it. A file sent whole from 0 to its end is
+// checked by the session.
 
 // sumKey names one version of one file.
 type sumKey struct{ url, validator string }
@@ -29,44 +33,52 @@ type sumEntry struct {
 	err  error
 }
 
-// wholeSum returns the expected digests of the version val of rawURL:
-// from the cache, or asked of the daemon on c's circuit. An empty set
-// means the daemon's checksum cannot be checked locally (MD4 seeded, from
-// protocols before 30).
-func (c *Conn) wholeSum(ctx context.Context, rawURL, val string) (digest.Set, error) {
+// sumTimeout bounds the background ask for one whole-file checksum.
+const sumTimeout = 30 * time.Minute
+
+// sumFor returns the whole-file checksum of the version val of rawURL,
+// asked of the daemon on c's circuit in the background if nobody asked
+// yet. The ask is not bound to the request that started it: a request cut
+// by the engine's stall watch while the daemon reads a huge file in
+// silence does not lose it, and the retry finds it. An ask that failed is
+// forgotten, so the next request asks again.
+func (c *Conn) sumFor(ctx context.Context, rawURL, val string) *sumEntry {
 	s := c.src
 	k := sumKey{rawURL, val}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.sums == nil {
 		s.sums = map[sumKey]*sumEntry{}
 	}
-	e := s.sums[k]
-	owner := e == nil
-	if owner {
-		e = &sumEntry{done: make(chan struct{})}
-		s.sums[k] = e
+	if e := s.sums[k]; e != nil {
+		return e
 	}
-	s.mu.Unlock()
-	if !owner {
-		select {
-		case <-e.done:
-			if e.err == nil {
-				return e.set, nil
+	e := &sumEntry{done: make(chan struct{})}
+	s.sums[k] = e
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), sumTimeout)
+	go func() {
+		defer cancel()
+		e.set, e.err = c.askSum(bg, rawURL, val)
+		if e.err != nil {
+			s.mu.Lock()
+			if s.sums[k] == e {
+				delete(s.sums, k)
 			}
-			// The asker failed (its circuit, its deadline): ask again.
-			return c.wholeSum(ctx, rawURL, val)
-		case <-ctx.Done():
-			return nil, &fetch.TransientError{Err: ctx.Err()}
+			s.mu.Unlock()
 		}
+		close(e.done)
+	}()
+	return e
+}
+
+// wait returns the entry's digests once asked, or the request's end.
+func (e *sumEntry) wait(ctx context.Context) (digest.Set, error) {
+	select {
+	case <-e.done:
+		return e.set, e.err
+	case <-ctx.Done():
+		return nil, &fetch.TransientError{Err: fmt.Errorf("rsync: waiting for the whole-file checksum: %w", ctx.Err())}
 	}
-	e.set, e.err = c.askSum(ctx, rawURL, val)
-	s.mu.Lock()
-	if e.err != nil {
-		delete(s.sums, k)
-	}
-	s.mu.Unlock()
-	close(e.done)
-	return e.set, e.err
 }
 
 func (c *Conn) askSum(ctx context.Context, rawURL, val string) (digest.Set, error) {
