@@ -178,6 +178,7 @@ type fileState struct {
 	// that ends short again before there made no progress.
 	wholeBest int64
 	lastErr   string
+	learned   []string // digests learnt from streams of this version (learned.go)
 
 	key     *File  // the record when queued: the fetch order compares these
 	host    string // of URL, lower case

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/span"
 )
 
@@ -854,6 +853,7 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.restartWhole(f.gen)
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
 	e.changedFile(f)
+	f.forgetLearned()
 	e.stats.wasted += min(f.doneBytes, f.runBytes)
 	f.runBytes = 0
 	f.doneBytes, f.scanFrom, f.unsynced, f.partial = 0, 0, nil, nil
@@ -890,15 +890,8 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	if !s.Modified.IsZero() {
 		f.Modified = s.Modified
 	}
-	if len(s.Digests) > 0 {
-		if f.Expect == nil {
-			f.Expect = digest.Set{}
-		}
-		n := len(f.Expect)
-		f.Expect.Merge(s.Digests)
-		if len(f.Expect) > n {
-			f.dirty = true
-		}
+	if len(s.Digests) > 0 && f.learnDigests(s.Digests) {
+		f.dirty = true
 	}
 	if f.Size >= 0 && s.Size >= 0 && s.Size != f.Size {
 		e.restart(f, s.Size, s.Validator)

@@ -38,12 +38,17 @@ scenarios:
   eta      issue 12: the demo's mixed dump with --priority photos, three
            seeds; the mean absolute error of the overall and the photos'
            ETA after the first 20% of the run, as a share of the run
+  rsync    a real rsync daemon behind the single model's circuits: one
+           64 MiB file and a mixed dump (120 photos, 30 PDFs, 3 archives
+           of 6 MiB): grab in-process, grab killed with SIGKILL at 50% of
+           the dump then resumed, rsync -r through one circuit (60 s at
+           most)
   scale    issue 13 (not in all): N files of 2-20 KB in 50 folders served
            by nginx on loopback, no proxy: grab, wget -r and aria2c -j16;
            wall, CPU per 1000 files, peak RSS, bytes written
 
 flags:
-      --scenario NAME   single, photos, priority, slowlink, eta, scale or all (default all)
+      --scenario NAME   single, photos, priority, slowlink, eta, rsync, scale or all (default all)
       --counts LIST     files per scale point (default 5000,20000,50000)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)

@@ -12,6 +12,7 @@ import (
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/fetch/job"
+	"github.com/grab-ir/grab/fetch/rsyncsrc"
 	"github.com/grab-ir/grab/fetch/safetext"
 	"github.com/grab-ir/grab/store"
 )
@@ -48,6 +49,7 @@ func (u *ui) exit(err error) int {
 	var help helpRequest
 	var inUse *store.InUseError
 	var se *dial.SOCKSError
+	var rsyncHint *rsyncsrc.HintError
 	switch {
 	case errors.As(err, &help):
 		fmt.Fprint(u.stdout, string(help))
@@ -79,6 +81,9 @@ func (u *ui) exit(err error) int {
 	case errors.As(err, &inUse):
 		u.printf("error: %v", err)
 		u.printf("hint: wait for it to finish, or stop it (Ctrl-C saves its progress)")
+	case errors.As(err, &rsyncHint):
+		u.printf("error: %v", rsyncHint.Err)
+		u.printf("hint: %s", rsyncHint.Hint)
 	case errors.Is(err, dial.ErrOnionNeedsProxy):
 		u.printf("error: %v", err)
 		u.printf("hint: add --proxy socks5h://127.0.0.1:9050 (a running Tor) or --tor")

@@ -66,6 +66,8 @@ flags:
       --order HOW        inside a class: size (smallest first, default), name or listing
       --depth N          folders to descend below a start URL (default 32)
       --class NAME=EXTS  add a class or replace its extensions, e.g. --class plates=jpg,tif
+      --rsync-password-file FILE  password of rsync modules (first line of FILE; else
+                         RSYNC_PASSWORD); the user comes from the URL: rsync://user@host/module/
       --dry-run          crawl and print the plan; download nothing
       --md5, --sha1      add MD5, SHA-1 of every file to the manifest (same pass as SHA-256)
   -v, --verbose          log every file and listing as it completes
@@ -80,6 +82,7 @@ examples:
   grab --tor --priority photos http://xxxx.onion/dump/
   grab --proxy socks5h://127.0.0.1:9050 --priority photos http://xxxx.onion/dump/
   grab http://xxxx.onion/dump/ -o case42 --proxy socks5h://127.0.0.1:9050 -w 32
+  grab --tor --priority photos rsync://xxxx.onion/leak/
   grab -o case42         # resume after a crash, a reboot or Ctrl-C
   grab -o case42 --priority documents,photos   # resume, documents first now
 `
@@ -89,6 +92,7 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 	var df displayFlags
 	fs := jobFlags(&s, "grab")
 	df.bind(fs)
+	s.RsyncPassword = os.Getenv("RSYNC_PASSWORD")
 	urls, err := fs.parse(args, usageGet)
 	if err != nil {
 		return err

@@ -16,15 +16,20 @@ import (
 )
 
 const usageLs = `usage: grab ls [-o DIR] [--json]
+       grab ls [--proxy URL] [--json] rsync://HOST/
 
 Prints the plan of the job in DIR (default: the current folder): every file
 in the order it will be fetched, with its class, size (~ when only estimated
 from a listing) and state, then totals per class. While a grab runs the
 job, the plan comes from it (over DIR/.grab/status.sock).
 
+With an rsync://HOST/ URL it prints the modules the daemon lists instead,
+directly or through --proxy.
+
 examples:
   grab ls -o case42
   grab ls -o case42 --json | jq '.files[] | select(.state=="failed")'
+  grab ls --proxy socks5h://127.0.0.1:9050 rsync://xxxx.onion/
 `
 
 func runLs(ctx context.Context, ui *ui, args []string) error {
@@ -32,12 +37,13 @@ func runLs(ctx context.Context, ui *ui, args []string) error {
 	out := fs.String("o", ".", "")
 	fs.StringVar(out, "output", ".", "")
 	asJSON := fs.Bool("json", false, "")
+	proxy := fs.String("proxy", "", "")
 	pos, err := (&flagSet{fs}).parse(args, usageLs)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab ls takes no URL", Hint: "grab ls -o DIR"}
+		return lsModules(ctx, ui, pos, *proxy, *asJSON)
 	}
 	files, err := job.Plan(ctx, *out)
 	if err != nil {

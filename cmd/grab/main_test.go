@@ -144,7 +144,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "grab: error: no URL given\n"},
-		{[]string{"ftp://h/x"}, "grab: error: \"ftp://h/x\" is not an http:// or https:// URL\n"},
+		{[]string{"ftp://h/x"}, "grab: error: \"ftp://h/x\" is not an http://, https:// or rsync:// URL\n"},
 		{[]string{"--bogus"}, "grab: error: flag provided but not defined: -bogus\n"},
 		{[]string{"http://h/", "--depth", "-1"}, "grab: error: --depth -1: want 0 (only the start listing) to 1000\n"},
 		{[]string{"http://h/", "--retries", "1001"}, "grab: error: --retries 1001: want 0 (give a file up at its first failure) to 1000\n"},

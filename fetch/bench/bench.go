@@ -44,6 +44,7 @@ var scenarios = []scenario{
 	{"priority", runPriority},
 	{"slowlink", runSlowlink},
 	{"eta", runETA},
+	{"rsync", runRsync},
 	{"scale", runScale}, // not in "all": minutes per point, and it needs nginx
 }
 

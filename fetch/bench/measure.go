@@ -246,6 +246,9 @@ func (b *bench) grabRunWith(ctx context.Context, srv *demo.Server, o *job.Settin
 	p := w.phases()
 	p.said, p.from = engineSummary(j.Status()), w.from
 	want := len(srv.Dump().Files())
+	if want == 0 { // a relay (demo.StartRelay): the caller checks the tree
+		return p, nil
+	}
 	if n, err := srv.Check(o.Output, j.Files()); err != nil || n != want {
 		return phases{}, fmt.Errorf("%s: %d of %d files checked: %w", name, n, want, errors.Join(err, demo.ErrNotIdentical))
 	}

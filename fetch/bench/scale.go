@@ -77,7 +77,7 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 	defer os.RemoveAll(work)
 	defer tb.cleanup() // nginx stops before its tree goes
 	root := filepath.Join(work, "tree")
-	paths, payload, err := writeTree(root, n)
+	paths, payload, err := writeScaleTree(root, n)
 	if err != nil {
 		return err
 	}
@@ -130,9 +130,9 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 	return nil
 }
 
-// writeTree writes n files of 2–20 KB of random bytes in 50 folders below
+// writeScaleTree writes n files of 2–20 KB of random bytes in 50 folders below
 // root and returns their paths (slash-separated) and total size.
-func writeTree(root string, n int) ([]string, int64, error) {
+func writeScaleTree(root string, n int) ([]string, int64, error) {
 	rng := rand.New(rand.NewPCG(uint64(n), 13))
 	paths := make([]string, n)
 	var total int64

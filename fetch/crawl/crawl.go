@@ -204,6 +204,11 @@ func (c *Crawler) admit(f *fetch.File, rel string) (bool, string) {
 		}
 		return true, ""
 	}
+	// A recursive listing (rsync's file list) names files several
+	// folders down at once: the same bound as the folders they are in.
+	if f.Depth > c.maxDepth {
+		return false, fmt.Sprintf("deeper than --depth %d", c.maxDepth)
+	}
 	if ok, why := c.filter.Match(rel, f.Size); !ok {
 		return false, why
 	}
@@ -215,7 +220,11 @@ func (c *Crawler) admit(f *fetch.File, rel string) (bool, string) {
 
 // scope is the crawl scope of a start URL.
 func (c *Crawler) scope(root *url.URL) localpath.Scope {
-	return localpath.NewScope(root, source.DefaultPort(root.Scheme))
+	sc := localpath.NewScope(root, source.DefaultPort(root.Scheme))
+	if s, _ := source.Lookup(root.Scheme); s.User && root.User != nil {
+		sc = sc.WithUser(root.User.Username())
+	}
+	return sc
 }
 
 // SetLog sets where skipped entries are reported.

@@ -50,6 +50,9 @@ type Server struct {
 	nStreams int
 
 	sent, body, requests, ranges, stalls, cuts atomic.Int64
+
+	backend     string // StartRelay: what streams connect to instead of the dump
+	backendPort int
 }
 
 // Start serves dump under model m on two loopback listeners until ctx is
@@ -245,6 +248,7 @@ func (s *Server) serveSOCKS(c net.Conn) {
 		return
 	}
 	if reply == replySucceeded {
+		s.socksPort(&req)
 		reply = route(&req, s.host, s.model.UnknownOnion)
 	}
 	if reply != replySucceeded {
@@ -313,7 +317,7 @@ func (s *Server) relay(client net.Conn, circ *circuit, n int) {
 	s.streams[st] = struct{}{}
 	s.nStreams++
 	s.mu.Unlock()
-	if !s.pipes.hand(&pipeConn{Conn: far, st: st}) {
+	if !s.handOff(far, st) {
 		st.close()
 		return
 	}

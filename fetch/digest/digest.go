@@ -35,6 +35,8 @@ func newHash(alg string) hash.Hash {
 		return sha256.New()
 	case SHA512:
 		return sha512.New()
+	case XXH128:
+		return newXXH128()
 	}
 	return nil
 }

@@ -33,6 +33,9 @@ type Options struct {
 	TorBoot func(instance, pct int, summary string)
 	// Finished hears of every file once it is in the tree, verified.
 	Finished func(fetch.File)
+	// Tune adjusts the engine's configuration before the engine is made
+	// (tests use it for small blocks and short backoffs).
+	Tune func(*fetch.Config)
 	// Started hears of the job as soon as Open holds its lock, before the
 	// journal is loaded and tor started, so that a display can show the
 	// start-up (Job.Report is safe to call from then on).
@@ -88,6 +91,9 @@ func Open(ctx context.Context, o Options) (*Job, error) {
 		if err := p.checkHosts(o.URLs); err != nil {
 			return nil, err
 		}
+		if _, err := cur.rsyncPassword(); err != nil {
+			return nil, err
+		}
 		if p.tor {
 			if _, err := torPreflight(&cur); err != nil {
 				return nil, err
@@ -136,6 +142,9 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	if err != nil {
 		return err
 	}
+	if p.password, err = s.rsyncPassword(); err != nil {
+		return err
+	}
 	j.s, j.p = s, p
 	for _, u := range o.URLs {
 		if !slices.Contains(rec.URLs, u.String()) {
@@ -179,9 +188,12 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 	}
 	schemes := schemesOf(all)
 	if !p.tor {
-		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, TLS: p.tls, Header: p.header, Cookies: p.cookies}); err != nil {
+		if cfg.Source, err = source.New(schemes, source.Options{Dialers: []*dial.Dialer{p.dialer}, TLS: p.tls, Header: p.header, Cookies: p.cookies, Password: p.password}); err != nil {
 			return err
 		}
+	}
+	if o.Tune != nil {
+		o.Tune(&cfg)
 	}
 	j.sums = sums
 	j.setPhase(StateVerifying)
@@ -240,7 +252,7 @@ func (j *Job) startTor(ctx context.Context, src *torSource, schemes []string, bo
 	j.tor = tr
 	j.mu.Unlock()
 	// Workers are spread over the tors: worker i uses tor i % N.
-	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls, Header: j.p.header, Cookies: j.p.cookies})
+	src.Source, err = source.New(schemes, source.Options{Dialers: tr.dialers, TLS: j.p.tls, Header: j.p.header, Cookies: j.p.cookies, Password: j.p.password})
 	return err
 }
 

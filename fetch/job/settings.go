@@ -56,6 +56,11 @@ type Settings struct {
 	Cookies   string   `json:"cookies,omitempty"` // absolute path of a cookies.txt
 	MD5       bool     `json:"md5,omitempty"`     // MD5 of every file in the manifest
 	SHA1      bool     `json:"sha1,omitempty"`    // SHA-1 of every file in the manifest
+	// RsyncPasswordFile names a file whose first line is the password of
+	// rsync modules (the path is saved, never the password); without it,
+	// RsyncPassword (RSYNC_PASSWORD, read anew each run) is used.
+	RsyncPasswordFile string `json:"rsync_password_file,omitempty"`
+	RsyncPassword     string `json:"-"`
 }
 
 // savedFlags maps each command-line flag whose value is kept with the job
@@ -95,6 +100,8 @@ var savedFlags = map[string]func(dst, src *Settings){
 	"cookie":        func(d, s *Settings) { d.Cookies = s.Cookies },
 	"md5":           func(d, s *Settings) { d.MD5 = s.MD5 },
 	"sha1":          func(d, s *Settings) { d.SHA1 = s.SHA1 },
+
+	"rsync-password-file": func(d, s *Settings) { d.RsyncPasswordFile = s.RsyncPasswordFile },
 }
 
 // Defaults are the settings of a job whose command line sets nothing.
@@ -112,7 +119,7 @@ func (s *Settings) Merge(saved json.RawMessage, given map[string]bool) (*Setting
 	if err := json.Unmarshal(saved, &m); err != nil {
 		return nil, fmt.Errorf("reading the job's saved settings: %w", err)
 	}
-	m.Output, m.Inputs, m.Verbose, m.DryRun = s.Output, s.Inputs, s.Verbose, s.DryRun
+	m.Output, m.Inputs, m.Verbose, m.DryRun, m.RsyncPassword = s.Output, s.Inputs, s.Verbose, s.DryRun, s.RsyncPassword
 	for name := range given {
 		if cp, ok := savedFlags[name]; ok {
 			cp(&m, s)
@@ -145,6 +152,9 @@ type plan struct {
 	tls     *tls.Config // nil: the system's authorities
 	header  http.Header // sent with every HTTP request
 	cookies []httpsrc.Cookie
+	// password is the rsync modules' password lookup (nil: none), set by
+	// Open (grab ls needs none).
+	password func(host, module, user string) string
 }
 
 // Check reports what is wrong with the settings, as a *UsageError.
@@ -389,6 +399,11 @@ func (s *Settings) AbsPaths() error {
 	if s.Cookies != "" {
 		if s.Cookies, err = filepath.Abs(s.Cookies); err != nil {
 			return fmt.Errorf("--cookie: %w", err)
+		}
+	}
+	if s.RsyncPasswordFile != "" {
+		if s.RsyncPasswordFile, err = filepath.Abs(s.RsyncPasswordFile); err != nil {
+			return fmt.Errorf("--rsync-password-file: %w", err)
 		}
 	}
 	if strings.ContainsRune(s.TorPath, filepath.Separator) {

@@ -17,6 +17,15 @@ type Scope struct {
 	port    int      // explicit port or the scheme's default
 	dir     []string // decoded segments of the root's directory
 	dirRaw  string   // the root's directory as an escaped path, for messages
+	user    string   // user name kept in URLs (see WithUser)
+}
+
+// WithUser returns the scope with a user name that URL writes into every
+// address (user@host), for sources whose user names an account (rsync
+// modules). Never a password.
+func (s Scope) WithUser(user string) Scope {
+	s.user = user
+	return s
 }
 
 // NewScope returns the scope of a crawl started at root, whose scheme's
@@ -181,6 +190,9 @@ func (s Scope) URL(segments []string, dir bool) string {
 	host := joinHostPort(s.host, s.port)
 	if s.port == s.defPort {
 		host = strings.TrimSuffix(host, ":"+strconv.Itoa(s.port))
+	}
+	if s.user != "" {
+		host = url.User(s.user).String() + "@" + host
 	}
 	b.WriteString(s.scheme + "://" + host + "/")
 	for _, seg := range append(slices.Clone(s.dir), segments...) {

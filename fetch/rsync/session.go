@@ -239,17 +239,18 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 			}
 		}
 	}
-	if s.seed, err = readInt32(r, "checksum seed"); err != nil {
-		return err
-	}
-	s.in = newDemux(r, opt.OnMessage)
+	// The filter list goes before the seed arrives: the daemon reads it
+	// after sending the seed, and waiting for it costs a round trip.
 	s.out = newMuxWriter(s.conn, s.proto >= 30)
-	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
-
 	s.out.write(appendInt32(nil, 0)) // no filter rules
 	if err := s.out.flush(); err != nil {
 		return fmt.Errorf("rsync: sending filter list: %w", err)
 	}
+	if s.seed, err = readInt32(r, "checksum seed"); err != nil {
+		return err
+	}
+	s.in = newDemux(r, opt.OnMessage)
+	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
 	s.files, s.ioErr, err = readFileList(s.in, lf)
 	if err != nil {
 		return fmt.Errorf("rsync: file list of %s/%s: %w", module, strings.Join(paths, " "), err)

@@ -39,8 +39,15 @@ type Source struct {
 	// Log, if set, gets debug lines (entries List skipped, daemon messages).
 	Log *slog.Logger
 
+	// BusyWait is how long a session waits for a free slot of a daemon
+	// that answered "max connections" before the request fails (without
+	// counting against the file); 0 means 8 s.
+	BusyWait time.Duration
+
 	mu       sync.Mutex
 	noAppend map[string]bool // host/module that refuse --append
+	sums     map[sumKey]*sumEntry
+	limits   map[string]*limiter // by host/module
 }
 
 var (
@@ -66,10 +73,10 @@ func (s *Source) conn(worker int) *Conn {
 	return &Conn{src: s, dialer: s.DialerFor(worker), id: dial.NewIdentity()}
 }
 
-// List returns the regular files below the folder rawURL, recursively, on
-// a fresh identity (see Conn.List).
-func (s *Source) List(ctx context.Context, rawURL string) ([]listing.Entry, error) {
-	return s.conn(0).List(ctx, rawURL)
+// Entries returns the regular files below the folder rawURL, recursively,
+// on a fresh identity (see Conn.Entries).
+func (s *Source) Entries(ctx context.Context, rawURL string) ([]listing.Entry, error) {
+	return s.conn(0).Entries(ctx, rawURL)
 }
 
 func (s *Source) refusesAppend(key string) bool {
@@ -213,21 +220,26 @@ func (t target) key() string { return t.addr + "/" + t.module }
 
 // session dials and starts a session for t.
 func (c *Conn) session(ctx context.Context, t target, p string, appendMode int) (*rsync.Session, net.Conn, error) {
-	return c.start(ctx, t, []string{p}, appendMode)
+	return c.start(ctx, t, []string{p}, appendMode, nil)
 }
 
 // sessionPaths starts a plain session listing several paths.
 func (c *Conn) sessionPaths(ctx context.Context, t target, paths []string) (*rsync.Session, net.Conn, error) {
-	return c.start(ctx, t, paths, 0)
+	return c.start(ctx, t, paths, 0, nil)
 }
 
-func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode int) (*rsync.Session, net.Conn, error) {
+// startOnce dials and starts a session; wrap, if set, wraps the
+// connection before the session uses it (List counts the bytes).
+func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMode int, wrap func(net.Conn) net.Conn) (*rsync.Session, net.Conn, error) {
 	conn, err := c.dial(ctx, t.addr)
 	if err != nil {
 		if errors.Is(err, dial.ErrOnionNeedsProxy) || errors.Is(err, dial.ErrOnionLocalDNS) {
 			return nil, nil, &fetch.PermanentError{Err: err}
 		}
 		return nil, nil, &fetch.TransientError{Err: fmt.Errorf("rsync: dialing %s: %w", t.addr, err), Conn: ctx.Err() == nil}
+	}
+	if wrap != nil {
+		conn = wrap(conn)
 	}
 	opt := rsync.Options{Protocol: c.src.Protocol, Append: appendMode, User: t.user}
 	if t.user != "" && c.src.Password != nil {
@@ -247,6 +259,9 @@ func (c *Conn) start(ctx context.Context, t target, paths []string, appendMode i
 
 // classify maps the client's errors to the engine's kinds.
 func classify(err error, ctx context.Context) error {
+	if ctx.Err() == nil {
+		err = hint(err)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return &fetch.TransientError{Err: err}
@@ -325,6 +340,38 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	if whole {
 		start = 0
 	}
+	sums := c.src.cachedSum(r.URL, val)
+	if sums == nil && !whole && (start > 0 || r.Range.End >= 0 && r.Range.End < f.Size) && !c.src.refusesAppend(t.key()) {
+		// A piece: the file needs its whole-file checksum.
+		e := c.sumFor(ctx, r.URL, val)
+		if r.Range.End >= 0 && r.Range.End < f.Size {
+			select {
+			case <-e.done:
+				sums = e.set
+			default: // a later piece carries it
+			}
+		} else {
+			// The piece that reaches the end waits for it; its data
+			// session is closed meanwhile and opened again after.
+			conn.Close()
+			s.Close()
+			if sums, err = e.wait(ctx); err != nil {
+				if !errors.Is(err, rsync.ErrRefused) {
+					return nil, err
+				}
+				c.src.setRefusesAppend(t.key())
+				return c.Get(ctx, r)
+			}
+			var f2 rsync.File
+			if s, conn, f2, err = c.stat(ctx, t, appendMode); err != nil {
+				return nil, err
+			}
+			if Validator(f2) != val {
+				return fail(&fetch.ChangedError{Size: f2.Size, Validator: Validator(f2), Why: fmt.Sprintf("was %s, is %s", val, Validator(f2))})
+			}
+			f = f2
+		}
+	}
 	if start >= f.Size && !whole {
 		conn.Close()
 		s.Close()
@@ -354,7 +401,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		return fail(&fetch.TransientError{Err: fmt.Errorf("%w: asked from %d, daemon sends from %d", fetch.ErrBadRange, start, rep.Offset)})
 	}
 	body := &body{s: s, conn: conn, r: rep, left: end - start, toEnd: end == f.Size}
-	return &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL}, nil
+	return &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL, Digests: sums}, nil
 }
 
 // body reads a reply up to the range end; at the file's end it also
@@ -406,42 +453,52 @@ func (b *body) Close() error {
 // for rsync.MD4Seeded (protocols before 30) it is "md4-seeded:SEED", since
 // the sum depends on the session's seed.
 func (c *Conn) Checksum(ctx context.Context, rawURL string) (algo string, sum []byte, err error) {
+	algo, sum, _, err = c.checksum(ctx, rawURL)
+	return algo, sum, err
+}
+
+// checksum is Checksum, with the file's entry in the list.
+func (c *Conn) checksum(ctx context.Context, rawURL string) (algo string, sum []byte, f rsync.File, err error) {
 	t, err := parse(rawURL)
 	if err != nil {
-		return "", nil, &fetch.PermanentError{Err: err}
+		return "", nil, f, &fetch.PermanentError{Err: err}
 	}
 	s, conn, f, err := c.stat(ctx, t, 2)
 	if err != nil {
-		return "", nil, err
+		return "", nil, f, err
 	}
 	defer conn.Close()
 	defer s.Close()
 	if err := s.Request(rsync.Request{File: f, Offset: f.Size}); err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	if err := s.CloseRequests(); err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	rep, err := s.Next()
 	if err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	if _, err := io.Copy(io.Discard, rep); err != nil {
-		return "", nil, classify(err, ctx)
+		return "", nil, f, classify(err, ctx)
 	}
 	algo, sum = rep.Checksum()
 	if algo == rsync.MD4Seeded {
 		algo = fmt.Sprintf("%s:%d", algo, s.Seed())
 	}
-	return algo, sum, nil
+	return algo, sum, f, nil
 }
 
-// List returns the regular files below the folder rawURL, recursively,
+// Entries returns the regular files below the folder rawURL, recursively,
 // from one file list on this Conn's circuit. URLs are absolute with each
 // path segment escaped; names are as the daemon sent them (they may hold
 // ".." or control characters: map them with care). Symlinks, devices,
 // sockets and FIFOs are left out and counted in the log.
-func (c *Conn) List(ctx context.Context, rawURL string) ([]listing.Entry, error) {
+func (c *Conn) Entries(ctx context.Context, rawURL string) ([]listing.Entry, error) {
+	return c.entries(ctx, rawURL, nil)
+}
+
+func (c *Conn) entries(ctx context.Context, rawURL string, wrap func(net.Conn) net.Conn) ([]listing.Entry, error) {
 	t, err := parse(rawURL)
 	if err != nil {
 		return nil, &fetch.PermanentError{Err: err}
@@ -450,7 +507,7 @@ func (c *Conn) List(ctx context.Context, rawURL string) ([]listing.Entry, error)
 	if dir != "" && !strings.HasSuffix(dir, "/") {
 		dir += "/"
 	}
-	s, conn, err := c.session(ctx, t, dir, 0)
+	s, conn, err := c.start(ctx, t, []string{dir}, 0, wrap)
 	if err != nil {
 		return nil, err
 	}

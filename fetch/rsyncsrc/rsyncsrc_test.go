@@ -25,15 +25,7 @@ import (
 	"github.com/grab-ir/grab/fetch/span"
 )
 
-// lister is the shape of the engine's optional fetch.Lister.
-type lister interface {
-	List(ctx context.Context, rawURL string) ([]listing.Entry, error)
-}
-
-var (
-	_ lister = (*rsyncsrc.Source)(nil)
-	_ lister = (*rsyncsrc.Conn)(nil)
-)
+var _ fetch.Lister = (*rsyncsrc.Conn)(nil)
 
 func content(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed+1))
@@ -159,9 +151,10 @@ func TestErrors(t *testing.T) {
 
 func TestBusy(t *testing.T) {
 	d, src := setup(t)
+	src.BusyWait = 200 * time.Millisecond
 	var held []*fetch.Stream
 	for i := range 2 {
-		s, err := src.Conn(i).Get(context.Background(), fetch.Request{URL: fileURL(d, rsynctest.Busy, "dump/a b.bin"), Range: span.Range{Start: 0, End: 10}, Size: -1})
+		s, err := src.Conn(i).Get(context.Background(), fetch.Request{URL: fileURL(d, rsynctest.Busy, "dump/a b.bin"), Range: span.Range{Start: 0, End: -1}, Size: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +172,7 @@ func TestBusy(t *testing.T) {
 
 func TestList(t *testing.T) {
 	d, src := setup(t)
-	es, err := src.List(context.Background(), fileURL(d, rsynctest.Plain, "dump/"))
+	es, err := src.Entries(context.Background(), fileURL(d, rsynctest.Plain, "dump/"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/httpsrc"
+	"github.com/grab-ir/grab/fetch/rsyncsrc"
 )
 
 // Options are what every Source is built from.
@@ -27,6 +28,9 @@ type Options struct {
 	// the requests they match (-b).
 	Header  http.Header
 	Cookies []httpsrc.Cookie
+	// Password returns the password for user on an rsync module ("" for
+	// none): --rsync-password-file or RSYNC_PASSWORD.
+	Password func(host, module, user string) string
 }
 
 // Scheme is one kind of URL.
@@ -34,16 +38,24 @@ type Scheme struct {
 	Name string
 	Port int // the default port
 	New  func(Options) fetch.Source
+	// User is set when the URL's user name names an account on the
+	// server (rsync modules): crawled URLs keep it.
+	User bool
 }
 
 func newHTTP(o Options) fetch.Source {
 	return &httpsrc.Source{Dialers: o.Dialers, Now: o.Now, TLS: o.TLS, Header: o.Header, Cookies: o.Cookies}
 }
 
+func newRsync(o Options) fetch.Source {
+	return &rsyncsrc.Source{Dialers: o.Dialers, Password: o.Password}
+}
+
 // schemes is the registry.
 var schemes = []Scheme{
 	{Name: "http", Port: 80, New: newHTTP},
 	{Name: "https", Port: 443, New: newHTTP},
+	{Name: "rsync", Port: 873, New: newRsync, User: true},
 }
 
 // Lookup finds a scheme by name (any case).

@@ -17,7 +17,7 @@ func TestRegistry(t *testing.T) {
 	if DefaultPort("http") != 80 || DefaultPort("gopher") != 0 {
 		t.Fatalf("default ports %d %d", DefaultPort("http"), DefaultPort("gopher"))
 	}
-	if got := Names(); got != "http:// or https://" {
+	if got := Names(); got != "http://, https:// or rsync://" {
 		t.Fatalf("Names() = %q", got)
 	}
 	for raw, ok := range map[string]bool{"http://h/x": true, "HTTPS://h/": true, "ftp://h/x": false, "http:///x": false} {

@@ -1,0 +1,429 @@
+package job_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/job"
+	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
+)
+
+func content(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// awkward is a dump with names that break naive tools, files several
+// folders down, an empty file and one large enough to be split.
+var awkward = map[string][]byte{
+	"plain.txt":                    []byte("plain"),
+	"with space.jpg":               content(1, 70000),
+	"100% sure.pdf":                []byte("percent"),
+	"hash#tag.jpg":                 []byte("hash"),
+	"what?.doc":                    []byte("question"),
+	`quote"d 'single'.txt`:         []byte("quotes"),
+	"ünïcödé ファイル.jpg":             []byte("utf8"),
+	"tab\there.txt":                []byte("tab"),
+	"[brackets] (1) {x}.tif":       []byte("brackets"),
+	"*star*.txt":                   []byte("glob"),
+	"empty":                        nil,
+	"deep/er/and/deeper/still.jpg": content(2, 300000),
+	"sub dir/inner file.zip":       content(3, 3<<20+17),
+}
+
+func serveAwkward(t *testing.T) *rsynctest.Daemon {
+	d := rsynctest.Start(t)
+	for name, b := range awkward {
+		d.WriteFile(t, "leak/"+name, b)
+	}
+	// Never created: a symlink out of the tree.
+	if err := os.Symlink("/etc/passwd", filepath.Join(d.Root, "leak", "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// tree lists the regular files under dir (grab's state left out); any
+// other kind of file fails the test.
+func tree(t *testing.T, dir string) map[string][]byte {
+	out := map[string][]byte{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.IsDir() && d.Name() == ".grab" {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.Type().IsRegular():
+			out[filepath.ToSlash(rel)], _ = os.ReadFile(p)
+		case !d.IsDir():
+			t.Errorf("%s is a %v", rel, d.Type())
+		}
+		return nil
+	})
+	return out
+}
+
+func sameTree(t *testing.T, want, got map[string][]byte) {
+	t.Helper()
+	var w, g []string
+	for k := range want {
+		w = append(w, k)
+	}
+	for k := range got {
+		g = append(g, k)
+	}
+	sort.Strings(w)
+	sort.Strings(g)
+	if strings.Join(w, "\n") != strings.Join(g, "\n") {
+		t.Fatalf("files:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(w, "\n"))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Errorf("%q: %d bytes differ from the %d served", k, len(got[k]), len(v))
+		}
+	}
+}
+
+// runJob runs a job of urls into a new folder and returns the folder and
+// the job's files.
+func runJob(t *testing.T, s job.Settings, urls ...string) (string, []fetch.File, error) {
+	t.Helper()
+	if s.Output == "" {
+		s.Output = filepath.Join(t.TempDir(), "case")
+	}
+	var us []*url.URL
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		us = append(us, u)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	j, err := job.Open(ctx, job.Options{Settings: s, URLs: us, Tune: func(c *fetch.Config) {
+		c.BlockSize, c.ChunkSize, c.FirstChunk = 64<<10, 1<<20, 1<<20
+		c.Backoff = fetch.Backoff{Base: time.Millisecond, Max: 5 * time.Millisecond}
+	}})
+	if err != nil {
+		return s.Output, nil, err
+	}
+	defer j.Close()
+	err = j.Run(ctx)
+	return s.Output, j.Files(), err
+}
+
+func settings() job.Settings {
+	s := job.Defaults()
+	s.Workers = 4
+	return s
+}
+
+// The awkward tree from a real daemon, directly: byte-identical, sizes
+// exact from the file list, the symlink never created.
+func TestRsyncTree(t *testing.T) {
+	d := serveAwkward(t)
+	out, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+	for _, f := range files {
+		if f.Kind == fetch.KindFile && f.Estimate != int64(len(awkward[f.Path])) {
+			t.Errorf("%s: listed as %d bytes, want %d", f.Path, f.Estimate, len(awkward[f.Path]))
+		}
+	}
+}
+
+// Through a socks5h proxy the host name goes out unresolved, each worker
+// on its own identity.
+func TestRsyncTreeThroughSOCKS(t *testing.T) {
+	d := serveAwkward(t)
+	px := rsynctest.StartSOCKS(t, d.Addr)
+	s := settings()
+	s.Proxy = "socks5h://" + px.Addr
+	out, _, err := runJob(t, s, "rsync://leak.invalid/plain/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+	for _, h := range px.Hosts() {
+		if h != "leak.invalid:873" {
+			t.Fatalf("proxy asked for %q", h)
+		}
+	}
+	if px.Users() < 2 {
+		t.Errorf("%d identities for 4 workers", px.Users())
+	}
+}
+
+// One file: it lands under its own name.
+func TestRsyncOneFile(t *testing.T) {
+	d := serveAwkward(t)
+	out, _, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/sub%20dir/inner%20file.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, map[string][]byte{"inner file.zip": awkward["sub dir/inner file.zip"]}, tree(t, out))
+}
+
+// A password module: the user from the URL, the password from
+// --rsync-password-file or RSYNC_PASSWORD; a wrong one fails the listing
+// with the daemon's words.
+func TestRsyncPassword(t *testing.T) {
+	d := serveAwkward(t)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(rsynctest.Password+"\nnot this line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := "rsync://" + rsynctest.User + "@" + d.Addr + "/" + rsynctest.Secret + "/leak/sub%20dir/"
+	want := map[string][]byte{"inner file.zip": awkward["sub dir/inner file.zip"]}
+	t.Run("file", func(t *testing.T) {
+		s := settings()
+		s.RsyncPasswordFile = pwFile
+		out, _, err := runJob(t, s, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, want, tree(t, out))
+		saved, _ := os.ReadFile(filepath.Join(out, ".grab", "job.db"))
+		if bytes.Contains(saved, []byte(rsynctest.Password)) {
+			t.Error("the password is in the job's state")
+		}
+	})
+	t.Run("env", func(t *testing.T) {
+		s := settings()
+		s.RsyncPassword = rsynctest.Password
+		out, _, err := runJob(t, s, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, want, tree(t, out))
+	})
+	t.Run("wrong", func(t *testing.T) {
+		s := settings()
+		s.RsyncPassword = "wrong"
+		_, files, err := runJob(t, s, u)
+		if !errors.Is(err, fetch.ErrFailed) {
+			t.Fatalf("got %v, want %v", err, fetch.ErrFailed)
+		}
+		if len(files) != 1 || !strings.Contains(files[0].Err, "rsync: authentication failed: auth failed on module secret") {
+			t.Fatalf("files %+v", files)
+		}
+	})
+}
+
+// A file fetched in pieces is checked against the daemon's whole-file
+// checksum, which stays recorded with it.
+func TestRsyncPiecesVerified(t *testing.T) {
+	d := serveAwkward(t)
+	_, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/sub%20dir/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := digest.NewHasher(digest.Set{digest.XXH128: ""})
+	h.Write(awkward["sub dir/inner file.zip"])
+	want := h.Sum()[digest.XXH128]
+	if len(files) != 2 || files[1].Expect[digest.XXH128] != want {
+		t.Fatalf("files %+v; want the xxh128 %s recorded", files, want)
+	}
+}
+
+// changeSource replaces a file on the daemon after the first answer, as a
+// server whose file changes mid-transfer.
+type changeSource struct {
+	fetch.Source
+	once   sync.Once
+	change func()
+}
+
+func (s *changeSource) Conn(w int) fetch.Conn { return &changeConn{s.Source.Conn(w), s} }
+
+type changeConn struct {
+	fetch.Conn
+	s *changeSource
+}
+
+func (c *changeConn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
+	st, err := c.Conn.Get(ctx, r)
+	if err == nil {
+		c.s.once.Do(c.s.change)
+	}
+	return st, err
+}
+
+func (c *changeConn) List(ctx context.Context, u string, max int64, moved func(int)) (*fetch.Listing, error) {
+	return c.Conn.(fetch.Lister).List(ctx, u, max, moved)
+}
+
+// A file that changes on the server mid-transfer never lands as a mix of
+// two versions: replaced with a new size and mtime it starts over and
+// lands as the new version; rewritten in place with the same size and
+// mtime (under a session reading it) the whole-file checksum keeps it
+// out of the tree, and says so, unless every byte and the checksum came
+// from one version.
+func TestRsyncChangedMidTransfer(t *testing.T) {
+	old := content(7, 3<<20)
+	for _, c := range []struct {
+		name     string
+		new      []byte
+		sameTime bool
+	}{
+		{"new-size", content(8, 3<<20+5), false},
+		{"same-size-and-mtime", content(9, 3<<20), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := rsynctest.Start(t)
+			d.WriteFile(t, "f.bin", old)
+			p := filepath.Join(d.Root, "f.bin")
+			fi, _ := os.Stat(p)
+			change := func() {
+				if c.sameTime { // rewritten in place, under the open session
+					d.WriteFile(t, "f.bin", c.new)
+					os.Chtimes(p, fi.ModTime(), fi.ModTime())
+					return
+				}
+				// Replaced by a rename: the open session still reads the old one.
+				d.WriteFile(t, "f.bin.tmp", c.new)
+				os.Chtimes(p+".tmp", fi.ModTime().Add(time.Hour), fi.ModTime().Add(time.Hour))
+				if err := os.Rename(p+".tmp", p); err != nil {
+					t.Error(err)
+				}
+			}
+			s := settings()
+			if c.sameTime {
+				// One worker: the pieces after the first are asked for
+				// after the change (with several, the daemons may have
+				// sent the whole old file into socket buffers already).
+				s.Workers = 1
+			}
+			s.Output = filepath.Join(t.TempDir(), "case")
+			u, _ := url.Parse("rsync://" + d.Addr + "/plain/f.bin")
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			j, err := job.Open(ctx, job.Options{Settings: s, URLs: []*url.URL{u}, Tune: func(cfg *fetch.Config) {
+				cfg.BlockSize, cfg.ChunkSize, cfg.FirstChunk = 64<<10, 512<<10, 512<<10
+				cfg.Source = &changeSource{Source: cfg.Source, change: change}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			err = j.Run(ctx)
+			got := tree(t, s.Output)
+			if !c.sameTime {
+				if err != nil {
+					t.Fatalf("%v: %s", err, j.Files()[0].Err)
+				}
+				sameTree(t, map[string][]byte{"f.bin": c.new}, got)
+				return
+			}
+			// Either the checksum was read from one version and the
+			// pieces from both: kept out, and said so; or everything,
+			// checksum included, came from one version: that version.
+			f := j.Files()[0]
+			if err == nil {
+				if b := got["f.bin"]; len(got) != 1 || !bytes.Equal(b, old) && !bytes.Equal(b, c.new) {
+					t.Fatalf("landed, but as neither version (%d files)", len(got))
+				}
+				return
+			}
+			if !errors.Is(err, fetch.ErrFailed) || len(got) != 0 || !strings.Contains(f.Err, "digest mismatch: xxh128 is ") {
+				t.Fatalf("run: %v; tree %d files; file: %s %q", err, len(got), f.State, f.Err)
+			}
+		})
+	}
+}
+
+// A module with "max connections = 2" and four workers: the refusals
+// lower the number of sessions, and the job completes.
+func TestRsyncMaxConnections(t *testing.T) {
+	d := serveAwkward(t)
+	out, _, err := runJob(t, settings(), "rsync://"+d.Addr+"/"+rsynctest.Busy+"/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+}
+
+// A module that refuses --append: each file comes whole, on one session.
+func TestRsyncRefusedAppend(t *testing.T) {
+	d := serveAwkward(t)
+	out, _, err := runJob(t, settings(), "rsync://"+d.Addr+"/"+rsynctest.NoAppend+"/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, awkward, tree(t, out))
+}
+
+// A big file over several sessions (--append ranges), one of which dies
+// mid-range: the file still lands byte-identical.
+func TestRsyncRangeCut(t *testing.T) {
+	d := rsynctest.Start(t)
+	data := content(11, 6<<20+3)
+	d.WriteFile(t, "big.bin", data)
+	px := rsynctest.StartSOCKS(t, d.Addr)
+	px.CutOnce(512 << 10) // half-way through a 1 MiB range
+	s := settings()
+	s.Proxy = "socks5h://" + px.Addr
+	out, files, err := runJob(t, s, "rsync://leak.invalid/plain/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, map[string][]byte{"big.bin": data}, tree(t, out))
+	if files[0].Expect[digest.XXH128] == "" {
+		t.Error("no whole-file checksum recorded")
+	}
+}
+
+// A daemon that answers with garbage: its file fails with a clear error,
+// and the job's other files land.
+func TestRsyncGarbage(t *testing.T) {
+	d := serveAwkward(t)
+	fake := rsynctest.StartFake(t, func(c net.Conn) {
+		io.WriteString(c, "@RSYNCD: 31.0\n")
+		b := make([]byte, 256)
+		c.Read(b) // the client's greeting and module
+		io.WriteString(c, "@RSYNCD: OK\n")
+		c.Read(b) // the arguments
+		c.Write(bytes.Repeat([]byte{0xff}, 4096))
+	})
+	s := settings()
+	s.Retries = 1
+	out, files, err := runJob(t, s, "rsync://"+d.Addr+"/plain/leak/plain.txt", "rsync://"+fake.Addr+"/plain/x.bin")
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("got %v, want %v", err, fetch.ErrFailed)
+	}
+	sameTree(t, map[string][]byte{"plain.txt": awkward["plain.txt"]}, tree(t, out))
+	var bad fetch.File
+	for _, f := range files {
+		if strings.HasSuffix(f.URL, "x.bin") {
+			bad = f
+		}
+	}
+	if bad.State != fetch.Failed || !strings.Contains(bad.Err, "rsync: protocol error") || !strings.Contains(bad.Err, "hint: the daemon sent what rsync never sends") {
+		t.Fatalf("garbage daemon's file: %s %q", bad.State, bad.Err)
+	}
+}
