@@ -90,8 +90,8 @@ func (e *Engine) finish(f *fileState) error {
 func (e *Engine) verify(part *os.File, size int64, hashes [][32]byte, expect digest.Set, running string) (bad []int64, got digest.Set) {
 	onlySHA256 := len(e.cfg.Hashes) == 0
 	for alg := range expect {
-		if alg == digest.MD5 || alg == digest.SHA1 || alg == digest.SHA512 {
-			onlySHA256 = false
+		if alg != digest.SHA256 {
+			onlySHA256 = false // any other expected digest needs the pass
 		}
 	}
 	if onlySHA256 && (len(hashes) == 1 || running != "") {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/store"
 )
@@ -153,4 +154,39 @@ func TestResumeKeepsListingsDone(t *testing.T) {
 		}
 	}
 	j.want("/a", a)
+}
+
+// An expected digest other than SHA-256 is always computed and checked,
+// also when the file's SHA-256 came from the hash kept while its bytes
+// arrived in order (a regression: an expected xxh128, rsync's checksum,
+// was skipped, so a file mixed from two versions could land).
+func TestExpectedDigestAlwaysChecked(t *testing.T) {
+	data := fetchtest.Data("x", 300*kib)
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: data}})
+	j.cfg.Workers, j.cfg.Streams = 1, 1
+	st, err := store.Open(j.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := j.cfg
+	cfg.Dir, cfg.Journal = j.dir, st
+	e, err := fetch.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := j.srv.FileURL("/x")
+	e.Add([]fetch.File{{URL: url, Path: "x", Size: -1, Estimate: -1}})
+	e.Expect(url, digest.Set{digest.XXH128: strings.Repeat("0", 32)})
+	err = e.Run(t.Context())
+	e.Close()
+	st.Close()
+	if !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("Run: %v, want the file failed", err)
+	}
+	if f := e.Files()[0]; !strings.Contains(f.Err, "digest mismatch: xxh128 is ") {
+		t.Fatalf("%v: %s", f.State, f.Err)
+	}
+	if _, err := os.Stat(filepath.Join(j.dir, "x")); err == nil {
+		t.Fatal("the file landed in the tree")
+	}
 }

@@ -80,3 +80,15 @@ func FuzzParseChecksums(f *testing.F) {
 		}
 	})
 }
+
+// An expected digest that was not computed is a mismatch, unless grab
+// cannot compute its algorithm at all.
+func TestCheckWantsEveryExpected(t *testing.T) {
+	got := Set{SHA256: "aa"}
+	if err := Check(Set{SHA256: "aa", MD5: "bb"}, got); !errors.Is(err, ErrMismatch) || err.Error() != "digest mismatch: md5 expected, and not computed" {
+		t.Fatalf("md5 not computed: %v", err)
+	}
+	if err := Check(Set{SHA256: "aa", "md4-seeded": "cc"}, got); err != nil {
+		t.Fatalf("an algorithm grab cannot compute: %v", err)
+	}
+}
