@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -77,8 +79,15 @@ func Start(t testing.TB) *Daemon {
 		t.Fatalf("rsynctest: %v; log:\n%s", lastErr, d.Log())
 	}
 	t.Cleanup(func() {
-		d.cmd.Process.Kill()
+		pgid := d.cmd.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-d.done
+		for range 250 { // the per-connection children
+			if !groupAlive(pgid) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if t.Failed() {
 			t.Logf("rsynctest: daemon log:\n%s", d.Log())
 		}
@@ -119,6 +128,10 @@ func (d *Daemon) run(bin string, port int, secrets string) error {
 	}
 	cmd := exec.Command(bin, "--daemon", "--no-detach", "--config="+conf)
 	cmd.Dir = d.dir
+	// Its own process group: the daemon forks a process per connection,
+	// and all of them must be gone before the test's folder is removed
+	// (they write the log there).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -176,4 +189,29 @@ func (d *Daemon) Dial(t testing.TB) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// groupAlive reports whether a process of group pgid still runs (zombies,
+// which write nothing, do not count; init may be slow to reap them).
+func groupAlive(pgid int) bool {
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		return syscall.Kill(-pgid, 0) == nil
+	}
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
