@@ -40,25 +40,31 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 		if wait < 0 {
 			return nil, nil // nothing left to do
 		}
+		if wait == 0 || wait > relook {
+			// Which lane may take what also depends on things that move
+			// without an event to wake it: circuits' measured rates and
+			// round trips, how long requests have run. A lane that found
+			// nothing looks again within relook, so no missed wake-up can
+			// leave work pending with every lane asleep.
+			wait = relook
+		}
 		ch := e.wake
 		e.mu.Unlock()
-		var tm *time.Timer
-		var timer <-chan time.Time
-		if wait > 0 {
-			tm = time.NewTimer(wait)
-			timer = tm.C
-		}
+		tm := time.NewTimer(wait)
+		timer := tm.C
 		select {
 		case <-ch:
 		case <-timer:
 		case <-ctx.Done():
 		}
-		if tm != nil {
-			tm.Stop()
-		}
+		tm.Stop()
 		e.mu.Lock()
 	}
 }
+
+// relook is the longest a lane with nothing to do sleeps before it looks
+// again.
+const relook = time.Second
 
 // pick chooses work under e.mu. Without a task it returns how long to wait
 // (0: until woken) or -1 when every file is settled.
