@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/grab-ir/grab/fetch/job"
@@ -20,7 +21,30 @@ func main() {
 		<-ctx.Done()
 		stop() // the first signal saves and exits; a second one aborts at once
 	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	stopProfile := cpuProfile(os.Getenv("GRAB_CPUPROFILE"), os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the whole run to path (the
+// GRAB_CPUPROFILE variable), for `go tool pprof`; "" profiles nothing.
+func cpuProfile(path string, stderr io.Writer) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "grab: warn: GRAB_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // run is grab without the process: it returns the exit code (docs/usage.md).
