@@ -131,7 +131,7 @@ func (j *Job) liveFiles() []fetch.File {
 func (j *Job) fileFinished(f fetch.File) {
 	e := entryOf(f, j.sums.Lookup(f.Path), time.Now())
 	if !e.LastModified.IsZero() {
-		if err := os.Chtimes(filepath.Join(j.s.Output, filepath.FromSlash(f.Path)), time.Time{}, e.LastModified); err != nil {
+		if err := chtimesBeneath(j.s.Output, filepath.FromSlash(f.Path), e.LastModified); err != nil {
 			j.log.Info("setting the server's modification time", "path", f.Path, "err", err)
 		}
 	}
@@ -178,4 +178,15 @@ func (s *Settings) hashes() []string {
 		out = append(out, digest.SHA1)
 	}
 	return out
+}
+
+// chtimesBeneath sets a file's modification time, opening its path
+// beneath dir: a link put in its place never takes the change outside.
+func chtimesBeneath(dir, rel string, mtime time.Time) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return root.Chtimes(rel, time.Time{}, mtime)
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -96,8 +97,15 @@ type manifestLog struct {
 	done  chan struct{}
 }
 
+// openManifest opens the manifest for appending, beneath dir and never
+// through a link planted in its place.
 func openManifest(dir string) (*manifestLog, error) {
-	f, err := os.OpenFile(jobdir.Dir(dir).Manifest(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening manifest: %w", err)
+	}
+	defer root.Close()
+	f, err := root.OpenFile(jobdir.ManifestRel, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening manifest: %w", err)
 	}

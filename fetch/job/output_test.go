@@ -1,6 +1,7 @@
 package job
 
 import (
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -63,5 +64,38 @@ func TestWriteSumsNoLinks(t *testing.T) {
 	}
 	if fi, _ := os.Lstat(filepath.Join(dir, ".grab", "SHA256SUMS")); fi.Mode()&os.ModeSymlink != 0 {
 		t.Fatal("SHA256SUMS is still a link")
+	}
+}
+
+// The manifest is never appended to through a link planted in its place.
+func TestManifestNoLinks(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".grab"), 0o700)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	os.Symlink(victim, filepath.Join(dir, ".grab", "manifest.jsonl"))
+	if m, err := openManifest(dir); err == nil {
+		m.f.Close()
+		t.Fatal("opened the manifest through a link")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("written through the link: %q", b)
+	}
+}
+
+// grab's own tor never writes its state through a link at .grab/tor.
+func TestTorFolderLinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".grab"), 0o700)
+	outside := t.TempDir()
+	os.Symlink(outside, filepath.Join(dir, ".grab", "tor"))
+	s := Defaults()
+	s.Output, s.Tor, s.TorPath = dir, true, "/bin/true" // found: the link is refused before tor would run
+	_, err := startTor(t.Context(), nil, nil, &s)
+	if !errors.Is(err, fetch.ErrLink) {
+		t.Fatalf("startTor: %v, want ErrLink", err)
+	}
+	if left, _ := os.ReadDir(outside); len(left) != 0 {
+		t.Fatalf("written through the link: %v", left)
 	}
 }

@@ -73,6 +73,11 @@ func startTor(ctx context.Context, boot func(instance, pct int, summary string),
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := os.Lstat(torDataDir(s.Output)); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		// tor would write its state, and grab its torrc, through it
+		return nil, &HintError{Err: fmt.Errorf("%s %w", torDataDir(s.Output), fetch.ErrLink),
+			Hint: "remove the link: grab makes tor's folder itself"}
+	}
 	r := &torRun{log: log, warn: limiter{every: warnEvery}}
 	if boot == nil {
 		boot = func(int, int, string) {}

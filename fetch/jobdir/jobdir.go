@@ -34,5 +34,9 @@ func (d Dir) Sums() string { return filepath.Join(d.State(), "SHA256SUMS") }
 // Socket is where a running job serves its status.
 func (d Dir) Socket() string { return filepath.Join(d.State(), "status.sock") }
 
+// ManifestRel is the evidence manifest, relative to the output folder
+// (for opening beneath it with os.Root).
+const ManifestRel = Name + "/manifest.jsonl"
+
 // Manifest is the evidence manifest.
 func (d Dir) Manifest() string { return filepath.Join(d.State(), "manifest.jsonl") }
