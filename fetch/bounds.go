@@ -29,15 +29,16 @@ func (e *Engine) tooLarge(size int64) string {
 	return ""
 }
 
-// fits reports a file of size bytes that cannot fit on the free disk as
-// ErrDiskFull, before anything is allocated or written for it: the job
-// stops as for a full disk, and resumes once space is freed (or with
-// --max-size or --exclude leaving the file out).
-func (e *Engine) fits(f *fileState, size int64) error {
+// fits says why a file of size bytes cannot fit on the free disk, "" if
+// it can. Such a file fails alone, before anything is allocated or
+// written for it: smaller files may still fit, and a resume once space
+// is freed tries it again (File.Again).
+func (e *Engine) fits(f *fileState, size int64) string {
 	if free, ok := e.cfg.FreeSpace(e.cfg.Dir); ok && size-f.doneBytes > free {
-		return fmt.Errorf("%w: %s needs %s, and %s are free", ErrDiskFull, f.Path, rate.Bytes(size-f.doneBytes), rate.Bytes(free))
+		return fmt.Sprintf("%v: it needs %s more, and %s are free on the disk of %s; free space and run grab again to resume it",
+			ErrNoRoom, rate.Bytes(size-f.doneBytes), rate.Bytes(free), e.cfg.Dir)
 	}
-	return nil
+	return ""
 }
 
 // listed decides whether a size a listing announced may size f's block map

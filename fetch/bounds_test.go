@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,30 +100,67 @@ func TestSizesBounded(t *testing.T) {
 	})
 }
 
-// A file announced larger than the free disk stops the job as a full disk
-// does, before a byte of it is written: resumable once space is freed.
+// A file announced larger than the free disk fails alone, before a byte
+// of it is written; the files that fit land, and a resume once space is
+// freed tries it again.
 func TestFileLargerThanFreeDisk(t *testing.T) {
-	src := answers{"http://h/disk": func(r fetch.Request) (*fetch.Stream, error) {
-		return &fetch.Stream{Body: body("x"), Len: 1, Size: 5000, Whole: true}, nil
-	}}
+	src := answers{
+		"http://h/disk": func(r fetch.Request) (*fetch.Stream, error) {
+			return &fetch.Stream{Body: body("abcde"), Len: 5, Size: 5000, Whole: true}, nil
+		},
+		"http://h/small": func(r fetch.Request) (*fetch.Stream, error) {
+			return &fetch.Stream{Body: body("small"), Len: 5, Size: 5, Whole: true}, nil
+		},
+	}
 	dir := t.TempDir()
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	e, err := fetch.New(fetch.Config{Dir: dir, Journal: st, Source: src, Workers: 2, Streams: 1, BlockSize: 1024,
-		FreeSpace: func(string) (int64, bool) { return 4500, true }})
+	free := int64(4500)
+	cfg := fetch.Config{Dir: dir, Journal: st, Source: src, Workers: 2, Streams: 1, BlockSize: 1024,
+		FreeSpace: func(string) (int64, bool) { return free, true }}
+	e, err := fetch.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Add([]fetch.File{{URL: "http://h/disk", Path: "disk", Size: -1}})
-	err = e.Run(t.Context())
-	if !errors.Is(err, fetch.ErrDiskFull) || err.Error() != "disk full: disk needs 4.9 KiB, and 4.4 KiB are free" {
-		t.Fatalf("Run: %v", err)
+	e.Add([]fetch.File{{URL: "http://h/disk", Path: "disk", Size: -1}, {URL: "http://h/small", Path: "small", Size: -1}})
+	if err := e.Run(t.Context()); !errors.Is(err, fetch.ErrFailed) {
+		t.Fatalf("Run: %v, want ErrFailed", err)
 	}
-	if f := e.Files()[0]; f.State != fetch.Pending || e.Status().Fetched != 0 {
-		t.Fatalf("file %v, fetched %d", f.State, e.Status().Fetched)
+	want := "does not fit the free disk: it needs 4.9 KiB more, and 4.4 KiB are free on the disk of " + dir + "; free space and run grab again to resume it"
+	byPath := map[string]fetch.File{}
+	for _, f := range e.Files() {
+		byPath[f.Path] = f
+	}
+	if f := byPath["disk"]; f.State != fetch.Failed || f.Err != want || !f.Again {
+		t.Fatalf("disk: %v %q again=%v", f.State, f.Err, f.Again)
+	}
+	if f := byPath["small"]; f.State != fetch.Done {
+		t.Fatalf("small: %v %q", f.State, f.Err)
+	}
+	if got := e.Status().Fetched; got != 5 {
+		t.Fatalf("fetched %d bytes, want the 5 of small: nothing of disk", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "disk")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("disk is in the tree: %v", err)
+	}
+
+	// Space freed (the source now tells the truth about the size too).
+	free = 1 << 30
+	src["http://h/disk"] = func(r fetch.Request) (*fetch.Stream, error) {
+		return &fetch.Stream{Body: body("abcde"), Len: 5, Size: 5, Whole: true}, nil
+	}
+	e, err = fetch.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "disk")); err != nil || string(b) != "abcde" {
+		t.Fatalf("disk after the resume: %q %v", b, err)
 	}
 }
 

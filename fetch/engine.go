@@ -316,11 +316,23 @@ func (e *Engine) load() error {
 	}
 	dirs := map[string]bool{}
 	defer syncDirs(dirs) // moves a crash left undone
+	again := 0
+	defer func() {
+		if again > 0 {
+			e.log.Info("trying again what failed for a reason of the moment (free disk, tries used up, a folder in the way)", "files", again)
+		}
+	}()
 	for _, s := range saved {
 		f := &fileState{File: s.File, host: hostOf(s.File.URL)}
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		e.nextID = max(e.nextID, f.ID+1)
+		if f.State == Failed && f.Again {
+			// a failure of the moment (File.Again): this run tries again
+			f.State, f.Err, f.Again, f.dirty = Pending, "", false, true
+			e.changedFile(f)
+			again++
+		}
 		if (f.State == Pending || f.State == Skipped) && e.cfg.Admit != nil {
 			ok, why := e.cfg.Admit(&f.File)
 			switch {

@@ -10,6 +10,9 @@ var (
 	// ErrDiskFull stops a job when the disk holding the output is full.
 	// Nothing recorded is lost; the job can be resumed once space is freed.
 	ErrDiskFull = errors.New("disk full")
+	// ErrNoRoom fails a file larger than the free disk; the rest of the
+	// job goes on.
+	ErrNoRoom = errors.New("does not fit the free disk")
 	// ErrChanged is wrapped by ChangedError.
 	ErrChanged = errors.New("remote file changed")
 	// ErrShortBody reports a stream that ended before the bytes it announced.
@@ -18,8 +21,7 @@ var (
 	ErrBadRange = errors.New("source sent a different range")
 	// ErrFailed is returned by Run when some files could not be fetched.
 	ErrFailed = errors.New("some files failed")
-	// ErrTooLarge fails a file larger than MaxFileSize, Config.MaxBody
-	// or the free disk.
+	// ErrTooLarge fails a file larger than MaxFileSize or Config.MaxBody.
 	ErrTooLarge = errors.New("file too large")
 	// ErrOverflow fails a file whose source sends more than it announced.
 	ErrOverflow = errors.New("the source sent more than it announced")

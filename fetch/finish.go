@@ -63,7 +63,7 @@ func (e *Engine) finish(f *fileState) error {
 		return nil
 	}
 	if err := digest.Check(expect, got); err != nil {
-		e.failFile(f, fmt.Sprintf("%v; the bytes are kept in %s", err, e.partPath(f.ID)))
+		e.failFile(f, fmt.Sprintf("%v; the bytes are kept in %s", err, e.partPath(f.ID)), false)
 		f.finishing = false
 		e.broadcast()
 		return nil
@@ -229,7 +229,7 @@ func (e *Engine) finishMove(f *fileState, dirs map[string]bool) error {
 			// grab placed it, and it changed since: reported, never
 			// overwritten (grab verify lists it too).
 			e.mu.Lock()
-			e.failFile(f, fmt.Sprintf("%s changed in the tree since grab placed it (%d bytes, was %d); not overwritten", filepath.Join(e.cfg.Dir, dst), fi.Size(), f.Size))
+			e.failFile(f, fmt.Sprintf("%s changed in the tree since grab placed it (%d bytes, was %d); not overwritten", filepath.Join(e.cfg.Dir, dst), fi.Size(), f.Size), false)
 			e.mu.Unlock()
 			return nil
 		}
@@ -306,7 +306,7 @@ func (e *Engine) placeErr(f *fileState, doing string, err error) error {
 func (e *Engine) cannotPlace(f *fileState, err error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.failFile(f, fmt.Sprintf("cannot place it in %s: %v; grab's verified copy is kept in %s", e.cfg.Dir, err, e.partPath(f.ID)))
+	e.failFile(f, fmt.Sprintf("cannot place it in %s: %v; grab's verified copy is kept in %s", e.cfg.Dir, err, e.partPath(f.ID)), true)
 	if f.part != nil {
 		f.part.Close()
 		f.part = nil

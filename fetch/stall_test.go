@@ -59,7 +59,7 @@ func TestTrickleIsAStall(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	st := e.Status()
-	if f := e.Files()[0]; st.Stalls < 2 || f.State != fetch.Failed || !strings.HasPrefix(f.Err, "giving up after 2 tries: stalled: under 64 B/s (") {
+	if f := e.Files()[0]; st.Stalls < 2 || f.State != fetch.Failed || !f.Again || !strings.HasPrefix(f.Err, "giving up after 2 tries: stalled: under 64 B/s (") {
 		t.Fatalf("%d stalls, file %v %q", st.Stalls, f.State, f.Err)
 	}
 }

@@ -191,9 +191,9 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	var tr *TransientError
 	switch {
 	case errors.As(err, &perm):
-		e.failFile(f, err.Error())
+		e.failFile(f, err.Error(), false)
 	case errors.As(err, &changed) && changed.Size > e.maxBody():
-		e.failFile(f, e.tooLarge(changed.Size))
+		e.failFile(f, e.tooLarge(changed.Size), false)
 	case errors.As(err, &changed):
 		e.log.Warn("remote file changed, starting it over", "path", f.Path, "why", changed.Why)
 		e.restart(f, changed.Size, changed.Validator)
@@ -207,7 +207,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 			f.fails++
 		}
 		if f.fails > e.cfg.Retries {
-			e.failFile(f, fmt.Sprintf("giving up after %d tries: %v", f.fails, err))
+			e.failFile(f, fmt.Sprintf("giving up after %d tries: %v", f.fails, err), true)
 			return
 		}
 		if progressed && !(errors.As(err, &tr) && tr.RetryAfter > 0) {
@@ -223,8 +223,10 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	e.broadcast()
 }
 
-func (e *Engine) failFile(f *fileState, why string) {
-	f.State, f.Err, f.dirty = Failed, why, true
+// failFile gives f up. again marks a failure of the moment, which a
+// resume tries again (File.Again). e.mu is held.
+func (e *Engine) failFile(f *fileState, why string, again bool) {
+	f.State, f.Err, f.Again, f.dirty = Failed, why, again, true
 	e.changedFile(f)
 	f.gen++ // running tasks of this file stop at their next write
 	e.log.Error("file failed", "path", f.Path, "err", why)
@@ -267,8 +269,9 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		if why := e.tooLarge(s.Size); why != "" {
 			return false, &PermanentError{Err: errors.New(why)}
 		}
-		if err := e.fits(f, s.Size); err != nil {
-			return false, err // stops the job
+		if why := e.fits(f, s.Size); why != "" {
+			e.failFile(f, why, true) // the rest of the job may fit
+			return false, nil
 		}
 	}
 	e.changedFile(f) // if nothing changed, the commit finds it clean

@@ -61,6 +61,10 @@ type File struct {
 	State     State
 	SHA256    string // hex, once Done
 	Err       string // why it failed
+	// Again marks a failure of the moment, not of the file: too little
+	// free disk, tries used up on this run's circuits, a folder in the way
+	// of its place. A resume tries such a file again.
+	Again bool
 
 	// Digests holds every digest computed when the file was finished
 	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
