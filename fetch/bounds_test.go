@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/store"
 )
 
@@ -181,4 +182,26 @@ func TestRecordedHugeSizeOnResume(t *testing.T) {
 	if f := e.Files()[0]; f.State != fetch.Failed || !strings.HasPrefix(f.Err, "file too large: the source announces 9223372036854775807 bytes") {
 		t.Fatalf("%v %q", f.State, f.Err)
 	}
+}
+
+// A disk that fills while a file is written (its size fitted when it was
+// announced) stops the job as a full disk: nothing else can land. Once
+// space is freed the job resumes and completes, byte-identical.
+func TestDiskFillsWhileWriting(t *testing.T) {
+	data := fetchtest.Data("big", 3<<20)
+	j := newJob(t, map[string]*fetchtest.File{"/big": {Data: data}})
+	j.dir = fetchtest.Tmpfs(t, "1m")
+	j.cfg.FreeSpace = func(string) (int64, bool) { return 1 << 40, true } // as though someone else filled it
+	e, err := j.run(t.Context(), nil, "/big")
+	e.Close() // the tree's folder stays open until then, and the tmpfs busy
+	if !errors.Is(err, fetch.ErrDiskFull) {
+		t.Fatalf("Run: %v, want ErrDiskFull", err)
+	}
+	fetchtest.Resize(t, j.dir, "16m")
+	e, err = j.run(t.Context(), nil, "/big")
+	e.Close()
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	j.want("/big", data)
 }
