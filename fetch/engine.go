@@ -81,6 +81,10 @@ type Config struct {
 	// filter fetches what it now admits, without reading a listing again.
 	// why says what left an item out.
 	Admit func(f *File) (ok bool, why string)
+	// Rename, if set, gives a file reached by a query the name its
+	// source sent (Stream.Filename): it returns the new local path. It
+	// is called once per file, with e.mu held, and must not call back.
+	Rename func(f *File, name string) (string, error)
 	// Finished, if set, hears of each file once it is verified and in
 	// the tree. It is called from workers and must return quickly.
 	Finished func(File)

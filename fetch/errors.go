@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// NotAFile is why a query link found by a crawl is left out when it
+// answers with a web page and no file name: it pages or sorts something,
+// it is not a file of the dump.
+const NotAFile = "a page, not a file: the link has a query and answers with HTML"
+
 var (
 	// ErrDiskFull stops a job when the disk holding the output is full.
 	// Nothing recorded is lost; the job can be resumed once space is freed.

@@ -3,6 +3,7 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/grab-ir/grab/fetch/span"
@@ -275,6 +276,25 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		}
 	}
 	e.changedFile(f) // if nothing changed, the commit finds it clean
+	if query := strings.IndexByte(f.URL, '?') >= 0; query && f.Kind == KindFile {
+		switch {
+		case s.Filename != "" && !f.Named && e.cfg.Rename != nil:
+			p, err := e.cfg.Rename(&f.File, s.Filename)
+			if err != nil {
+				e.log.Info("the name the source gives is not used", "path", f.Path, "name", s.Filename, "err", err)
+			} else if p != f.Path {
+				e.log.Info("named by its source", "path", p, "was", f.Path)
+				f.Path = p
+			}
+			f.Named, f.dirty = true, true
+		case s.Filename == "" && f.Root != "" && isPage(s.Type):
+			f.State, f.Err, f.dirty = Skipped, NotAFile, true
+			f.gen++ // its other tasks stop at their next write
+			e.log.Info("left out", "path", f.Path, "why", NotAFile)
+			e.broadcast()
+			return false, nil
+		}
+	}
 	if !s.Modified.IsZero() {
 		f.Modified = s.Modified
 	}
@@ -333,4 +353,11 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		e.broadcast() // the size may have opened up work
 	}
 	return true, nil
+}
+
+// isPage reports whether a media type is a web page's.
+func isPage(contentType string) bool {
+	mt, _, _ := strings.Cut(strings.ToLower(contentType), ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "text/html" || mt == "application/xhtml+xml"
 }

@@ -65,6 +65,9 @@ type File struct {
 	// free disk, tries used up on this run's circuits, a folder in the way
 	// of its place. A resume tries such a file again.
 	Again bool
+	// Named is set once the source named the file (Content-Disposition
+	// on a query link): Path is that name, kept on resume.
+	Named bool
 
 	// Digests holds every digest computed when the file was finished
 	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
@@ -112,6 +115,9 @@ type Stream struct {
 	// URL is where the body came from after redirects; Type its media type
 	// (such as "text/html; charset=utf-8"), "" if unknown.
 	URL, Type string
+	// Filename is the file's name as the source gives it apart from its
+	// URL (Content-Disposition): one name, no folder, "" if none.
+	Filename string
 }
 
 // Listing is what a Lister found in a folder.

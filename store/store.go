@@ -203,6 +203,7 @@ type record struct {
 	SHA256    string            `json:"sha256,omitempty"`
 	Err       string            `json:"err,omitempty"`
 	Again     bool              `json:"again,omitempty"`
+	Named     bool              `json:"named,omitempty"`
 }
 
 func toRecord(f fetch.File) record {
@@ -211,12 +212,12 @@ func toRecord(f fetch.File) record {
 		kind = "listing"
 	}
 	return record{Kind: kind, Root: f.Root, Depth: f.Depth, Class: f.Class, Estimate: f.Estimate, URL: f.URL, Path: f.Path, Size: f.Size, Validator: f.Validator, Whole: f.Whole,
-		Expect: f.Expect, State: f.State.String(), SHA256: f.SHA256, Err: f.Err, Again: f.Again}
+		Expect: f.Expect, State: f.State.String(), SHA256: f.SHA256, Err: f.Err, Again: f.Again, Named: f.Named}
 }
 
 func fromRecord(id uint64, r record) (fetch.File, error) {
 	f := fetch.File{ID: id, Root: r.Root, Depth: r.Depth, Class: r.Class, Estimate: r.Estimate, URL: r.URL, Path: r.Path, Size: r.Size, Validator: r.Validator, Whole: r.Whole,
-		Expect: digest.Set(r.Expect), SHA256: r.SHA256, Err: r.Err, Again: r.Again}
+		Expect: digest.Set(r.Expect), SHA256: r.SHA256, Err: r.Err, Again: r.Again, Named: r.Named}
 	switch r.Kind {
 	case "":
 	case "listing":

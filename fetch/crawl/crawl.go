@@ -83,7 +83,7 @@ func (c *Crawler) Restore(known []fetch.File) {
 			continue
 		}
 		if segs, err := c.scope(root).Check(u); err == nil {
-			c.mapper.Restore(localpath.OwnedKey(root.String(), segs), f.Path)
+			c.mapper.Restore(fileKey(root.String(), segs, u.RawQuery), f.Path)
 		}
 	}
 }
@@ -101,7 +101,7 @@ func (c *Crawler) Start(urls []*url.URL) ([]fetch.File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", u, err)
 		}
-		p, err := c.mapper.MapOwned(u.String(), segs)
+		p, err := c.mapFile(u.String(), segs, u.RawQuery)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", u, err)
 		}
@@ -160,12 +160,16 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 		} else if !e.Approx && e.Size >= 0 {
 			size = e.Size
 		}
-		local, err := c.mapper.MapOwned(root, segs)
+		local, err := c.mapFile(root, segs, e.URL.RawQuery)
 		if err != nil {
 			return skip(err)
 		}
-		f = fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local,
-			Class: c.classes.Classify(segs[len(segs)-1]), Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}
+		u := scope.URL(segs, false)
+		if e.URL.RawQuery != "" {
+			u += "?" + e.URL.RawQuery
+		}
+		f = fetch.File{URL: u, Root: root, Depth: len(segs) - 1, Path: local,
+			Class: c.classes.Classify(path.Base(local)), Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}
 	}
 	if ok, why := c.admit(&f, strings.Join(segs, "/")); !ok {
 		c.log.Info("left out", "path", strings.Join(segs, "/"), "why", why)
@@ -174,9 +178,98 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	return f, true
 }
 
+// fileKey is the mapper's key of a file found under root at segs, reached
+// by query ("" for none).
+func fileKey(root string, segs []string, query string) string {
+	if query == "" {
+		return localpath.OwnedKey(root, segs)
+	}
+	return localpath.QueryKey(root, segs, query)
+}
+
+// mapFile gives a file found under root at segs, reached by query, its
+// local path.
+func (c *Crawler) mapFile(root string, segs []string, query string) (string, error) {
+	if query == "" {
+		return c.mapper.MapOwned(root, segs)
+	}
+	return c.mapper.MapAs(localpath.QueryKey(root, segs, query), segs, queryName(segs[len(segs)-1], query))
+}
+
+// scripts are the extensions of names that are programs answering a
+// query rather than files (get.php?id=5).
+var scripts = map[string]bool{"": true, ".php": true, ".asp": true, ".aspx": true, ".jsp": true, ".cgi": true,
+	".pl": true, ".py": true, ".cfm": true, ".do": true, ".action": true}
+
+// queryName is the local name of a file reached by a query, until its
+// source gives one (fetch.Config.Rename): the last query value that is a
+// file name (get.php?file=photos/a.jpg: "a.jpg"); else the path's own name
+// where it names a file (ok.pdf?download=1: "ok.pdf"); else the script's
+// name with its query ("get.php?id=5"), so that each query has a name of
+// its own. The Mapper makes whichever it is safe and unique.
+func queryName(last, query string) string {
+	name := ""
+	for _, kv := range strings.Split(query, "&") {
+		_, v, _ := strings.Cut(kv, "=")
+		v, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
+		}
+		if b := path.Base(strings.ReplaceAll(v, "\\", "/")); fileName(b) {
+			name = b
+		}
+	}
+	switch {
+	case name != "":
+		return name
+	case !scripts[strings.ToLower(path.Ext(last))]:
+		return last
+	}
+	return last + "?" + query
+}
+
+// fileName reports whether a query value's last element looks like a
+// file's name: a stem and an extension of 1 to 8 letters or digits.
+func fileName(b string) bool {
+	ext := path.Ext(b)
+	if len(ext) < 2 || len(ext) > 9 || len(b) == len(ext) || strings.ContainsAny(b, "\x00/") {
+		return false
+	}
+	for _, r := range ext[1:] {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Rename implements fetch.Config.Rename: the file is given the name its
+// source sent (Content-Disposition), in the folder it was to land in.
+func (c *Crawler) Rename(f *fetch.File, name string) (string, error) {
+	root, err := url.Parse(rootOf(f))
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		return "", err
+	}
+	segs, err := c.scope(root).Check(u)
+	if err != nil {
+		return "", err
+	}
+	if len(segs) == 0 {
+		return "", fmt.Errorf("%s: no name to replace", f.URL)
+	}
+	return c.mapper.Rename(fileKey(root.String(), segs, u.RawQuery), segs, name)
+}
+
 // Admit implements fetch.Config.Admit: whether an item the crawl found is
 // wanted under the filters as they are now. Start URLs always are.
 func (c *Crawler) Admit(f *fetch.File) (bool, string) {
+	if f.State == fetch.Skipped && f.Err == fetch.NotAFile {
+		return false, f.Err // no filter made it so
+	}
 	if f.Root == "" {
 		return true, ""
 	}

@@ -92,7 +92,7 @@ func crawlJob(t *testing.T, start string, o crawl.Options, tweak func(*fetch.Con
 	d, _ := dial.New("")
 	c := crawl.New(o)
 	cfg := fetch.Config{Dir: out, Workers: 4, Streams: 1, BlockSize: 64 << 10, ChunkSize: 256 << 10, FirstChunk: 256 << 10, CommitEvery: 20 * time.Millisecond,
-		Source: &httpsrc.Source{Dialer: d}, Journal: st, Expand: c.Expand, Retries: 2,
+		Source: &httpsrc.Source{Dialer: d}, Journal: st, Expand: c.Expand, Rename: c.Rename, Retries: 2,
 		Backoff: fetch.Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}}
 	if tweak != nil {
 		tweak(&cfg)

@@ -10,4 +10,8 @@ var (
 	ErrTLSVerify = errors.New("TLS certificate not trusted")
 	// ErrNotTLS reports an https:// URL whose server does not speak TLS.
 	ErrNotTLS = errors.New("no TLS server there")
+	// ErrBadAnswer reports an answer that is not HTTP (a malformed status
+	// line or header): the server's fault for this file, not the
+	// circuit's or the host's.
+	ErrBadAnswer = errors.New("the server's answer is not valid HTTP")
 )

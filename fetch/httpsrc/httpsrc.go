@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -194,7 +196,29 @@ func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.He
 		return nil, nil, err
 	}
 	s.URL, s.Type = resp.Request.URL.String(), resp.Header.Get("Content-Type")
+	s.Filename = Filename(resp.Header.Get("Content-Disposition"))
 	return s, resp.Header, nil
+}
+
+// Filename is the file name a Content-Disposition header value gives
+// (RFC 6266: filename*, with its charset, before filename): its last
+// element, whatever folders the server puts before it; "" if there is
+// none, or it is "." or "..". The name is the server's and must still go
+// through the path mapper.
+func Filename(disposition string) string {
+	if disposition == "" {
+		return ""
+	}
+	_, params, err := mime.ParseMediaType(disposition)
+	if err != nil {
+		return ""
+	}
+	name := params["filename"] // the decoded filename* when both are given
+	name = name[strings.LastIndexAny(name, "/\\")+1:]
+	if name == "." || name == ".." {
+		return ""
+	}
+	return name
 }
 
 func (c *Conn) check(r fetch.Request, ranged bool, resp *http.Response) (*fetch.Stream, error) {
@@ -377,7 +401,36 @@ func requestError(ctx context.Context, req *http.Request, err error) error {
 	if rh := (tls.RecordHeaderError{}); errors.As(err, &rh) {
 		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Host, ErrNotTLS, rh.Msg), Conn: true, Local: true}
 	}
+	if malformed(err) {
+		// It answered: the host is up and the circuit carried it. The
+		// file's tries count it.
+		return &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Redacted(), ErrBadAnswer, unwrapAll(err))}
+	}
 	return &fetch.TransientError{Err: err, Conn: true, Local: dial.Local(err)}
+}
+
+// malformed reports an error of net/http reading an answer that is not
+// HTTP. Only a header's is typed; the status line's are known by their
+// words.
+func malformed(err error) bool {
+	var pe textproto.ProtocolError
+	if errors.As(err, &pe) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "malformed HTTP") || strings.Contains(s, "server response headers exceeded")
+}
+
+// unwrapAll is the innermost error: net/http's own words, without the URL
+// and the "transport connection broken" it wraps them in.
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
 }
 
 // tlsUntrusted reports a failed certificate verification.

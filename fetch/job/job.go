@@ -184,7 +184,7 @@ func (j *Job) open(ctx context.Context, cur *Settings, o Options) error {
 		Dir: s.Output, Workers: s.Workers, Streams: s.Streams, ChunkSize: p.chunk, Retries: retries,
 		StallTimeout: p.stall, LimitRate: p.limit, MaxWait: p.maxWait, MaxBody: p.maxBody,
 		Source: src, Journal: j.st, Log: j.log, Finished: j.fileFinished, Hashes: s.hashes(),
-		Less: p.less, Expand: p.crawler.Expand, Admit: p.crawler.Admit, CrawlOnly: s.DryRun,
+		Less: p.less, Expand: p.crawler.Expand, Admit: p.crawler.Admit, Rename: p.crawler.Rename, CrawlOnly: s.DryRun,
 	}
 	schemes := schemesOf(all)
 	if !p.tor {

@@ -20,7 +20,7 @@ const (
 
 // Entry is one file or sub-directory of a listing.
 type Entry struct {
-	URL     *url.URL  // absolute: the href resolved against the listing's URL; query and fragment stripped
+	URL     *url.URL  // absolute: the href resolved against the listing's URL; fragment stripped, and the query of a folder
 	Name    string    // decoded last path segment, without a trailing slash
 	Dir     bool      // a sub-directory (href ends in "/", or the format says so)
 	Size    int64     // bytes; -1 when unknown, and for directories
@@ -202,9 +202,15 @@ func (c *collector) add(href string, dir bool, size int64, approx bool, mod time
 			return nil
 		}
 	}
-	u := stripped(c.base.ResolveReference(ref))
+	u := c.base.ResolveReference(ref)
+	u.Fragment, u.RawFragment = "", ""
 	if u.Scheme != c.base.Scheme || u.Host == "" { // a listing links files of its own source
 		return nil
+	}
+	if dir || strings.HasSuffix(u.Path, "/") || u.RawQuery == "" {
+		// A folder's query only sorts or pages it; a file's
+		// (get.php?file=a.jpg) may be what names it.
+		u.RawQuery, u.ForceQuery = "", false
 	}
 	if dir && !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"

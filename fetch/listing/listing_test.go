@@ -161,7 +161,7 @@ func TestParseFormats(t *testing.T) {
 		{"generic.html", "text/html", "http://dump.example.onion/leaks/dump/", FormatGeneric, []string{
 			want("http://dump.example.onion/leaks/dump/Report%20Q3.pdf", "Report Q3.pdf", false, -1, false, ""),
 			want("http://dump.example.onion/leaks/dump/notes.txt", "notes.txt", false, -1, false, ""),
-			want("http://dump.example.onion/leaks/dump/data.csv", "data.csv", false, -1, false, ""),
+			want("http://dump.example.onion/leaks/dump/data.csv?download=1", "data.csv", false, -1, false, ""),
 			want("http://dump.example.onion/leaks/dump/photos/", "photos", true, -1, false, ""),
 			want("http://dump.example.onion/dump/photos/", "photos", true, -1, false, ""),
 			want("http://dump.example.onion/other/thing.zip", "thing.zip", false, -1, false, ""),

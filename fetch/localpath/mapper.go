@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/grab-ir/grab/fetch/jobdir"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/grab-ir/grab/fetch/jobdir"
 )
 
 const (
@@ -92,6 +94,41 @@ func OwnedKey(owner string, segments []string) string {
 // name of its own ("x (2).jpg") instead of the same one.
 func (m *Mapper) MapOwned(owner string, segments []string) (string, error) {
 	return m.mapKey(segments, false, OwnedKey(owner, segments))
+}
+
+// QueryKey is the remote key of a file found under owner and reached by a
+// query (get.php?file=a.jpg): each query of one path is a file of its own.
+func QueryKey(owner string, segments []string, query string) string {
+	return OwnedKey(owner, segments) + "?" + query
+}
+
+// MapAs maps the file of remote key key (QueryKey) into the folder of
+// segments under the local name name instead of its last segment: a
+// query's file name, or the one its source gave. Once key is mapped, MapAs
+// returns its path whatever the name.
+func (m *Mapper) MapAs(key string, segments []string, name string) (string, error) {
+	if len(segments) == 0 {
+		return "", fmt.Errorf("%w: a file needs a name", ErrBadSegment)
+	}
+	return m.mapKey(append(slices.Clone(segments[:len(segments)-1]), name), false, key)
+}
+
+// Rename gives the file of key, mapped before, the local name name in
+// the same folder (numbered if taken), for a name its source tells only
+// when asked (Content-Disposition). Its old path stays taken. On error
+// the file keeps its old path.
+func (m *Mapper) Rename(key string, segments []string, name string) (string, error) {
+	m.mu.Lock()
+	old, had := m.byKey[key]
+	delete(m.byKey, key)
+	m.mu.Unlock()
+	p, err := m.MapAs(key, segments, name)
+	if err != nil && had {
+		m.mu.Lock()
+		m.byKey[key] = old
+		m.mu.Unlock()
+	}
+	return p, err
 }
 
 // Map returns the local path of the remote file (dir false) or directory (dir
