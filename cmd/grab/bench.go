@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/grab-ir/grab/fetch/bench"
+	"github.com/grab-ir/grab/fetch/class"
 	"github.com/grab-ir/grab/fetch/job"
 )
 
@@ -46,10 +47,15 @@ scenarios:
   scale    issue 13 (not in all): N files of 2-20 KB in 50 folders served
            by nginx on loopback, no proxy: grab, wget -r and aria2c -j16;
            wall, CPU per 1000 files, peak RSS, bytes written
+  big      issue 13 (not in all): one file per size served by nginx on
+           loopback: the grab binary (its check included), aria2c -x4 and
+           curl; wall, CPU, peak RSS; then grab killed at half-way and
+           resumed, page cache warm and cold: time until it fetches again
 
 flags:
-      --scenario NAME   single, photos, priority, slowlink, eta, rsync, scale or all (default all)
+      --scenario NAME   single, photos, priority, slowlink, eta, rsync, scale, big or all (default all)
       --counts LIST     files per scale point (default 5000,20000,50000)
+      --sizes LIST      file sizes for big (default 512M,8G)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
       --grab-only       run grab alone, not aria2c or curl: a
@@ -63,6 +69,7 @@ examples:
   grab bench --quick --scenario single --svg /tmp/single.svg
   grab bench --scenario slowlink --svg docs/slowlink.svg
   grab bench --scenario scale --counts 5000,50000
+  grab bench --scenario big --sizes 512M
 `
 
 func runBench(ctx context.Context, u *ui, args []string) error {
@@ -75,6 +82,7 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 	fs.StringVar(&o.SVG, "svg", "", "")
 	fs.BoolVar(&o.GrabOnly, "grab-only", false, "")
 	counts := fs.String("counts", "", "")
+	sizes := fs.String("sizes", "", "")
 	pos, err := fs.parse(args, usageBench)
 	if err != nil {
 		return err
@@ -85,6 +93,13 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 			return &job.UsageError{Msg: fmt.Sprintf("--counts %q: want numbers of files, such as 5000,50000", *counts)}
 		}
 		o.Counts = append(o.Counts, n)
+	}
+	for _, c := range strings.FieldsFunc(*sizes, func(r rune) bool { return r == ',' }) {
+		n, err := class.ParseSize(strings.TrimSpace(c))
+		if err != nil || n < 1<<20 || n > 1<<40 {
+			return &job.UsageError{Msg: fmt.Sprintf("--sizes %q: want sizes from 1M to 1T, such as 512M,8G", *sizes)}
+		}
+		o.Sizes = append(o.Sizes, n)
 	}
 	if len(pos) > 0 {
 		return &job.UsageError{Msg: "grab bench takes no URL", Hint: "grab bench [--scenario single] [--quick]"}

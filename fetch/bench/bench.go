@@ -27,6 +27,9 @@ type Options struct {
 	// Counts are the scale scenario's numbers of files (default 5,000,
 	// 20,000 and 50,000; 2,000 and 5,000 with Quick).
 	Counts []int
+	// Sizes are the big scenario's file sizes (default 512 MiB and 8 GiB;
+	// 64 MiB with Quick).
+	Sizes []int64
 	// Args are the command line, for the results' heading.
 	Args []string
 }
@@ -46,6 +49,7 @@ var scenarios = []scenario{
 	{"eta", runETA},
 	{"rsync", runRsync},
 	{"scale", runScale}, // not in "all": minutes per point, and it needs nginx
+	{"big", runBig},     // not in "all": gigabytes of disk, and nginx
 }
 
 // Names lists the scenarios, in the order "all" runs them.
@@ -74,7 +78,7 @@ func (b *bench) say(format string, a ...any) {
 func Run(ctx context.Context, o Options) error {
 	var run []scenario
 	for _, s := range scenarios {
-		if (o.Scenario == "all" && s.name != "scale") || o.Scenario == s.name {
+		if (o.Scenario == "all" && s.name != "scale" && s.name != "big") || o.Scenario == s.name {
 			run = append(run, s)
 		}
 	}
