@@ -244,7 +244,8 @@ func fileName(b string) bool {
 }
 
 // Rename implements fetch.Config.Rename: the file is given the name its
-// source sent (Content-Disposition), in the folder it was to land in.
+// source sent (Content-Disposition), in the folder it was to land in, and
+// the digests --checksums lists for that name.
 func (c *Crawler) Rename(f *fetch.File, name string) (string, error) {
 	root, err := url.Parse(rootOf(f))
 	if err != nil {
@@ -261,7 +262,17 @@ func (c *Crawler) Rename(f *fetch.File, name string) (string, error) {
 	if len(segs) == 0 {
 		return "", fmt.Errorf("%s: no name to replace", f.URL)
 	}
-	return c.mapper.Rename(fileKey(root.String(), segs, u.RawQuery), segs, name)
+	p, err := c.mapper.Rename(fileKey(root.String(), segs, u.RawQuery), segs, name)
+	if err != nil {
+		return "", err
+	}
+	for alg, v := range c.sums.Lookup(p) { // --checksums lists it by this name
+		if f.Expect == nil {
+			f.Expect = digest.Set{}
+		}
+		f.Expect[alg] = v
+	}
+	return p, nil
 }
 
 // Admit implements fetch.Config.Admit: whether an item the crawl found is

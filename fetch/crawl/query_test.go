@@ -2,6 +2,7 @@ package crawl_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/crawl"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/store"
 )
@@ -77,6 +79,12 @@ func TestQueryLinks(t *testing.T) {
 		defer st.Close()
 		d, _ := dial.New("")
 		c := crawl.New(crawl.Options{})
+		// --checksums lists a file by the name its source gives it
+		sums, err := digest.ParseChecksums(strings.NewReader(fmt.Sprintf("%x  € rates.pdf\n", sha256.Sum256([]byte("download 4")))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetChecksums(sums)
 		cfg := fetch.Config{Dir: out, Workers: 4, Streams: 1, CommitEvery: 20 * time.Millisecond,
 			Source: &httpsrc.Source{Dialer: d}, Journal: st, Expand: c.Expand, Rename: c.Rename, Admit: c.Admit, Retries: 2,
 			Backoff: fetch.Backoff{Base: time.Millisecond, Max: 2 * time.Millisecond}}
@@ -117,6 +125,9 @@ func TestQueryLinks(t *testing.T) {
 	checkSame(t, want, tree(t, out))
 	skipped := 0
 	for _, f := range e.Files() {
+		if f.Path == "€ rates.pdf" && f.Expect["sha256"] == "" {
+			t.Errorf("%s: no digest from --checksums: %v", f.Path, f.Expect)
+		}
 		if f.State == fetch.Failed && (!strings.HasSuffix(f.URL, "/dump/dl.php?id=7") ||
 			!strings.HasSuffix(f.Err, `/dump/dl.php?id=7: the server's answer is not valid HTTP: malformed MIME header line: "Content-Disposition: attachment; filename=\"raw\x1b.txt\""`)) {
 			t.Errorf("failed %s: %s", f.URL, f.Err)
