@@ -205,11 +205,11 @@ func TestFilterWidenedOnResume(t *testing.T) {
 	if got["photos done"] != 6 || got["documents skipped"] != 3 || got["archives skipped"] != 2 || got["documents done"] != 0 {
 		t.Fatalf("after --only photos: %v", got)
 	}
-	if !strings.Contains(r.stderr, "grab: left out by filters: 7 files, 0 folders (grab ls lists them, with why)\n") {
+	if !strings.Contains(r.stderr, "grab: left out by filters and rules: 7 files, 0 folders (grab ls lists them, with why)\n") {
 		t.Fatalf("summary does not count what was left out:\n%s", r.stderr)
 	}
 	plain := grab(t, "ls", "-o", dir)
-	if !strings.Contains(plain.stdout, "skipped") || !strings.Contains(plain.stdout, "7 files left out by filters") {
+	if !strings.Contains(plain.stdout, "skipped") || !strings.Contains(plain.stdout, "7 files left out by filters and rules") {
 		t.Fatalf("grab ls:\n%s", plain.stdout)
 	}
 	listings := srv.Stats().Requests - srv.Stats().RangeRequests
@@ -245,7 +245,7 @@ func TestDepthZero(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("--depth 0: %d %s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "grab: 0 of 0 files done") || !strings.Contains(r.stderr, "grab: left out by filters: 0 files, 5 folders") {
+	if !strings.Contains(r.stderr, "grab: 0 of 0 files done") || !strings.Contains(r.stderr, "grab: left out by filters and rules: 0 files, 5 folders") {
 		t.Fatalf("--depth 0:\n%s", r.stderr)
 	}
 	if r = grab(t, "-o", dir, "--depth", "32"); r.code != 0 {

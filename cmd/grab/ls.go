@@ -112,7 +112,7 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		return enc.Encode(struct {
 			Files   []planEntry  `json:"files"`
 			Totals  []classTotal `json:"totals"`
-			Skipped int          `json:"skipped"` // files left out by filters
+			Skipped int          `json:"skipped"` // files left out by filters and rules (a query link that is a page)
 		}{entries, tl, skipped})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -125,7 +125,11 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		case e.Estimate > 0:
 			size = "~" + rate.Bytes(e.Estimate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.State, safetext.String(e.Class), size, safetext.String(e.Path))
+		why := ""
+		if e.Error != "" && e.State != "done" {
+			why = "  (" + safetext.String(e.Error) + ")" // why it failed, or was left out
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", e.State, safetext.String(e.Class), size, safetext.String(e.Path), why)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -133,7 +137,7 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", safetext.String(t.Class), t.Files, t.Done, rate.Bytes(t.Bytes))
 	}
 	if skipped > 0 {
-		fmt.Fprintf(w, "%-10s %5d files left out by filters (state skipped)\n", "", skipped)
+		fmt.Fprintf(w, "%-10s %5d files left out by filters and rules (state skipped)\n", "", skipped)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func summarize(u *ui, j *job.Job) {
 		u.printf("priority: %d requests of lower classes paused for higher-class files", s.Yields)
 	}
 	if s.Skipped+s.SkippedDirs > 0 {
-		u.printf("left out by filters: %d files, %d folders (grab ls lists them, with why)", s.Skipped, s.SkippedDirs)
+		u.printf("left out by filters and rules: %d files, %d folders (grab ls lists them, with why)", s.Skipped, s.SkippedDirs)
 	}
 	for _, f := range j.Files() {
 		if f.State == fetch.Failed {
