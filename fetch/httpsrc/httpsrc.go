@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -93,6 +94,9 @@ type Conn struct {
 	mu      sync.Mutex
 	circ    *dial.Circuit
 	client  *http.Client
+	// pipelineOff is set once the server is seen to answer one request
+	// per connection: GetBatch asks one at a time from then on.
+	pipelineOff atomic.Bool
 }
 
 var (
@@ -153,9 +157,40 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 
 // get is Get, with the answer's header.
 func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	req, ranged, err := c.request(ctx, r)
 	if err != nil {
-		return nil, nil, &fetch.PermanentError{Err: err}
+		return nil, nil, err
+	}
+	resp, err := c.current().Do(req)
+	if err != nil {
+		return nil, nil, requestError(ctx, req, err)
+	}
+	s, err := c.answer(r, ranged, resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, resp.Header, nil
+}
+
+// answer checks an answer to r and makes its Stream; on error the body
+// is closed.
+func (c *Conn) answer(r fetch.Request, ranged bool, resp *http.Response) (*fetch.Stream, error) {
+	s, err := c.check(r, ranged, resp)
+	if err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	s.URL, s.Type = resp.Request.URL.String(), resp.Header.Get("Content-Type")
+	s.Filename = Filename(resp.Header.Get("Content-Disposition"))
+	return s, nil
+}
+
+// request is the HTTP request for r, with grab's and the user's headers
+// and cookies; ranged tells whether it asks for a byte range.
+func (c *Conn) request(ctx context.Context, r fetch.Request) (req *http.Request, ranged bool, err error) {
+	req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return nil, false, &fetch.PermanentError{Err: err}
 	}
 	req.Header.Set("User-Agent", UserAgent)
 	for k, vs := range c.header {
@@ -174,7 +209,6 @@ func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.He
 		}
 		addCookies(req, c.cookies, now())
 	}
-	ranged := false
 	switch {
 	case r.Range.End > r.Range.Start:
 		req.Header.Set("Range", r.Range.Header())
@@ -186,18 +220,7 @@ func (c *Conn) get(ctx context.Context, r fetch.Request) (*fetch.Stream, http.He
 	if ranged && r.Validator != "" {
 		req.Header.Set("If-Range", r.Validator)
 	}
-	resp, err := c.current().Do(req)
-	if err != nil {
-		return nil, nil, requestError(ctx, req, err)
-	}
-	s, err := c.check(r, ranged, resp)
-	if err != nil {
-		resp.Body.Close()
-		return nil, nil, err
-	}
-	s.URL, s.Type = resp.Request.URL.String(), resp.Header.Get("Content-Type")
-	s.Filename = Filename(resp.Header.Get("Content-Disposition"))
-	return s, resp.Header, nil
+	return req, ranged, nil
 }
 
 // Filename is the file name a Content-Disposition header value gives

@@ -1,0 +1,325 @@
+package httpsrc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+
+	"github.com/grab-ir/grab/fetch"
+)
+
+// HTTP/1.1 pipelining (RFC 9112, section 9.3.2): a client may send several
+// requests on one connection before the first answer arrives, and the
+// server answers them in order. Through Tor every request costs a round
+// trip of its circuit (600 ms on the demo model, often more on an onion),
+// so a small file fetched alone spends more time being asked for than
+// being sent; with a window of requests in flight the round trips overlap
+// and the circuit's bandwidth is what counts.
+//
+// Servers that answer one request per connection (HTTP/1.0, Python's
+// http.server, "Connection: close") are found out on the first batch and
+// served one request at a time from then on. A connection that closes
+// with requests unanswered has them sent again on a new one.
+
+// MaxPipeline is how many requests GetBatch keeps in flight on one
+// connection.
+const MaxPipeline = 16
+
+// maxDrain is how much of an answer's body that was not wanted is read
+// to reach the next answer; a longer one costs the connection instead.
+const maxDrain = 256 << 10
+
+// errClosed is a connection the server closed with requests unanswered;
+// errSpoilt one that cannot be read on (an answer that was not HTTP, or
+// a body too long to skip).
+var (
+	errClosed = errors.New("the server closed the connection")
+	errSpoilt = errors.New("the connection cannot be read on")
+)
+
+// GetBatch fetches whole files (each Request's Range is ignored) over one
+// connection at a time, MaxPipeline requests in flight. For each request,
+// in order, fn gets its Stream or the error for it; fn must read what it
+// wants of the body before it returns (the next answer follows on the
+// same connection). An error from fn stops GetBatch and is returned.
+func (c *Conn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int, s *fetch.Stream, err error) error) error {
+	left := make([]int, len(reqs))
+	for i := range left {
+		left[i] = i
+	}
+	fresh := 0 // connections in a row that answered nothing
+	for len(left) > 0 {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if c.pipelineOff.Load() || len(left) == 1 {
+			return c.oneByOne(ctx, reqs, left, fn)
+		}
+		n, err := c.pipeline(ctx, reqs, left, fn)
+		var fnErr *callbackError
+		switch {
+		case errors.As(err, &fnErr):
+			return fnErr.err
+		case err == nil:
+		case n == 0 && !errors.Is(err, errClosed) && !errors.Is(err, errSpoilt):
+			// nothing got through: the error is every file's (a dead
+			// circuit, a host that is down)
+			fresh++
+			if fresh > 1 || ctx.Err() != nil {
+				for _, i := range left {
+					if err := fn(i, nil, err); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		case n == 1 && errors.Is(err, errClosed):
+			// one answer a connection: the server does not pipeline
+			c.pipelineOff.Store(true)
+		}
+		if n > 0 {
+			fresh = 0
+		}
+		left = left[n:]
+	}
+	return nil
+}
+
+// oneByOne is GetBatch without pipelining: Get for each request.
+func (c *Conn) oneByOne(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) error {
+	for _, i := range idx {
+		s, err := c.Get(ctx, wholeOf(reqs[i]))
+		if err != nil {
+			if err := fn(i, nil, err); err != nil {
+				return err
+			}
+			continue
+		}
+		err = fn(i, s, nil)
+		s.Body.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// callbackError carries an error of GetBatch's fn through pipeline.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+
+// wholeOf is r asking for the whole file.
+func wholeOf(r fetch.Request) fetch.Request {
+	r.Range.Start, r.Range.End = 0, -1
+	return r
+}
+
+// pipeline sends the requests idx (in order, all to the host of the
+// first; it stops at one to another host) on one new connection and hands
+// the answers to fn. It returns how many of idx were handed over, and
+// why it stopped short.
+func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) (int, error) {
+	first, err := url.Parse(reqs[idx[0]].URL)
+	if err != nil {
+		return 0, &fetch.PermanentError{Err: err}
+	}
+	var hreqs []*http.Request
+	for _, i := range idx {
+		req, _, err := c.request(ctx, wholeOf(reqs[i]))
+		if err != nil {
+			if len(hreqs) == 0 {
+				if err := fn(i, nil, err); err != nil {
+					return 0, &callbackError{err}
+				}
+				return 1, nil
+			}
+			break
+		}
+		if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+			break
+		}
+		hreqs = append(hreqs, req)
+	}
+	conn, err := c.dialFor(ctx, hreqs[0])
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	bw := bufio.NewWriter(conn)
+	sent := 0
+	send := func(upTo int) error {
+		for ; sent < min(upTo, len(hreqs)); sent++ {
+			if err := hreqs[sent].Write(bw); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	}
+	if err := send(MaxPipeline); err != nil {
+		return 0, requestError(ctx, hreqs[0], err)
+	}
+	br := bufio.NewReaderSize(conn, MaxHeaderBytes+4<<10)
+	for k, req := range hreqs {
+		i := idx[k]
+		err := headerFits(br)
+		var resp *http.Response
+		if err == nil {
+			resp, err = http.ReadResponse(br, req)
+		}
+		if err != nil && (errors.Is(err, errHeaderTooLarge) || malformed(err)) {
+			// This answer's fault, not the connection's: it fails
+			// its file; the rest go on a new connection.
+			if err := fn(i, nil, &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Redacted(), ErrBadAnswer, err)}); err != nil {
+				return k + 1, &callbackError{err}
+			}
+			if k+1 == len(hreqs) {
+				return k + 1, nil
+			}
+			return k + 1, errSpoilt
+		}
+		if err != nil {
+			return k, closedOr(ctx, k, req, err)
+		}
+		body := &drainer{r: resp.Body}
+		resp.Body = body
+		var s *fetch.Stream
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+			// Redirects are followed by the client, with its rules.
+			body.Close()
+			s, err = c.Get(ctx, wholeOf(reqs[i]))
+		} else {
+			s, err = c.answer(reqs[i], false, resp)
+		}
+		if err != nil {
+			err = fn(i, nil, err)
+		} else {
+			err = fn(i, s, nil)
+			s.Body.Close()
+		}
+		body.Close()
+		if err != nil {
+			return k + 1, &callbackError{err}
+		}
+		switch {
+		case k+1 == len(hreqs):
+		case body.spoilt:
+			return k + 1, errSpoilt
+		case resp.Close:
+			return k + 1, errClosed
+		}
+		if err := send(k + 1 + MaxPipeline); err != nil {
+			return k + 1, errClosed
+		}
+	}
+	return len(hreqs), nil
+}
+
+// closedOr is the error that stopped a connection after k answers: the
+// server closing it (an EOF before an answer's first byte), else the
+// error as Get would have classified it.
+func closedOr(ctx context.Context, k int, req *http.Request, err error) error {
+	if k > 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)) && ctx.Err() == nil {
+		return errClosed
+	}
+	return requestError(ctx, req, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
+}
+
+// dialFor opens a connection to req's host on this circuit, with TLS for
+// https.
+func (c *Conn) dialFor(ctx context.Context, req *http.Request) (net.Conn, error) {
+	host, port := req.URL.Hostname(), req.URL.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[req.URL.Scheme]
+	}
+	c.mu.Lock()
+	circ := c.circ
+	c.mu.Unlock()
+	conn, err := circ.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, requestError(ctx, req, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
+	}
+	if req.URL.Scheme != "https" {
+		return conn, nil
+	}
+	tc := c.tls.Clone()
+	if tc == nil {
+		tc = &tls.Config{}
+	}
+	tc.ServerName, tc.NextProtos = host, []string{"http/1.1"}
+	tlsConn := tls.Client(conn, tc)
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, requestError(ctx, req, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
+	}
+	return tlsConn, nil
+}
+
+var errHeaderTooLarge = fmt.Errorf("header larger than %d bytes", MaxHeaderBytes)
+
+// headerFits waits until the next answer's header is in br, and fails if
+// it is larger than MaxHeaderBytes (http.ReadResponse has no bound of
+// its own).
+func headerFits(br *bufio.Reader) error {
+	for n := 1; ; {
+		b, err := br.Peek(n)
+		// The header ends at its first empty line, whichever line
+		// ending the server uses (textproto takes a bare "\n" too).
+		end := bytes.Index(b, []byte("\n\r\n"))
+		if i := bytes.Index(b, []byte("\n\n")); i >= 0 && (end < 0 || i < end) {
+			end = i
+		}
+		switch {
+		case end > MaxHeaderBytes:
+			return errHeaderTooLarge
+		case end >= 0:
+			return nil
+		}
+		if err != nil {
+			if len(b) > 0 && errors.Is(err, io.EOF) {
+				return nil // let ReadResponse say what is wrong with it
+			}
+			return err
+		}
+		if len(b) > MaxHeaderBytes {
+			return errHeaderTooLarge
+		}
+		n = len(b) + 1
+		if m := br.Buffered(); m > n {
+			n = m
+		}
+	}
+}
+
+// drainer is an answer's body that, closed before its end, reads what is
+// left of it (up to maxDrain) so that the next answer can be read; spoilt
+// is set when it could not.
+type drainer struct {
+	r      io.ReadCloser
+	closed bool
+	spoilt bool
+}
+
+func (d *drainer) Read(p []byte) (int, error) { return d.r.Read(p) }
+
+func (d *drainer) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	n, err := io.Copy(io.Discard, io.LimitReader(d.r, maxDrain+1))
+	if err != nil || n > maxDrain {
+		d.spoilt = true
+	}
+	return d.r.Close()
+}

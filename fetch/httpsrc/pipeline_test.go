@@ -1,0 +1,259 @@
+package httpsrc_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/httpsrc"
+)
+
+// relay forwards connections to target and counts them.
+func relay(t *testing.T, target string) (string, *atomic.Int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+				io.Copy(c, s)
+			}()
+		}
+	}()
+	return l.Addr().String(), &n
+}
+
+// smallTree writes n files of a few KB below a new folder.
+func smallTree(t *testing.T, n int) (string, map[string][]byte) {
+	root := t.TempDir()
+	files := map[string][]byte{}
+	for i := range n {
+		name := fmt.Sprintf("p%03d.jpg", i)
+		data := fetchtest.Data(name, 1000+i*97)
+		files[name] = data
+		if err := os.WriteFile(filepath.Join(root, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, files
+}
+
+// batch runs GetBatch on urls and returns what fn got for each.
+func batch(t *testing.T, c fetch.Conn, urls []string) (map[string][]byte, map[string]error) {
+	t.Helper()
+	reqs := make([]fetch.Request, len(urls))
+	for i, u := range urls {
+		reqs[i] = fetch.Request{URL: u, Size: -1}
+	}
+	got, errs := map[string][]byte{}, map[string]error{}
+	order := 0
+	err := c.(*httpsrc.Conn).GetBatch(t.Context(), reqs, func(i int, s *fetch.Stream, err error) error {
+		if i != order {
+			t.Errorf("answer %d handed over as number %d", i, order)
+		}
+		order++
+		if err != nil {
+			errs[urls[i]] = err
+			return nil
+		}
+		if s.Offset != 0 || !s.Whole {
+			t.Errorf("%s: offset %d whole %v", urls[i], s.Offset, s.Whole)
+		}
+		b, err := io.ReadAll(s.Body)
+		if err != nil {
+			errs[urls[i]] = err
+		}
+		got[urls[i]] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("GetBatch: %v", err)
+	}
+	if order != len(urls) {
+		t.Fatalf("%d of %d answers handed over", order, len(urls))
+	}
+	return got, errs
+}
+
+// A batch of small files from nginx comes over a few pipelined
+// connections, byte-identical.
+func TestGetBatchNginx(t *testing.T) {
+	root, files := smallTree(t, 40)
+	base := fetchtest.Nginx(t, root, "html", "", "")
+	addr, conns := relay(t, strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/"))
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	var urls []string
+	for name := range files {
+		urls = append(urls, "http://"+addr+"/"+name)
+	}
+	got, errs := batch(t, c, urls)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	for _, u := range urls {
+		if string(got[u]) != string(files[u[strings.LastIndexByte(u, '/')+1:]]) {
+			t.Errorf("%s: %d bytes differ", u, len(got[u]))
+		}
+	}
+	// nginx keeps a connection for 100 requests by default
+	// (keepalive_requests), so 40 fit on one.
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 40 files, want 1", n)
+	}
+}
+
+// Python's http.server answers HTTP/1.0, one request per connection: the
+// Conn finds it out and asks one at a time, every file still whole.
+func TestGetBatchOnePerConnection(t *testing.T) {
+	root, files := smallTree(t, 6)
+	base := fetchtest.Python(t, root)
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	var urls []string
+	for name := range files {
+		urls = append(urls, base+name)
+	}
+	got, errs := batch(t, c, urls)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	for _, u := range urls {
+		if string(got[u]) != string(files[u[strings.LastIndexByte(u, '/')+1:]]) {
+			t.Errorf("%s: %d bytes differ", u, len(got[u]))
+		}
+	}
+}
+
+// rawPipeServer answers pipelined requests in order from answer, closing
+// the connection after perConn answers; it counts connections.
+func rawPipeServer(t *testing.T, perConn int, answer func(path string) string) (string, *atomic.Int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n atomic.Int32
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for k := 0; k < perConn; k++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.WriteString(c, answer(req.URL.Path))
+				}
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String(), &n
+}
+
+// A server that closes after two answers has the rest sent again; a 404
+// and a header too large fail their own files alone; a redirect is
+// followed.
+func TestGetBatchHostile(t *testing.T) {
+	huge := strings.Repeat("x", httpsrc.MaxHeaderBytes+10)
+	base, conns := rawPipeServer(t, 2, func(p string) string {
+		switch p {
+		case "/missing":
+			return "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"
+		case "/huge":
+			return "HTTP/1.1 200 OK\r\nX-Big: " + huge + "\r\nContent-Length: 1\r\n\r\nh"
+		case "/moved":
+			return "HTTP/1.1 302 Found\r\nLocation: /f3\r\nContent-Length: 0\r\n\r\n"
+		}
+		body := "body of " + p
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	})
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	paths := []string{"/f1", "/f2", "/missing", "/f3", "/moved", "/f4", "/huge", "/f5"}
+	var urls []string
+	for _, p := range paths {
+		urls = append(urls, base+p)
+	}
+	got, errs := batch(t, c, urls)
+	for _, p := range []string{"/f1", "/f2", "/f3", "/f4", "/f5"} {
+		if string(got[base+p]) != "body of "+p {
+			t.Errorf("%s: %q %v", p, got[base+p], errs[base+p])
+		}
+	}
+	if string(got[base+"/moved"]) != "body of /f3" {
+		t.Errorf("/moved: %q %v", got[base+"/moved"], errs[base+"/moved"])
+	}
+	if err := errs[base+"/missing"]; err == nil || err.Error() != base+"/missing: 404 Not Found" {
+		t.Errorf("/missing: %v", err)
+	}
+	if err := errs[base+"/huge"]; err == nil || !strings.Contains(err.Error(), "the server's answer is not valid HTTP: header larger than 65536 bytes") {
+		t.Errorf("/huge: %v", err)
+	}
+	// Two answers a connection: 8 requests, a redirect followed on a
+	// connection of its own, the huge header's connection given up.
+	if n := conns.Load(); n < 4 || n > 7 {
+		t.Errorf("%d connections", n)
+	}
+}
+
+// A dead host fails every file of the batch with the error Get gives,
+// after one more try.
+func TestGetBatchUnreachable(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	urls := []string{"http://" + addr + "/a", "http://" + addr + "/b"}
+	_, errs := batch(t, c, urls)
+	for _, u := range urls {
+		var tr *fetch.TransientError
+		if err := errs[u]; err == nil || !asTransient(err, &tr) || !tr.Conn || !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+func asTransient(err error, tr **fetch.TransientError) bool {
+	e, ok := err.(*fetch.TransientError)
+	*tr = e
+	return ok
+}
