@@ -60,6 +60,15 @@ func runPhotos(ctx context.Context, b *bench) error {
 		r.startup = 2 * m.RTT
 		rows = append(rows, r)
 		notes = append(notes, "aria2c: "+p.describe(m.LinkCap, size))
+		piped := "aria2c -j16 --enable-http-pipelining -i URLS (direct HTTP)"
+		b.say("bench: photos: %s", piped)
+		r, p, err = b.photosAria2(ctx, dump, m, piped, "--enable-http-pipelining=true")
+		if err != nil {
+			return err
+		}
+		r.startup = 2 * m.RTT
+		rows = append(rows, r)
+		notes = append(notes, "aria2c with pipelining: "+p.describe(m.LinkCap, size))
 	}
 	writeTable(out, m.LinkCap, rows)
 	perFile := m.RTT + time.Duration(float64(size)/float64(n)/m.Median*float64(time.Second))
