@@ -13,6 +13,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/store"
 )
@@ -107,36 +108,21 @@ func runEngine(t *testing.T, cfg fetch.Config, urls ...string) (*fetch.Engine, e
 // with the reply code given.
 func socksReplying(t *testing.T, code byte) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b := make([]byte, 512)
-				if _, err := c.Read(b); err != nil { // greeting
-					return
-				}
-				c.Write([]byte{5, 2}) // username/password
-				if _, err := c.Read(b); err != nil {
-					return
-				}
-				c.Write([]byte{1, 0})
-				if _, err := c.Read(b); err != nil { // CONNECT
-					return
-				}
-				c.Write([]byte{5, code, 0, 1, 0, 0, 0, 0, 0, 0})
-			}()
+	return fetchtest.Listen(t, func(c net.Conn) {
+		b := make([]byte, 512)
+		if _, err := c.Read(b); err != nil { // greeting
+			return
 		}
-	}()
-	return ln.Addr().String()
+		c.Write([]byte{5, 2}) // username/password
+		if _, err := c.Read(b); err != nil {
+			return
+		}
+		c.Write([]byte{1, 0})
+		if _, err := c.Read(b); err != nil { // CONNECT
+			return
+		}
+		c.Write([]byte{5, code, 0, 1, 0, 0, 0, 0, 0, 0})
+	})
 }
 
 // With nothing listening at the proxy and nothing ever answered, the job

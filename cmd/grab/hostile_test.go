@@ -21,6 +21,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/job"
 )
 
@@ -28,27 +29,11 @@ import (
 // as they are: a server that writes what no net/http server would.
 func rawServer(t *testing.T, answer string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write([]byte(answer))
-			}()
+	return "http://" + fetchtest.Listen(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			c.Write([]byte(answer))
 		}
-	}()
-	return "http://" + ln.Addr().String()
+	})
 }
 
 const fakeSummary = "\x1b[2J\rgrab: 100 of 100 files done"

@@ -6,29 +6,15 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 )
 
 // proxyCounter is a listener that counts the connections made to it and
 // closes each at once: enough to see which proxy a request went to.
 func proxyCounter(t *testing.T) (addr string, accepted chan struct{}) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	accepted = make(chan struct{}, 64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-			accepted <- struct{}{}
-		}
-	}()
-	return ln.Addr().String(), accepted
+	return fetchtest.Listen(t, func(net.Conn) { accepted <- struct{}{} }), accepted
 }
 
 // Worker i uses Dialers[i % len(Dialers)], also after a renewal.

@@ -21,32 +21,17 @@ import (
 // relay forwards connections to target and counts them.
 func relay(t *testing.T, target string) (string, *atomic.Int32) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	var n atomic.Int32
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				s, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer s.Close()
-				go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
-				io.Copy(c, s)
-			}()
+	return fetchtest.Listen(t, func(c net.Conn) {
+		n.Add(1)
+		s, err := net.Dial("tcp", target)
+		if err != nil {
+			return
 		}
-	}()
-	return l.Addr().String(), &n
+		defer s.Close()
+		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+		io.Copy(c, s)
+	}), &n
 }
 
 // smallTree writes n files of a few KB below a new folder.
@@ -157,33 +142,18 @@ func TestGetBatchOnePerConnection(t *testing.T) {
 // the connection after perConn answers; it counts connections.
 func rawPipeServer(t *testing.T, perConn int, answer func(path string) string) (string, *atomic.Int32) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	var n atomic.Int32
-	go func() {
-		for {
-			c, err := l.Accept()
+	return "http://" + fetchtest.Listen(t, func(c net.Conn) {
+		n.Add(1)
+		br := bufio.NewReader(c)
+		for k := 0; k < perConn; k++ {
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for k := 0; k < perConn; k++ {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.WriteString(c, answer(req.URL.Path))
-				}
-			}()
+			io.WriteString(c, answer(req.URL.Path))
 		}
-	}()
-	return "http://" + l.Addr().String(), &n
+	}), &n
 }
 
 // A server that closes after two answers has the rest sent again; a 404

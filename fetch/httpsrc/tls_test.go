@@ -11,6 +11,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/fetch/span"
 )
@@ -54,19 +55,7 @@ func TestTLSUntrusted(t *testing.T) {
 		}
 	}
 	// Something else on the port (an SSH server, say).
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
-			c.Close()
-		}
-	}()
-	host = ln.Addr().String()
+	host = fetchtest.Listen(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
 	err = get(t, &httpsrc.Source{Dialer: d}, "https://"+host+"/x")
 	if !errors.As(err, &tr) || !tr.Local || !errors.Is(err, httpsrc.ErrNotTLS) ||
 		err.Error() != host+": no TLS server there: first record does not look like a TLS handshake" {
