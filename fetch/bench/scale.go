@@ -233,22 +233,7 @@ func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string
 	// from /proc while it runs.
 	stop := make(chan struct{})
 	peak := make(chan float64, 1)
-	go func() {
-		hwm := 0.0
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v := peakRSSOf(strconv.Itoa(cmd.Process.Pid)); v > hwm {
-				hwm = v
-			}
-			select {
-			case <-stop:
-				peak <- hwm
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	go func() { peak <- watchPeak(cmd.Process.Pid, stop) }()
 	err := cmd.Wait()
 	r.wall = time.Since(start)
 	close(stop)

@@ -86,6 +86,21 @@ func batch(t *testing.T, c fetch.Conn, urls []string) (map[string][]byte, map[st
 	return got, errs
 }
 
+// sameFiles fetches urls in one batch and checks each against files, by
+// base name.
+func sameFiles(t *testing.T, c fetch.Conn, urls []string, files map[string][]byte) {
+	t.Helper()
+	got, errs := batch(t, c, urls)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	for _, u := range urls {
+		if string(got[u]) != string(files[u[strings.LastIndexByte(u, '/')+1:]]) {
+			t.Errorf("%s: %d bytes differ", u, len(got[u]))
+		}
+	}
+}
+
 // A batch of small files from nginx comes over a few pipelined
 // connections, byte-identical.
 func TestGetBatchNginx(t *testing.T) {
@@ -99,15 +114,7 @@ func TestGetBatchNginx(t *testing.T) {
 	for name := range files {
 		urls = append(urls, "http://"+addr+"/"+name)
 	}
-	got, errs := batch(t, c, urls)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	for _, u := range urls {
-		if string(got[u]) != string(files[u[strings.LastIndexByte(u, '/')+1:]]) {
-			t.Errorf("%s: %d bytes differ", u, len(got[u]))
-		}
-	}
+	sameFiles(t, c, urls, files)
 	// nginx keeps a connection for 100 requests by default
 	// (keepalive_requests), so 40 fit on one.
 	if n := conns.Load(); n != 1 {
@@ -127,15 +134,7 @@ func TestGetBatchOnePerConnection(t *testing.T) {
 	for name := range files {
 		urls = append(urls, base+name)
 	}
-	got, errs := batch(t, c, urls)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	for _, u := range urls {
-		if string(got[u]) != string(files[u[strings.LastIndexByte(u, '/')+1:]]) {
-			t.Errorf("%s: %d bytes differ", u, len(got[u]))
-		}
-	}
+	sameFiles(t, c, urls, files)
 }
 
 // rawPipeServer answers pipelined requests in order from answer, closing
