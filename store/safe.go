@@ -43,25 +43,12 @@ func checkLinks(root *os.Root) error {
 // a new job its identity: the marker file is written first, so a crash in
 // between leaves a job that still opens.
 func (s *Store) identify(root *os.Root) error {
-	b, err := root.ReadFile(idRel)
-	marker := strings.TrimSpace(string(b))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("reading %s: %w", idRel, err)
-	}
-	var inDB string
-	if err := s.view(func(tx *bolt.Tx) error {
-		inDB = string(tx.Bucket(bucketMeta).Get(keyID))
-		return nil
-	}); err != nil {
+	marker, inDB, err := s.identities(root)
+	if err != nil {
 		return err
 	}
-	switch {
-	case inDB != "" && marker == "":
-		return fmt.Errorf("%w: its state.db is job %s's, and the folder has no record of that job (was state.db copied in from another job's folder?)", ErrForeign, inDB)
-	case inDB != "" && marker != inDB:
-		return fmt.Errorf("%w: its state.db is job %s's, the folder's job is %s", ErrForeign, inDB, marker)
-	case inDB != "":
-		return nil
+	if err := foreign(marker, inDB); err != nil || inDB != "" {
+		return err
 	}
 	if marker == "" {
 		id := make([]byte, 8)
@@ -83,6 +70,42 @@ func (s *Store) identify(root *os.Root) error {
 		}
 	}
 	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyID, []byte(marker)) })
+}
+
+// identities are the job's identity as the folder records it and as
+// state.db does ("" where none is).
+func (s *Store) identities(root *os.Root) (marker, inDB string, err error) {
+	b, err := root.ReadFile(idRel)
+	marker = strings.TrimSpace(string(b))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("reading %s: %w", idRel, err)
+	}
+	err = s.view(func(tx *bolt.Tx) error {
+		inDB = string(tx.Bucket(bucketMeta).Get(keyID))
+		return nil
+	})
+	return marker, inDB, err
+}
+
+// checkIdentity is identify for a reader: it refuses a state.db of
+// another job the same way, and records nothing.
+func (s *Store) checkIdentity(root *os.Root) error {
+	marker, inDB, err := s.identities(root)
+	if err != nil {
+		return err
+	}
+	return foreign(marker, inDB)
+}
+
+// foreign refuses a state.db whose job is not the folder's.
+func foreign(marker, inDB string) error {
+	switch {
+	case inDB != "" && marker == "":
+		return fmt.Errorf("%w: its state.db is job %s's, and the folder has no record of that job (was state.db copied in from another job's folder?)", ErrForeign, inDB)
+	case inDB != "" && marker != inDB:
+		return fmt.Errorf("%w: its state.db is job %s's, the folder's job is %s", ErrForeign, inDB, marker)
+	}
+	return nil
 }
 
 // writePID records this process as the job's holder, never through a link.

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -75,10 +76,18 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
 	pidPath := jobdir.Dir(dir).PID()
-	db, err := openDB(path)
+	db, err := openDB(path, 300*time.Millisecond)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		pid, _ := readPID(pidPath)
-		return nil, &InUseError{PID: pid, Path: dir}
+		if pid > 0 && alive(pid) {
+			return nil, &InUseError{PID: pid, Path: dir}
+		}
+		// No grab runs the job: the lock is a reader's (grab status or
+		// ls while the job is stopped), which lets go once it has read.
+		db, err = openDB(path, readerWait)
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, &InUseError{PID: pid, Path: dir}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening state %s: %w", path, err)
@@ -99,9 +108,72 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// openDB opens the database; a file too damaged for bbolt to open is
-// ErrDamaged, not a crash.
-func openDB(path string) (db *bolt.DB, err error) {
+// OpenReader opens the job in dir to read it (grab status, ls, verify
+// while no grab runs it). Readers share the lock and write nothing, not
+// even the pid file; a grab that starts meanwhile waits for them to let go
+// (see Open).
+func OpenReader(dir string) (*Store, error) {
+	path := Path(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening output folder: %w", err)
+	}
+	defer root.Close()
+	if err := checkLinks(root); err != nil {
+		return nil, err
+	}
+	db, err := openDBWith(path, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		pid, _ := readPID(jobdir.Dir(dir).PID())
+		return nil, &InUseError{PID: pid, Path: dir}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening state %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	err = s.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("%w: no job recorded", ErrFormat)
+		}
+		if v := meta.Get(keyFormat); string(v) != strconv.Itoa(Format) {
+			return fmt.Errorf("%w %q: this grab reads format %d", ErrFormat, v, Format)
+		}
+		for _, b := range [][]byte{bucketFiles, bucketBlocks, bucketPartial} {
+			if tx.Bucket(b) == nil {
+				return fmt.Errorf("%w: bucket %s missing", ErrFormat, b)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.checkIdentity(root)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// readerWait is how long Open waits for a reader of a stopped job to let
+// go of its lock.
+const readerWait = 30 * time.Second
+
+// alive reports whether process pid exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// openDB opens the database, waiting up to wait for its lock; a file too
+// damaged for bbolt to open is ErrDamaged, not a crash.
+func openDB(path string, wait time.Duration) (*bolt.DB, error) {
+	return openDBWith(path, &bolt.Options{Timeout: wait, FreelistType: bolt.FreelistMapType})
+}
+
+// openDBWith is openDB with bbolt's options.
+func openDBWith(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -112,7 +184,7 @@ func openDB(path string) (db *bolt.DB, err error) {
 	// (NoFreelistSync) bbolt rebuilds it at open in a goroutine of its own,
 	// where a damaged file panics beyond any recover, and a damaged state
 	// must be an error, never a crash.
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType})
+	db, err = bolt.Open(path, 0o600, o)
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		err = fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
@@ -159,7 +231,9 @@ func (s *Store) Written() int64 {
 
 // Close releases the job.
 func (s *Store) Close() error {
-	os.Remove(s.pidPath)
+	if s.pidPath != "" { // a reader's is ""
+		os.Remove(s.pidPath)
+	}
 	return s.db.Close()
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/jobdir"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -109,5 +110,72 @@ func TestNewerFormatRefused(t *testing.T) {
 	_, err = Open(dir)
 	if !errors.Is(err, ErrFormat) || err.Error() != `unsupported state format "2": this grab reads format 1` {
 		t.Fatalf("Open of format 2: %v", err)
+	}
+}
+
+// Readers of a stopped job share its lock and leave no pid behind; a
+// grab that starts while one reads waits for it instead of failing, even
+// when the pid file names a grab killed earlier.
+func TestReaderDoesNotBlockAStart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetJob(Job{URLs: []string{"http://h/"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Close() // as kill -9 would leave it: the pid file stays
+	pidPath := jobdir.Dir(dir).PID()
+	if err := os.WriteFile(pidPath, []byte("999999999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r1, err := OpenReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := OpenReader(dir)
+	if err != nil {
+		t.Fatalf("a second reader: %v", err)
+	}
+	if j, err := r2.Job(); err != nil || j.URLs[0] != "http://h/" {
+		t.Fatalf("Job: %+v %v", j, err)
+	}
+	r2.Close()
+	if b, _ := os.ReadFile(pidPath); string(b) != "999999999\n" {
+		t.Fatalf("a reader wrote the pid file: %q", b)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		w, err := Open(dir)
+		if err == nil {
+			w.Close()
+		}
+		opened <- err
+	}()
+	select {
+	case err := <-opened:
+		t.Fatalf("Open did not wait for the reader: %v", err)
+	case <-time.After(500 * time.Millisecond): // past the first try's 300 ms
+	}
+	r1.Close()
+	if err := <-opened; err != nil {
+		t.Fatalf("Open after the reader let go: %v", err)
+	}
+}
+
+// A reader of a job a grab runs is told who runs it.
+func TestReaderOfARunningJob(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = OpenReader(dir)
+	var inUse *InUseError
+	if !errors.As(err, &inUse) || inUse.PID != os.Getpid() {
+		t.Fatalf("OpenReader: %v", err)
 	}
 }

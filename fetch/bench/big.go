@@ -288,7 +288,7 @@ func (b *bench) resumeTimes(ctx context.Context, args []string, dir string, reco
 				return 0, 0, fmt.Errorf("big: resume: %w\n%s", err, out.String())
 			}
 			return whole, whole, nil
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 		r, err := job.Inspect(ctx, dir)
 		if err == nil && r.Running && r.State == job.StateRunning && r.Verifying == nil && r.BytesDone > recorded {

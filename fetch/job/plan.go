@@ -112,7 +112,7 @@ func offline(dir, usage string) (files []fetch.File, recorded map[uint64]int64, 
 	if !store.Exists(dir) {
 		return nil, nil, nil, &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: usage + ", where DIR is a job's output folder"}
 	}
-	st, err := store.Open(dir)
+	st, err := store.OpenReader(dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}
