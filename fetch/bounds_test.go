@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/fetchtest"
@@ -204,4 +205,61 @@ func TestDiskFillsWhileWriting(t *testing.T) {
 		t.Fatalf("resume: %v", err)
 	}
 	j.want("/big", data)
+}
+
+// cutBody gives n bytes of data, then fails.
+type cutBody struct {
+	r io.Reader
+}
+
+func (c cutBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("connection reset")
+	}
+	return n, err
+}
+func (cutBody) Close() error { return nil }
+
+// A whole stream that starts over (a source without ranges, rsync where
+// append is refused) is handed the verified blocks it has from the start
+// of the file as its basis, so that a source may send only the rest.
+func TestWholeStreamGetsBasis(t *testing.T) {
+	data := []byte(strings.Repeat("0123456789", 500))
+	var bases []int64
+	var basisOK []bool
+	src := answers{"http://h/w": func(r fetch.Request) (*fetch.Stream, error) {
+		bases = append(bases, r.BasisLen)
+		if r.BasisLen > 0 {
+			got := make([]byte, r.BasisLen)
+			_, err := r.Basis.ReadAt(got, 0)
+			basisOK = append(basisOK, err == nil && string(got) == string(data[:r.BasisLen]))
+		}
+		if len(bases) == 1 {
+			return &fetch.Stream{Body: cutBody{strings.NewReader(string(data[:3000]))}, Len: 5000, Size: 5000, Whole: true}, nil
+		}
+		return &fetch.Stream{Body: body(string(data)), Len: 5000, Size: 5000, Whole: true}, nil
+	}}
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := fetch.New(fetch.Config{Dir: dir, Journal: st, Source: src, Workers: 1, Streams: 1, BlockSize: 1024,
+		Backoff: fetch.Backoff{Base: time.Millisecond, Max: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.Add([]fetch.File{{URL: "http://h/w", Path: "w", Size: -1}})
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(bases) != 2 || bases[0] != 0 || bases[1] != 2048 || len(basisOK) != 1 || !basisOK[0] {
+		t.Fatalf("bases %v, read back right: %v; want the 2 blocks done before the cut", bases, basisOK)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "w")); string(b) != string(data) {
+		t.Fatalf("w: %d bytes, not the source's", len(b))
+	}
 }

@@ -93,6 +93,12 @@ type Request struct {
 	// Conn reports a remote file that no longer matches as *ChangedError.
 	Size      int64
 	Validator string
+	// Basis, for a request of the whole file from byte 0, holds the bytes
+	// [0, BasisLen) of the file as this side has them, verified: a source
+	// may use them to send less (rsync's block checksums, where the daemon
+	// refuses append), but its Stream still carries every byte it covers.
+	Basis    io.ReaderAt
+	BasisLen int64
 }
 
 // Stream is a Conn's answer: a body and what it says about the file.

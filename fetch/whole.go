@@ -67,3 +67,20 @@ func (f *fileState) restartWhole(gen int) {
 	w.gen, w.h, w.reached, w.spoiled = gen, nil, 0, false
 	w.mu.Unlock()
 }
+
+// donePrefix is how many bytes from the file's start are in done blocks
+// one after the other: what a whole stream may take as its basis (see
+// Request.Basis). e.mu is held.
+func (f *fileState) donePrefix(bs int64) int64 {
+	n := int64(0)
+	for _, d := range f.done {
+		if !d {
+			break
+		}
+		n += bs
+	}
+	if f.Size >= 0 {
+		n = min(n, f.Size)
+	}
+	return n
+}

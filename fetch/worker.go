@@ -68,6 +68,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		return nil // superseded before it began
 	}
 	req := Request{URL: t.f.URL, Range: span.Range{Start: t.start, End: t.end}, Size: t.f.Size, Validator: t.f.Validator}
+	if n := t.f.donePrefix(e.cfg.BlockSize); t.whole && t.start == 0 && n > 0 {
+		req.Basis, req.BasisLen = t.part, n
+	}
 	gen := t.gen
 	e.mu.Unlock()
 	jobCtx := ctx
