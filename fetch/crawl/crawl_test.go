@@ -3,7 +3,6 @@ package crawl_test
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -51,25 +50,8 @@ func awkwardTree(t *testing.T) string {
 	return root
 }
 
-// tree lists the regular files under dir with their contents, leaving out
-// grab's state folder.
-func tree(t *testing.T, dir string) map[string][]byte {
-	out := map[string][]byte{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.IsDir() && d.Name() == ".grab" {
-			return filepath.SkipDir
-		}
-		if d.Type().IsRegular() {
-			rel, _ := filepath.Rel(dir, p)
-			out[filepath.ToSlash(rel)], _ = os.ReadFile(p)
-		}
-		return nil
-	})
-	return out
-}
+// tree is fetchtest.Tree.
+func tree(t *testing.T, dir string) map[string][]byte { return fetchtest.Tree(t, dir) }
 
 func keys(m map[string][]byte) []string {
 	var k []string

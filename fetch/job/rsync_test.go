@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
 )
@@ -62,28 +62,8 @@ func serveAwkward(t *testing.T) *rsynctest.Daemon {
 	return d
 }
 
-// tree lists the regular files under dir (grab's state left out); any
-// other kind of file fails the test.
-func tree(t *testing.T, dir string) map[string][]byte {
-	out := map[string][]byte{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.IsDir() && d.Name() == ".grab" {
-			return filepath.SkipDir
-		}
-		rel, _ := filepath.Rel(dir, p)
-		switch {
-		case d.Type().IsRegular():
-			out[filepath.ToSlash(rel)], _ = os.ReadFile(p)
-		case !d.IsDir():
-			t.Errorf("%s is a %v", rel, d.Type())
-		}
-		return nil
-	})
-	return out
-}
+// tree is fetchtest.Tree.
+func tree(t *testing.T, dir string) map[string][]byte { return fetchtest.Tree(t, dir) }
 
 func sameTree(t *testing.T, want, got map[string][]byte) {
 	t.Helper()
