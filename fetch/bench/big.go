@@ -193,27 +193,47 @@ func (b *bench) bigOne(ctx context.Context, tb *scaleTB, size int64) ([]string, 
 
 // bigChild runs one tool as a child process and measures it.
 func bigChild(ctx context.Context, tool, dir, name string, args ...string) (bigRun, error) {
-	r := bigRun{tool: tool}
+	c, out, err := measureChild(ctx, dir, name, args...)
+	r := bigRun{tool: tool, wall: c.wall, rssMB: c.rssMB}
+	if err != nil {
+		return r, fmt.Errorf("%s: %w\n%s", tool, err, out)
+	}
+	r.cpu = cpuOf(*c.usage)
+	return r, nil
+}
+
+// child is what measureChild saw of a process.
+type child struct {
+	wall  time.Duration
+	rssMB float64
+	usage *syscall.Rusage // nil if it did not run
+}
+
+// measureChild runs name in dir and measures it: wall time, peak RSS and
+// its rusage; out is what it wrote.
+func measureChild(ctx context.Context, dir, name string, args ...string) (c child, out string, err error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env = dir, childEnv()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return r, err
+		return c, "", err
 	}
+	// The child's own rusage counts the RSS of this process at the fork
+	// (Linux carries the high-water mark over exec), so its peak is read
+	// from /proc while it runs.
 	stop := make(chan struct{})
 	peak := make(chan float64, 1)
 	go func() { peak <- watchPeak(cmd.Process.Pid, stop) }()
-	err := cmd.Wait()
-	r.wall = time.Since(start)
+	err = cmd.Wait()
+	c.wall = time.Since(start)
 	close(stop)
-	r.rssMB = <-peak
-	if err != nil {
-		return r, fmt.Errorf("%s: %w\n%s", tool, err, out.String())
+	c.rssMB = <-peak
+	if cmd.ProcessState != nil {
+		c.usage = cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	}
-	r.cpu = cpuOf(*cmd.ProcessState.SysUsage().(*syscall.Rusage))
-	return r, nil
+	return c, b.String(), err
 }
 
 // watchPeak samples a child's peak RSS until stop is closed: its own

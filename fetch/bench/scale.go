@@ -220,37 +220,20 @@ func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string
 		return r, err
 	}
 	syscall.Sync() // nor what the tools before it wrote
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return r, err
-	}
-	// The child's own rusage counts the RSS of this process at the fork
-	// (Linux carries the high-water mark over exec), so its peak is read
-	// from /proc while it runs.
-	stop := make(chan struct{})
-	peak := make(chan float64, 1)
-	go func() { peak <- watchPeak(cmd.Process.Pid, stop) }()
-	err := cmd.Wait()
-	r.wall = time.Since(start)
-	close(stop)
-	r.rssMB = <-peak
-	if err != nil && cmd.ProcessState == nil {
+	c, out, err := measureChild(ctx, dir, name, args...)
+	r.wall, r.rssMB = c.wall, c.rssMB
+	if err != nil && c.usage == nil {
 		return r, err
 	}
 	if err != nil {
 		// wget exits 8 when a server error occurred on some URL; the
 		// file count below tells whether that matters.
 		if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || tool != "wget" || ee.ExitCode() != 8 {
-			return r, fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
+			return r, fmt.Errorf("%w: %s", err, strings.TrimSpace(out))
 		}
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.cpu = cpuOf(*ru)
-	r.written = ru.Oublock * 512
+	r.cpu = cpuOf(*c.usage)
+	r.written = c.usage.Oublock * 512
 	r.files, err = checkTree(filepath.Join(filepath.Dir(dir), "tree"), dir, paths)
 	return r, err
 }
