@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -65,6 +66,11 @@ func (e *Engine) hostDown(host string, err error) {
 	}
 	h.fails++
 	h.lastErr = err.Error()
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		// the cause without net/http's Get "URL": (the host is said
+		// beside it)
+		h.lastErr = ue.Err.Error()
+	}
 	if max := e.cfg.MaxWait; max > 0 && now.Sub(h.since) >= max {
 		e.stopLocked(fmt.Errorf("%w: %s for %v: %w", ErrUnreachable, host, max, err))
 		return

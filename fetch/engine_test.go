@@ -421,7 +421,7 @@ func TestSourceUnreachableWaits(t *testing.T) {
 	if f := e.Files()[0]; f.State != fetch.Pending {
 		t.Fatalf("file %v: %s", f.State, f.Err)
 	}
-	if !strings.Contains(waiting.WaitingWhy, "proxy: host unreachable (SOCKS reply 0x04)") {
+	if strings.HasPrefix(waiting.WaitingWhy, "Get ") || !strings.Contains(waiting.WaitingWhy, "proxy: host unreachable (SOCKS reply 0x04)") {
 		t.Fatalf("waiting because %q", waiting.WaitingWhy)
 	}
 }
