@@ -463,9 +463,22 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 		doneBytes += span.Block(i, e.cfg.BlockSize, f.Size).Len()
 	}
 	if f.Whole && doneBytes < f.Size {
-		// A whole stream cannot resume in the middle.
+		// A whole stream cannot resume in the middle; a source that
+		// takes a basis is handed the blocks at the file's start.
+		keep := int64(0)
+		if bt, ok := e.cfg.Source.(BasisTaker); ok && bt.TakesBasis(f.URL) {
+			for keep < int64(len(done)) && done[keep] {
+				keep++
+			}
+		}
 		doneBytes = 0
-		clear(done)
+		for i := range done {
+			if int64(i) >= keep {
+				done[i] = false
+			} else {
+				doneBytes += span.Block(int64(i), e.cfg.BlockSize, f.Size).Len()
+			}
+		}
 		partials = nil
 	}
 	type goodPartial struct {

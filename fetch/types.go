@@ -132,6 +132,15 @@ type Listing struct {
 	Entries []listing.Entry
 }
 
+// BasisTaker is a Source whose whole streams can use what this side has
+// of a file (Request.Basis) to send only the rest: rsync, where the module
+// refuses append. For a file it takes a basis for, a resume keeps the
+// verified blocks at the start of a file that comes only whole, instead of
+// fetching them again.
+type BasisTaker interface {
+	TakesBasis(rawURL string) bool
+}
+
 // Source hands out connections. Each worker holds one Conn for its life,
 // which keeps its own connections and, through a proxy, its own identity.
 type Source interface {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -410,3 +411,64 @@ func TestRsyncGarbage(t *testing.T) {
 		t.Fatalf("garbage daemon's file: %s %q", bad.State, bad.Err)
 	}
 }
+
+// Where the module refuses --append, a job stopped mid-file resumes with
+// the blocks already in as the whole stream's basis: the daemon sends
+// about the rest, not the file again.
+func TestRsyncRefusedAppendResumesByBasis(t *testing.T) {
+	d := rsynctest.Start(t)
+	data := content(12, 6<<20+5)
+	d.WriteFile(t, "big.bin", data)
+	var down atomic.Int64
+	relay := fetchtest.Listen(t, func(c net.Conn) {
+		s, err := net.Dial("tcp", d.Addr)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+
+		io.Copy(c, io.TeeReader(s, writerFunc(func(p []byte) (int, error) { down.Add(int64(len(p))); return len(p), nil })))
+
+	})
+	s := settings()
+	s.Workers = 1 // one stream at a time
+	s.Output = filepath.Join(t.TempDir(), "case")
+	u, _ := url.Parse("rsync://" + relay + "/" + rsynctest.NoAppend + "/big.bin")
+	run := func(stopAt int64) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		j, err := job.Open(ctx, job.Options{Settings: s, URLs: []*url.URL{u}, Tune: func(c *fetch.Config) {
+			c.BlockSize, c.ChunkSize, c.FirstChunk = 64<<10, 1<<20, 1<<20
+		}})
+		if err != nil {
+			return err
+		}
+		defer j.Close()
+		if stopAt > 0 {
+			go func() {
+				for ctx.Err() == nil && j.Status().Fetched < stopAt {
+					time.Sleep(time.Millisecond)
+				}
+				cancel() // as Ctrl-C: progress is saved
+			}()
+		}
+		return j.Run(ctx)
+	}
+	if err := run(4 << 20); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	before := down.Load()
+	if err := run(0); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	sameTree(t, map[string][]byte{"big.bin": data}, tree(t, s.Output))
+	t.Logf("the resume had the daemon send %d bytes of a %d-byte file", down.Load()-before, len(data))
+	if n := down.Load() - before; n > int64(len(data))-2<<20 {
+		t.Errorf("the resume had the daemon send %d bytes of a %d-byte file", n, len(data))
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

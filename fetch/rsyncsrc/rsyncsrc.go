@@ -69,6 +69,10 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 // Conn implements fetch.Source.
 func (s *Source) Conn(worker int) fetch.Conn { return s.conn(worker) }
 
+// TakesBasis implements fetch.BasisTaker: a whole stream (the module
+// refuses append) sends only what the basis does not hold.
+func (s *Source) TakesBasis(string) bool { return true }
+
 func (s *Source) conn(worker int) *Conn {
 	return &Conn{src: s, dialer: s.DialerFor(worker), id: dial.NewIdentity()}
 }
@@ -382,8 +386,13 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		end = r.Range.End
 	}
 	req := rsync.Request{File: f}
-	if appendMode > 0 {
+	switch {
+	case appendMode > 0:
 		req.Offset = start
+	case start == 0 && r.Basis != nil && r.BasisLen > 0 && r.BasisLen <= f.Size:
+		// The daemon refers to the blocks this side has instead of
+		// sending them; the reply reads them from the basis.
+		req.Basis, req.BasisLen = r.Basis, r.BasisLen
 	}
 	if err := s.Request(req); err != nil {
 		return fail(classify(err, ctx))

@@ -7,17 +7,20 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/listing"
 	"github.com/grab-ir/grab/fetch/rsync"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
@@ -307,4 +310,74 @@ func TestGetFiles(t *testing.T) {
 	if n := strings.Count(d.Log(), "rsync on plain/"); n != 2 {
 		t.Errorf("%d sessions, want 2", n)
 	}
+}
+
+// Where the module refuses --append, a whole request with a basis (the
+// blocks already on disk) has the daemon send only the rest: the stream
+// is the whole file, the wire carries about what was missing. A basis
+// that is wrong costs bytes, never the file.
+func TestRefusedAppendSendsOnlyTheRest(t *testing.T) {
+	d, src := setup(t)
+	data := tree["dump/a b.bin"]
+	var down atomic.Int64
+	relay := fetchtest.Listen(t, func(c net.Conn) {
+		s, err := net.Dial("tcp", d.Addr)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+		io.Copy(counter{c, &down}, s)
+	})
+	u := "rsync://" + relay + "/" + rsynctest.NoAppend + "/dump/a%20b.bin"
+	fetchWith := func(basis []byte) ([]byte, int64) {
+		t.Helper()
+		before := down.Load()
+		r := fetch.Request{URL: u, Range: span.Range{Start: 0, End: -1}, Size: -1}
+		if basis != nil {
+			r.Basis, r.BasisLen = bytes.NewReader(basis), int64(len(basis))
+		}
+		s, err := src.Conn(0).Get(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(s.Body)
+		s.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := int64(-1); n != down.Load(); time.Sleep(100 * time.Millisecond) {
+			n = down.Load() // until the session's last bytes are through
+		}
+		return b, down.Load() - before
+	}
+	all, plain := fetchWith(nil)
+	part, based := fetchWith(data[:768<<10])
+	bad := append([]byte(nil), data[:768<<10]...)
+	for i := range bad {
+		bad[i] ^= 0x5a
+	}
+	wrong, _ := fetchWith(bad)
+	for name, b := range map[string][]byte{"without basis": all, "with basis": part, "with a wrong basis": wrong} {
+		if !bytes.Equal(b, data) {
+			t.Errorf("%s: %d bytes, not the file", name, len(b))
+		}
+	}
+	missing := int64(len(data) - 768<<10)
+	t.Logf("daemon sent %d bytes without a basis, %d with %d of %d bytes in it", plain, based, 768<<10, len(data))
+	if plain < int64(len(data)) || based > missing+64<<10 {
+		t.Errorf("daemon sent %d bytes without a basis and %d with one; %d were missing", plain, based, missing)
+	}
+}
+
+// counter counts what is written through it.
+type counter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }

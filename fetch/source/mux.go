@@ -13,6 +13,13 @@ import (
 // holds one Conn of each kind, made on first use.
 type mux struct{ by map[string]fetch.Source }
 
+// TakesBasis implements fetch.BasisTaker for the source of rawURL.
+func (m *mux) TakesBasis(rawURL string) bool {
+	scheme, _, _ := strings.Cut(rawURL, "://")
+	bt, ok := m.by[strings.ToLower(scheme)].(fetch.BasisTaker)
+	return ok && bt.TakesBasis(rawURL)
+}
+
 func (m *mux) Conn(worker int) fetch.Conn {
 	return &muxConn{m: m, worker: worker, conns: map[fetch.Source]fetch.Conn{}}
 }
