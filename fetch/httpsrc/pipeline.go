@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 )
@@ -62,23 +63,26 @@ func (c *Conn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int
 		if c.pipelineOff.Load() || len(left) == 1 {
 			return c.oneByOne(ctx, reqs, left, fn)
 		}
-		n, err := c.pipeline(ctx, reqs, left, fn)
+		n, on, err := c.pipeline(ctx, reqs, left, fn)
 		var fnErr *callbackError
 		switch {
 		case errors.As(err, &fnErr):
 			return fnErr.err
+		case err != nil && ctx.Err() != nil:
+			return context.Cause(ctx) // the caller stopped it: no file's fault
 		case err == nil:
 		case n == 0 && !errors.Is(err, errClosed) && !errors.Is(err, errSpoilt):
-			// nothing got through: the error is every file's (a dead
-			// circuit, a host that is down)
+			// nothing got through: the error is that of every file of
+			// the connection's host (a dead circuit, a host that is down)
 			fresh++
-			if fresh > 1 || ctx.Err() != nil {
-				for _, i := range left {
+			if fresh > 1 {
+				for _, i := range left[:on] {
 					if err := fn(i, nil, err); err != nil {
 						return err
 					}
 				}
-				return nil
+				left, fresh = left[on:], 0
+				continue
 			}
 		case n == 1 && errors.Is(err, errClosed):
 			// one answer a connection: the server does not pipeline
@@ -124,33 +128,29 @@ func wholeOf(r fetch.Request) fetch.Request {
 
 // pipeline sends the requests idx (in order, all to the host of the
 // first; it stops at one to another host) on one new connection and hands
-// the answers to fn. It returns how many of idx were handed over, and
-// why it stopped short.
-func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) (int, error) {
-	first, err := url.Parse(reqs[idx[0]].URL)
-	if err != nil {
-		return 0, &fetch.PermanentError{Err: err}
-	}
+// the answers to fn. It returns how many of idx were handed over, how
+// many were on the connection, and why it stopped short.
+func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) (int, int, error) {
 	var hreqs []*http.Request
 	for _, i := range idx {
 		req, _, err := c.request(ctx, wholeOf(reqs[i]))
 		if err != nil {
-			if len(hreqs) == 0 {
+			if len(hreqs) == 0 { // its own error, no one else's
 				if err := fn(i, nil, err); err != nil {
-					return 0, &callbackError{err}
+					return 0, 0, &callbackError{err}
 				}
-				return 1, nil
+				return 1, 1, nil
 			}
 			break
 		}
-		if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		if len(hreqs) > 0 && (req.URL.Scheme != hreqs[0].URL.Scheme || req.URL.Host != hreqs[0].URL.Host) {
 			break
 		}
 		hreqs = append(hreqs, req)
 	}
 	conn, err := c.dialFor(ctx, hreqs[0])
 	if err != nil {
-		return 0, err
+		return 0, len(hreqs), err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -167,29 +167,25 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		return bw.Flush()
 	}
 	if err := send(MaxPipeline); err != nil {
-		return 0, requestError(ctx, hreqs[0], err)
+		return 0, len(hreqs), requestError(ctx, hreqs[0], err)
 	}
 	br := bufio.NewReaderSize(conn, MaxHeaderBytes+4<<10)
 	for k, req := range hreqs {
 		i := idx[k]
-		err := headerFits(br)
-		var resp *http.Response
-		if err == nil {
-			resp, err = http.ReadResponse(br, req)
-		}
-		if err != nil && (errors.Is(err, errHeaderTooLarge) || malformed(err)) {
+		resp, err := readAnswer(conn, br, req)
+		if err != nil && (errors.Is(err, errHeaderTooLarge) || errors.Is(err, errInterim) || malformed(err)) {
 			// This answer's fault, not the connection's: it fails
 			// its file; the rest go on a new connection.
 			if err := fn(i, nil, &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Redacted(), ErrBadAnswer, err)}); err != nil {
-				return k + 1, &callbackError{err}
+				return k + 1, len(hreqs), &callbackError{err}
 			}
 			if k+1 == len(hreqs) {
-				return k + 1, nil
+				return k + 1, len(hreqs), nil
 			}
-			return k + 1, errSpoilt
+			return k + 1, len(hreqs), errSpoilt
 		}
 		if err != nil {
-			return k, closedOr(ctx, k, req, err)
+			return k, len(hreqs), closedOr(ctx, k, req, err)
 		}
 		body := &drainer{r: resp.Body}
 		resp.Body = body
@@ -209,20 +205,52 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		}
 		body.Close()
 		if err != nil {
-			return k + 1, &callbackError{err}
+			return k + 1, len(hreqs), &callbackError{err}
 		}
 		switch {
 		case k+1 == len(hreqs):
 		case body.spoilt:
-			return k + 1, errSpoilt
+			return k + 1, len(hreqs), errSpoilt
 		case resp.Close:
-			return k + 1, errClosed
+			return k + 1, len(hreqs), errClosed
 		}
 		if err := send(k + 1 + MaxPipeline); err != nil {
-			return k + 1, errClosed
+			return k + 1, len(hreqs), errClosed
 		}
 	}
-	return len(hreqs), nil
+	return len(hreqs), len(hreqs), nil
+}
+
+// answerTimeout bounds the wait for an answer's header, as the client's
+// ResponseHeaderTimeout does for Get.
+const answerTimeout = 2 * time.Minute
+
+// errInterim is a connection that sends only interim (1xx) answers.
+var errInterim = errors.New("more than 5 interim (1xx) answers")
+
+// readAnswer reads the final answer to req: interim ones (100 Continue,
+// 103 Early Hints) are skipped, as net/http's client does, so that no
+// answer is taken for the next request's; a 101 cannot be read on.
+func readAnswer(conn net.Conn, br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	conn.SetReadDeadline(time.Now().Add(answerTimeout))
+	defer conn.SetReadDeadline(time.Time{}) // a body takes as long as it takes: the caller watches it
+	for range 5 {
+		if err := headerFits(br); err != nil {
+			return nil, err
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case resp.StatusCode == http.StatusSwitchingProtocols:
+			return nil, fmt.Errorf("%w: 101 Switching Protocols to a GET", errInterim)
+		case resp.StatusCode >= 100 && resp.StatusCode < 200:
+			continue // its header is all of it
+		}
+		return resp, nil
+	}
+	return nil, errInterim
 }
 
 // closedOr is the error that stopped a connection after k answers: the
@@ -258,7 +286,9 @@ func (c *Conn) dialFor(ctx context.Context, req *http.Request) (net.Conn, error)
 	}
 	tc.ServerName, tc.NextProtos = host, []string{"http/1.1"}
 	tlsConn := tls.Client(conn, tc)
-	if err := tlsConn.HandshakeContext(ctx); err != nil {
+	hctx, cancel := context.WithTimeout(ctx, time.Minute) // as the client's TLSHandshakeTimeout
+	defer cancel()
+	if err := tlsConn.HandshakeContext(hctx); err != nil {
 		conn.Close()
 		return nil, requestError(ctx, req, &url.Error{Op: "Get", URL: req.URL.String(), Err: err})
 	}

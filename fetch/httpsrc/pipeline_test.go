@@ -2,6 +2,8 @@ package httpsrc_test
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
@@ -225,4 +228,80 @@ func asTransient(err error, tr **fetch.TransientError) bool {
 	e, ok := err.(*fetch.TransientError)
 	*tr = e
 	return ok
+}
+
+// Interim answers (103 Early Hints, 100 Continue) are skipped: every file
+// gets its own answer, none the one before it.
+func TestGetBatchInterimAnswers(t *testing.T) {
+	base := "http://" + fetchtest.Listen(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body := "body of " + req.URL.Path
+			fmt.Fprintf(c, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"+
+				"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}
+	})
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	urls := []string{base + "/f1", base + "/f2", base + "/f3", base + "/f4"}
+	got, errs := batch(t, c, urls)
+	for _, u := range urls {
+		if want := "body of " + u[len(base):]; string(got[u]) != want || errs[u] != nil {
+			t.Errorf("%s: %q %v, want %q", u, got[u], errs[u], want)
+		}
+	}
+}
+
+// One request's error is its own: a URL that does not parse fails alone,
+// and a dead host fails its own files, not those of a live one after it.
+func TestGetBatchBlamesOnlyItsOwn(t *testing.T) {
+	live, _ := rawPipeServer(t, 100, func(p string) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(p), p)
+	})
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	urls := []string{live + "/%zz", live + "/a", dead + "/b", dead + "/c", live + "/d"}
+	got, errs := batch(t, c, urls)
+	for _, u := range []string{live + "/a", live + "/d"} {
+		if string(got[u]) != u[len(live):] || errs[u] != nil {
+			t.Errorf("%s: %q %v", u, got[u], errs[u])
+		}
+	}
+	if err := errs[live+"/%zz"]; err == nil || !strings.Contains(err.Error(), "invalid URL escape") {
+		t.Errorf("bad URL: %v", err)
+	}
+	for _, u := range []string{dead + "/b", dead + "/c"} {
+		if err := errs[u]; err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), dead) {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+// A batch the caller stops (the stall watch, the job ending) returns the
+// cause at once, and blames no file.
+func TestGetBatchStopped(t *testing.T) {
+	base := "http://" + fetchtest.Listen(t, func(c net.Conn) { io.Copy(io.Discard, c) }) // never answers
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stop := errors.New("stalled")
+	time.AfterFunc(200*time.Millisecond, func() { cancel(stop) })
+	reqs := []fetch.Request{{URL: base + "/a", Size: -1}, {URL: base + "/b", Size: -1}}
+	err := c.(*httpsrc.Conn).GetBatch(ctx, reqs, func(i int, s *fetch.Stream, err error) error {
+		t.Errorf("file %d handed over: %v", i, err)
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("GetBatch: %v, want the cause", err)
+	}
 }
