@@ -598,7 +598,8 @@ func (e *Engine) add(files []File) int {
 		e.nextID++
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
-		if in.State == Skipped {
+		if in.State == Skipped || in.State == Failed && in.Path == "" {
+			// left out, or a file no local name could be made for
 			e.changedFile(f)
 			n++
 			continue

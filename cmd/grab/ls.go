@@ -81,6 +81,9 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		if f.Kind != fetch.KindFile {
 			continue
 		}
+		if f.Path == "" { // no local name could be made for it
+			f.Path = f.URL
+		}
 		e := planEntry{Path: f.Path, URL: f.URL, Class: f.Class, Size: f.Size, State: f.State.String(), SHA256: f.SHA256, Error: f.Err}
 		if f.Size < 0 && f.Estimate >= 0 {
 			e.Estimate = f.Estimate

@@ -43,7 +43,11 @@ func summarize(u *ui, j *job.Job) {
 	}
 	for _, f := range j.Files() {
 		if f.State == fetch.Failed {
-			u.printf("failed: %s: %s", job.Clean(f.Path), job.Clean(f.Err))
+			name := f.Path
+			if name == "" { // no local name could be made for it
+				name = f.URL
+			}
+			u.printf("failed: %s: %s", job.Clean(name), job.Clean(f.Err))
 		}
 	}
 }

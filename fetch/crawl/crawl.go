@@ -160,13 +160,16 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 		} else if !e.Approx && e.Size >= 0 {
 			size = e.Size
 		}
-		local, err := c.mapFile(root, segs, e.URL.RawQuery)
-		if err != nil {
-			return skip(err)
-		}
 		u := scope.URL(segs, false)
 		if e.URL.RawQuery != "" {
 			u += "?" + e.URL.RawQuery
+		}
+		local, err := c.mapFile(root, segs, e.URL.RawQuery)
+		if err != nil {
+			// A file of the dump that cannot be named here (a path too
+			// long): missing, so failed, never dropped in silence.
+			return fetch.File{URL: u, Root: root, Depth: len(segs) - 1, Size: -1, Estimate: e.Size,
+				State: fetch.Failed, Err: "no local name for it: " + err.Error()}, true
 		}
 		f = fetch.File{URL: u, Root: root, Depth: len(segs) - 1, Path: local,
 			Class: c.classes.Classify(path.Base(local)), Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}
@@ -225,7 +228,7 @@ func queryName(last, query string) string {
 	case !scripts[strings.ToLower(path.Ext(last))]:
 		return last
 	}
-	return last + "?" + query
+	return last + "?" + strings.ReplaceAll(query, "/", "%2F") // a query may hold "/", a name not
 }
 
 // fileName reports whether a query value's last element looks like a
@@ -265,6 +268,11 @@ func (c *Crawler) Rename(f *fetch.File, name string) (string, error) {
 	p, err := c.mapper.Rename(fileKey(root.String(), segs, u.RawQuery), segs, name)
 	if err != nil {
 		return "", err
+	}
+	for alg, v := range c.sums.Lookup(f.Path) { // listed by the name it had: another file's
+		if f.Expect[alg] == v {
+			delete(f.Expect, alg)
+		}
 	}
 	for alg, v := range c.sums.Lookup(p) { // --checksums lists it by this name
 		if f.Expect == nil {

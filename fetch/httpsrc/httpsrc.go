@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -94,9 +93,9 @@ type Conn struct {
 	mu      sync.Mutex
 	circ    *dial.Circuit
 	client  *http.Client
-	// pipelineOff is set once the server is seen to answer one request
-	// per connection: GetBatch asks one at a time from then on.
-	pipelineOff atomic.Bool
+	// pipelineOff holds the hosts seen to answer one request per
+	// connection: GetBatch asks them one at a time from then on.
+	pipelineOff sync.Map // host → true
 }
 
 var (

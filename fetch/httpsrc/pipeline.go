@@ -60,8 +60,13 @@ func (c *Conn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		if c.pipelineOff.Load() || len(left) == 1 {
-			return c.oneByOne(ctx, reqs, left, fn)
+		if _, off := c.pipelineOff.Load(hostOf(reqs[left[0]].URL)); off || len(left) == 1 {
+			n, err := c.oneByOne(ctx, reqs, left, fn)
+			if err != nil {
+				return err
+			}
+			left = left[n:]
+			continue
 		}
 		n, on, err := c.pipeline(ctx, reqs, left, fn)
 		var fnErr *callbackError
@@ -86,7 +91,7 @@ func (c *Conn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int
 			}
 		case n == 1 && errors.Is(err, errClosed):
 			// one answer a connection: the server does not pipeline
-			c.pipelineOff.Store(true)
+			c.pipelineOff.Store(hostOf(reqs[left[0]].URL), true)
 		}
 		if n > 0 {
 			fresh = 0
@@ -96,23 +101,37 @@ func (c *Conn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int
 	return nil
 }
 
-// oneByOne is GetBatch without pipelining: Get for each request.
-func (c *Conn) oneByOne(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) error {
-	for _, i := range idx {
+// oneByOne is GetBatch without pipelining: Get for each request of idx
+// to the first one's host. It returns how many it handed over.
+func (c *Conn) oneByOne(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) (int, error) {
+	host := hostOf(reqs[idx[0]].URL)
+	for k, i := range idx {
+		if k > 0 && hostOf(reqs[i].URL) != host {
+			return k, nil
+		}
 		s, err := c.Get(ctx, wholeOf(reqs[i]))
 		if err != nil {
 			if err := fn(i, nil, err); err != nil {
-				return err
+				return k, err
 			}
 			continue
 		}
 		err = fn(i, s, nil)
 		s.Body.Close()
 		if err != nil {
-			return err
+			return k, err
 		}
 	}
-	return nil
+	return len(idx), nil
+}
+
+// hostOf is the scheme and host of rawURL, "" if it does not parse.
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // callbackError carries an error of GetBatch's fn through pipeline.

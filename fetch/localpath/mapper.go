@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,18 +116,32 @@ func (m *Mapper) MapAs(key string, segments []string, name string) (string, erro
 
 // Rename gives the file of key, mapped before, the local name name in
 // the same folder (numbered if taken), for a name its source tells only
-// when asked (Content-Disposition). Its old path stays taken. On error
-// the file keeps its old path.
+// when asked (Content-Disposition). A file that has that name already
+// keeps its path; otherwise its old path is let go (nothing is placed at
+// it yet). On error the file keeps its old path.
 func (m *Mapper) Rename(key string, segments []string, name string) (string, error) {
+	if len(segments) == 0 {
+		return "", fmt.Errorf("%w: a file needs a name", ErrBadSegment)
+	}
+	segs := append(slices.Clone(segments[:len(segments)-1]), name)
+	names, err := cleanAll(segs)
+	if err != nil {
+		return "", err
+	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	old, had := m.byKey[key]
+	if had && path.Base(old) == names[len(names)-1] {
+		return old, nil
+	}
 	delete(m.byKey, key)
-	m.mu.Unlock()
-	p, err := m.MapAs(key, segments, name)
+	if had {
+		delete(m.used, old)
+	}
+	p, err := m.mapLocked(segs, names, false, key)
 	if err != nil && had {
-		m.mu.Lock()
 		m.byKey[key] = old
-		m.mu.Unlock()
+		m.used[old] = struct{}{}
 	}
 	return p, err
 }
@@ -151,17 +166,30 @@ func (m *Mapper) mapKey(segments []string, dir bool, last string) (string, error
 		}
 		return "", fmt.Errorf("%w: a file needs a name", ErrBadSegment)
 	}
+	names, err := cleanAll(segments)
+	if err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mapLocked(segments, names, dir, last)
+}
+
+// cleanAll is clean of every segment.
+func cleanAll(segments []string) ([]string, error) {
 	names := make([]string, len(segments))
 	for i, seg := range segments {
 		n, err := clean(seg)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		names[i] = n
 	}
+	return names, nil
+}
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// mapLocked is mapKey with the segments cleaned into names; m.mu is held.
+func (m *Mapper) mapLocked(segments, names []string, dir bool, last string) (string, error) {
 	if local, ok := m.byKey[last]; ok {
 		return local, nil
 	}

@@ -464,3 +464,31 @@ func ctl(i int) byte {
 	}
 	return byte(i)
 }
+
+// A file its source names with the name it has keeps its path; one named
+// otherwise lets its old path go, so that the next file may have it.
+func TestRenameQueryFile(t *testing.T) {
+	m := NewMapper(0)
+	segs := []string{"get.php"}
+	a := QueryKey("http://h/dump/", segs, "file=a.jpg")
+	if p, err := m.MapAs(a, segs, "a.jpg"); err != nil || p != "a.jpg" {
+		t.Fatalf("MapAs: %q %v", p, err)
+	}
+	if p, err := m.Rename(a, segs, "a.jpg"); err != nil || p != "a.jpg" {
+		t.Fatalf("Rename to the name it has: %q %v", p, err)
+	}
+	b := QueryKey("http://h/dump/", segs, "id=2")
+	m.MapAs(b, segs, "get.php?id=2")
+	if p, err := m.Rename(b, segs, "b.pdf"); err != nil || p != "b.pdf" {
+		t.Fatalf("Rename: %q %v", p, err)
+	}
+	if p, _ := m.Map([]string{"get.php?id=2"}, false); p != "get.php?id=2" {
+		t.Fatalf("the old name is still taken: %q", p)
+	}
+	if p, err := m.Rename(b, segs, "../x/.."); err == nil || p != "" {
+		t.Fatalf("Rename to a bad name: %q %v", p, err)
+	}
+	if p, _ := m.MapAs(b, segs, "whatever"); p != "b.pdf" {
+		t.Fatalf("after a failed rename the file is at %q", p)
+	}
+}
