@@ -83,7 +83,7 @@ func TestBenchUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "--scenario", "huge"}, "grab: error: --scenario \"huge\": want single, photos, priority, slowlink, eta, rsync, scale or all\n"},
+		{[]string{"bench", "--scenario", "huge"}, "grab: error: --scenario \"huge\": want single, photos, priority, slowlink, eta, rsync, scale, big or all\n"},
 		{[]string{"bench", "http://x/"}, "grab: error: grab bench takes no URL\ngrab: hint: grab bench [--scenario single] [--quick]\n"},
 	} {
 		r := grab(t, c.args...)
