@@ -31,6 +31,12 @@ func (e *Engine) work(ctx context.Context, l *lane) error {
 			return nil
 		}
 		finish := false
+		if t.batch != nil {
+			if err := e.runBatch(ctx, l, t.batch, buf, h); err != nil {
+				return err
+			}
+			continue
+		}
 		if t.f.Kind == KindListing {
 			e.crawl(ctx, l.c.conn, t)
 			e.release(t)
