@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -429,4 +430,31 @@ func TestRsyncGarbage(t *testing.T) {
 	if bad.State != fetch.Failed || !strings.Contains(bad.Err, "rsync: protocol error") || !strings.Contains(bad.Err, "hint: the daemon sent what rsync never sends") {
 		t.Fatalf("garbage daemon's file: %s %q", bad.State, bad.Err)
 	}
+}
+
+// Many small files share sessions: the daemon logs one "rsync on" line
+// per session, and 120 files in six folders take a handful of them
+// (one for the listing), not one each; every file lands byte-identical.
+func TestRsyncSmallFilesBatched(t *testing.T) {
+	d := rsynctest.Start(t)
+	want := map[string][]byte{}
+	for i := range 120 {
+		name := fmt.Sprintf("photos/%02d/IMG_%04d.jpg", i%6, i)
+		want[name] = content(uint64(100+i), 2000+i*150)
+		d.WriteFile(t, "leak/"+name, want[name])
+	}
+	out, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, want, tree(t, out))
+	sessions := strings.Count(d.Log(), "rsync on plain/")
+	if sessions > 12 {
+		t.Errorf("%d sessions for %d files, want a few", sessions, len(want))
+	}
+	requests := 0
+	for _, f := range files {
+		requests += f.Requests
+	}
+	t.Logf("%d files in %d sessions (%d requests)", len(want), sessions, requests)
 }
