@@ -19,7 +19,7 @@ type SOCKS struct {
 	mu     sync.Mutex
 	hosts  []string
 	users  map[string]bool
-	cut    int64 // > 0: the next connection carrying more from the daemon is closed
+	cut    int64  // > 0: the next connection carrying more from the daemon is closed
 	from   []byte // the next read from the daemon holding it gets to instead
 	to     []byte
 }
