@@ -44,16 +44,21 @@ const batchTime = 4 * time.Second
 // batch is small whole files that one lane fetches with one GetBatch.
 // Its tasks are registered with their files as any task is, so no other
 // lane takes them; until its turn comes a task is waiting (task.waiting),
-// and neither split, twinned nor stopped for higher-class work. The batch
-// holds one request of its circuit (circ.active) for its life, not one per
-// file.
+// and neither split, twinned nor stopped for higher-class work, but an
+// idle lane on a faster circuit may take it out of the batch (unbatch).
+// The batch holds one request of its circuit (circ.active) for its life,
+// not one per file.
 type batch struct {
 	tasks []*task
 	cur   *task // whose stream is read or awaited, under e.mu
 }
 
 // waiting reports whether t waits for its turn in a batch. e.mu is held.
-func (t *task) waiting() bool { return t.batch != nil && t.batch.cur != t }
+func (t *task) waiting() bool { return t.batch != nil && t.batch.cur != t && !t.dropped }
+
+// errRestDropped stops a batch whose files left were all taken by other
+// lanes (unbatch): nobody waits for their bytes.
+var errRestDropped = errors.New("the rest of the batch went to other lanes")
 
 // batchable reports whether lane l should fetch t in a batch with the
 // files that follow it: its Conn can, and t is a whole small file. e.mu
@@ -85,10 +90,20 @@ func (e *Engine) joins(f *fileState, w *batchWant) bool {
 // the first of a batch: it takes the files l would pick next, in fetch
 // order, for as long as they are whole small files of lead's host and
 // class, up to maxBatch of them and about batchTime of data at the
-// lane's rate. A batch of one is no batch. e.mu is held.
+// circuit's rate. A batch of one is no batch. e.mu is held.
 func (e *Engine) extend(l *lane, lead *task) {
+	// What the circuit moves in batchTime, not the lane's share of it:
+	// the lanes of a circuit overlap their batches' starts, and smaller
+	// batches cost a start (four round trips) per file or two. Before
+	// the circuit's rate is known, the median circuit's stands in; before
+	// any is known, a first range's worth. A batch that holds its files
+	// too long on a slow circuit gives them up to idle lanes (unbatch).
+	r, _ := e.scorer.Rate(l.c.id)
+	if r <= 0 {
+		r = e.medianRate()
+	}
 	budget := e.firstChunk()
-	if r := e.laneRate(l, 0); r > 0 {
+	if r > 0 {
 		budget = int64(r * batchTime.Seconds())
 	}
 	w := &batchWant{host: lead.f.host, class: lead.f.Class, left: budget - lead.end}
@@ -184,17 +199,42 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 		}
 		return nil
 	}
+	dropped := func(t *task) bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return t.dropped
+	}
+	// restDropped reports whether every file not heard of yet went to
+	// another lane.
+	restDropped := func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for k, t := range b.tasks {
+			if !heard[k] && !t.dropped {
+				return false
+			}
+		}
+		return true
+	}
 	err := l.c.conn.(Batcher).GetBatch(ctx, reqs, func(i int, s *Stream, err error) error {
 		if i < 0 || i >= len(heard) || heard[i] {
 			return nil // not ours to hear
 		}
 		heard[i] = true
-		if stop = one(i, s, err); stop != nil {
-			return stop
+		if !dropped(b.tasks[i]) { // (a dropped file's bytes go unread)
+			if stop = one(i, s, err); stop != nil {
+				return stop
+			}
+		}
+		if restDropped() {
+			return errRestDropped
 		}
 		turn()
 		return nil
 	})
+	if errors.Is(err, errRestDropped) {
+		err = nil
+	}
 	stopWatch()
 	cancel(nil)
 	if stop == nil && err != nil {
@@ -208,9 +248,10 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 			}
 		}
 	}
-	// Files the batch never answered go back to the pool.
+	// Files the batch never answered go back to the pool (those dropped
+	// are another lane's already).
 	for i, t := range b.tasks {
-		if !heard[i] {
+		if !heard[i] && !dropped(t) {
 			e.release(t)
 		}
 	}
@@ -218,4 +259,60 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 	l.c.active-- // the batch's one request
 	e.mu.Unlock()
 	return stop
+}
+
+// unbatch gives idle lane l a file that waits in another circuit's batch,
+// when that batch would take far longer to reach and bring it than l
+// would: the last waiting file of the batch expected to end last, if its
+// lane's rate and l's are known, that batch needs more than 2 s for the
+// rest and more than four times what l needs for the file. The file
+// leaves the batch (task.dropped), which reads past its bytes, or stops
+// if no file it waits for is left. It is the tail's remedy for a batch,
+// as split is for a long range. e.mu is held.
+func (e *Engine) unbatch(l *lane, started []*fileState) (*task, error) {
+	mine := e.laneRate(l, 1)
+	if mine <= 0 {
+		return nil, nil
+	}
+	var best *task
+	var worst float64
+	seen := map[*batch]bool{}
+	for _, f := range started {
+		for t := range f.tasks {
+			b := t.batch
+			if b == nil || seen[b] || t.lane == nil || t.lane.c == l.c {
+				continue
+			}
+			seen[b] = true
+			r := e.laneRate(t.lane, 0)
+			if r <= 0 {
+				continue
+			}
+			var left int64
+			var last *task
+			for _, bt := range b.tasks {
+				if _, ok := bt.f.tasks[bt]; !ok || bt.gen != bt.f.gen {
+					continue // heard of, dropped, or superseded
+				}
+				left += bt.end - bt.cursor
+				if bt.waiting() {
+					last = bt
+				}
+			}
+			if last == nil {
+				continue
+			}
+			secs := float64(left) / r
+			mineTakes := float64(last.end)/mine + l.c.ttfb.Seconds()
+			if secs > max(2, 4*mineTakes) && secs > worst {
+				best, worst = last, secs
+			}
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	best.dropped = true
+	delete(best.f.tasks, best)
+	return e.pickIn(best.f, span.AlignUp(best.f.Size, e.cfg.BlockSize))
 }

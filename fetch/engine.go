@@ -220,6 +220,7 @@ type task struct {
 	// request, so its wait for a first byte is not a round trip.
 	batch     *batch
 	pipelined bool
+	dropped   bool // taken out of its batch by another lane (unbatch), under e.mu
 	began     time.Time
 	lastMove  time.Time // last byte received, under e.mu
 	listed    int64     // bytes of a listing received, under e.mu

@@ -208,6 +208,11 @@ func (e *Engine) pick(l *lane, w *batchWant) (*task, time.Duration, error) {
 			ahead = append(ahead, f)
 		}
 	}
+	if w == nil {
+		if t, err := e.unbatch(l, act); t != nil || err != nil {
+			return t, 0, err
+		}
+	}
 	if !l.bulk || w != nil {
 		if !open {
 			return nil, -1, nil
