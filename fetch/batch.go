@@ -90,21 +90,26 @@ func (e *Engine) joins(f *fileState, w *batchWant) bool {
 // the first of a batch: it takes the files l would pick next, in fetch
 // order, for as long as they are whole small files of lead's host and
 // class, up to maxBatch of them and about batchTime of data at the
-// circuit's rate. A batch of one is no batch. e.mu is held.
+// circuit's rate, at most a first range's worth. A batch of one is no
+// batch. e.mu is held.
 func (e *Engine) extend(l *lane, lead *task) {
 	// What the circuit moves in batchTime, not the lane's share of it:
 	// the lanes of a circuit overlap their batches' starts, and smaller
 	// batches cost a start (four round trips) per file or two. Before
 	// the circuit's rate is known, the median circuit's stands in; before
-	// any is known, a first range's worth. A batch that holds its files
-	// too long on a slow circuit gives them up to idle lanes (unbatch).
+	// any is known, a first range's worth, which also bounds it: a
+	// daemon sends a batch's files as fast as the connection takes them,
+	// and what is in flight when grab is killed is sent twice (the
+	// bench's kill -9 run went from 0.7% to 13.5% without the bound). A
+	// batch that holds its files too long on a slow circuit gives them
+	// up to idle lanes (unbatch).
 	r, _ := e.scorer.Rate(l.c.id)
 	if r <= 0 {
 		r = e.medianRate()
 	}
 	budget := e.firstChunk()
 	if r > 0 {
-		budget = int64(r * batchTime.Seconds())
+		budget = min(int64(r*batchTime.Seconds()), budget)
 	}
 	w := &batchWant{host: lead.f.host, class: lead.f.Class, left: budget - lead.end}
 	tasks := []*task{lead}
