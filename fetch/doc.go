@@ -20,6 +20,7 @@
 //	start Workers workers, each with its own Conn:
 //	    for task := next() {            // a pending run, or the back half of the largest running task
 //	        stream := conn.Get(task)    // one request for the run; the first one also learns size and validator
+//	                                    // (small whole files, with a Batcher: several to a request, streams in turn)
 //	        copy stream → partial file, hash per block, mark blocks done
 //	        on error: requeue the rest, back off, or fail the file (permanent errors)
 //	        when a file has every block: read it back once, check block hashes and known digests,
@@ -30,5 +31,6 @@
 // The engine does not know HTTP. A Source hands out Conns, and a Conn turns a
 // Request (a byte range of a remote file with what is known of it) into a
 // Stream. A Source that cannot serve ranges returns whole-file streams, and
-// the engine then fetches that file as one stream.
+// the engine then fetches that file as one stream. A Conn that is a
+// Batcher fetches several small whole files in one request (batch.go).
 package fetch

@@ -219,9 +219,15 @@ type task struct {
 	twinned  bool  // this range has (or had) a twin: it is never twinned again
 	twinFrom int64 // where its twin started: its own bytes before that were not fetched twice
 	yielded  bool  // stopped for higher-class work, under e.mu
-	began    time.Time
-	lastMove time.Time // last byte received, under e.mu
-	listed   int64     // bytes of a listing received, under e.mu
+	// batch is the batch t is one file of (batch.go), nil for a request
+	// of its own; pipelined: t's stream followed another's on the same
+	// request, so its wait for a first byte is not a round trip.
+	batch     *batch
+	pipelined bool
+	dropped   bool // taken out of its batch by another lane (unbatch), under e.mu
+	began     time.Time
+	lastMove  time.Time // last byte received, under e.mu
+	listed    int64     // bytes of a listing received, under e.mu
 }
 
 // New makes an engine. Call Add and Run.

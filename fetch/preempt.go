@@ -113,7 +113,7 @@ func (e *Engine) preempt() int {
 				waiting-- // its lane is on its way to the waiting work
 				continue
 			}
-			if t.probe || t.whole || t.twinned || t.finishOnly || t.end < 0 || t.gen != f.gen || t.lane == nil || t.cancel == nil {
+			if t.probe || t.whole || t.twinned || t.finishOnly || t.end < 0 || t.gen != f.gen || t.lane == nil || t.cancel == nil || t.waiting() {
 				continue
 			}
 			if big && !t.lane.bulk {

@@ -23,7 +23,7 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, wait, err := e.pick(l)
+		t, wait, err := e.pick(l, nil)
 		if t != nil {
 			t.lane, t.began, t.lastMove = l, e.cfg.Now(), e.cfg.Now()
 			if !t.finishOnly {
@@ -31,6 +31,9 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 			}
 			l.c.active++
 			l.c.touched = true
+			if e.batchable(l, t) {
+				e.extend(l, t)
+			}
 		}
 		if t != nil || err != nil {
 			return t, err
@@ -65,13 +68,15 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 const relook = time.Second
 
 // pick chooses work under e.mu. Without a task it returns how long to wait
-// (0: until woken) or -1 when every file is settled.
+// (0: until woken) or -1 when every file is settled. With w, it looks for
+// the next file of a batch (extend): the next work the lane would take,
+// if that is a whole file that fits w, else nothing.
 //
 // It walks the pending items in fetch order as if they were one list, but
 // only the started ones (about as many as there are lanes) and, of each
 // set of fresh ones, the first: a fresh item gives the lane a task at once,
 // or none of its set would (see queue.go).
-func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
+func (e *Engine) pick(l *lane, w *batchWant) (*task, time.Duration, error) {
 	now := e.cfg.Now()
 	var soonest time.Duration
 	later := func(d time.Duration) {
@@ -166,6 +171,19 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			}
 			continue
 		}
+		if w != nil {
+			if !e.joins(f, w) {
+				if e.unclaimed(f) {
+					return nil, 0, nil // the lane's next work is not for this batch
+				}
+				continue
+			}
+			t, err := e.pickIn(f, span.AlignUp(f.Size, e.cfg.BlockSize))
+			if t != nil || err != nil {
+				return t, 0, err
+			}
+			continue
+		}
 		if l.bulk && len(ahead) > 0 && ahead[len(ahead)-1].Class != f.Class && f.Kind == KindFile {
 			// A class of higher priority is down to its last requests.
 			// A circuit that carries some of them starts no lower work:
@@ -190,7 +208,12 @@ func (e *Engine) pick(l *lane) (*task, time.Duration, error) {
 			ahead = append(ahead, f)
 		}
 	}
-	if !l.bulk {
+	if w == nil {
+		if t, err := e.unbatch(l, act); t != nil || err != nil {
+			return t, 0, err
+		}
+	}
+	if !l.bulk || w != nil {
 		if !open {
 			return nil, -1, nil
 		}
@@ -505,7 +528,7 @@ func (e *Engine) split(l *lane, files []*fileState) *task {
 			continue
 		}
 		for t := range f.tasks {
-			if t.probe || t.end < 0 || t.gen != f.gen || t.twinned || t.yielded || t.end-t.cursor < e.cfg.MinSplit {
+			if t.probe || t.end < 0 || t.gen != f.gen || t.twinned || t.yielded || t.end-t.cursor < e.cfg.MinSplit || t.waiting() {
 				continue
 			}
 			r := e.laneRate(t.lane, 0)
@@ -585,7 +608,7 @@ func (e *Engine) twinAmong(l *lane, files []*fileState, minLeft time.Duration) *
 			continue
 		}
 		for t := range f.tasks {
-			if t.probe || t.twinned || t.gen != f.gen || t.lane == nil || t.lane.c == l.c || t.end <= t.cursor {
+			if t.probe || t.twinned || t.gen != f.gen || t.lane == nil || t.lane.c == l.c || t.end <= t.cursor || t.waiting() {
 				continue
 			}
 			if t.end-t.cursor >= e.cfg.MinSplit {

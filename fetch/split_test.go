@@ -54,7 +54,7 @@ func pickFor(t *testing.T, e *Engine, l *lane) *task {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	tk, _, err := e.pick(l)
+	tk, _, err := e.pick(l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

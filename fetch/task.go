@@ -25,7 +25,7 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	e.stats.fetched += n
 	if t.lane != nil {
 		t.lane.c.bytes += n
-		if t.cursor == t.start && !t.began.IsZero() {
+		if t.cursor == t.start && !t.began.IsZero() && !t.pipelined {
 			t.lane.c.firstByte(e.cfg.Now().Sub(t.began))
 		}
 	}
@@ -136,8 +136,8 @@ func (e *Engine) release(t *task) (finish bool) {
 	defer e.mu.Unlock()
 	f := t.f
 	delete(f.tasks, t)
-	if t.lane != nil {
-		t.lane.c.active--
+	if t.lane != nil && t.batch == nil {
+		t.lane.c.active-- // (a batch holds one for all its files: runBatch)
 	}
 	if t.twin != nil && t.twin.twin == t {
 		t.twin.twin = nil // the other goes on alone

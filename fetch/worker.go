@@ -31,6 +31,12 @@ func (e *Engine) work(ctx context.Context, l *lane) error {
 			return nil
 		}
 		finish := false
+		if t.batch != nil {
+			if err := e.runBatch(ctx, l, t.batch, buf, h); err != nil {
+				return err
+			}
+			continue
+		}
 		if t.f.Kind == KindListing {
 			e.crawl(ctx, l.c.conn, t)
 			e.release(t)
@@ -71,11 +77,26 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 	if n := t.f.donePrefix(e.cfg.BlockSize); t.whole && t.start == 0 && n > 0 {
 		req.Basis, req.BasisLen = t.part, n
 	}
-	gen := t.gen
 	e.mu.Unlock()
 	jobCtx := ctx
 	ctx, stopWatch := e.watch(ctx, t)
 	defer stopWatch()
+	s, err := l.c.conn.Get(ctx, req)
+	stop, _ := e.take(jobCtx, ctx, l, t, s, err, buf, h)
+	return stop
+}
+
+// take reads the answer to t's request into its file: stream s, or the
+// request's error. ctx is the request's, jobCtx the job's. Every stream
+// passes here, alone (run) or one of a batch (runBatch). Problems with
+// the source are handled here; the returned error stops the job (the
+// local disk failed). blamed reports a failure that was put on the file's
+// account or its circuit's, other than one of the file's own (permanent,
+// changed): a batch puts one such on no more than one of its files.
+func (e *Engine) take(jobCtx, ctx context.Context, l *lane, t *task, s *Stream, err error, buf []byte, h hash.Hash) (stop error, blamed bool) {
+	e.mu.Lock()
+	gen := t.gen
+	e.mu.Unlock()
 	blocks := 0 // completed by this request
 	failed := func(err error, progressed bool) {
 		if jobCtx.Err() != nil {
@@ -85,6 +106,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			return // its range is back in the pool, progress kept
 		}
 		var tr *TransientError
+		var perm *PermanentError
+		var changed *ChangedError
+		blamed = !errors.As(err, &perm) && !errors.As(err, &changed)
 		progressed = progressed && e.further(t)
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
@@ -96,6 +120,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			if se := (*slowError)(nil); errors.As(context.Cause(ctx), &se) {
 				err = fmt.Errorf("%w at byte %d of %s", se, t.cursor, t.f.Path)
 			}
+			blamed = true
 			e.mu.Lock()
 			e.stats.stalls++
 			e.mu.Unlock()
@@ -108,28 +133,27 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		}
 		e.fail(t, err, progressed)
 	}
-	s, err := l.c.conn.Get(ctx, req)
 	if err != nil {
 		failed(err, false)
-		return nil
+		return nil, blamed
 	}
 	defer s.Body.Close()
 	e.proven(l.c)
 	ok, err := e.learn(t, s)
 	if errors.Is(err, ErrDiskFull) {
-		return err
+		return err, false
 	}
 	if err != nil {
 		failed(err, false)
-		return nil
+		return nil, blamed
 	}
 	if !ok {
-		return nil
+		return nil, false
 	}
 	h.Reset()
 	if t.hinit != nil {
 		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(t.hinit); err != nil {
-			return fmt.Errorf("resuming the hash of %s: %w", t.f.Path, err)
+			return fmt.Errorf("resuming the hash of %s: %w", t.f.Path, err), false
 		}
 	}
 	sum := func() (s [32]byte) {
@@ -154,7 +178,7 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 					failed(&PermanentError{Err: fmt.Errorf("%w: %s goes on past byte %d", ErrOverflow, t.f.Path, end)}, true)
 				}
 			}
-			return nil
+			return nil, blamed
 		}
 		want := min(int64(len(buf)), bs-t.cursor%bs)
 		if lim > 0 {
@@ -167,9 +191,9 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 			}
 			if _, werr := t.part.WriteAt(buf[:n], t.cursor); werr != nil {
 				if isDiskFull(werr) {
-					return fmt.Errorf("%w: writing %s: %v", ErrDiskFull, t.f.Path, werr)
+					return fmt.Errorf("%w: writing %s: %v", ErrDiskFull, t.f.Path, werr), false
 				}
-				return fmt.Errorf("writing %s: %w", t.f.Path, werr)
+				return fmt.Errorf("writing %s: %w", t.f.Path, werr), false
 			}
 			h.Write(buf[:n])
 			if whole {
@@ -180,12 +204,12 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 				blocks++
 			}
 			if !keep {
-				return nil
+				return nil, blamed
 			}
 			if b >= 0 {
 				if why := e.outgrown(t); why != "" {
 					failed(&PermanentError{Err: errors.New(why)}, true)
-					return nil
+					return nil, blamed
 				}
 			}
 		}
@@ -195,15 +219,15 @@ func (e *Engine) run(ctx context.Context, l *lane, t *task, buf []byte, h hash.H
 		case errors.Is(rerr, io.EOF):
 			if e.limit(t) < 0 {
 				e.ended(t, sum)
-				return nil
+				return nil, blamed
 			}
 			if e.limit(t) > 0 {
 				failed(fmt.Errorf("%w at byte %d of %s", ErrShortBody, t.cursor, t.f.Path), blocks > 0 || t.cursor > from)
 			}
-			return nil
+			return nil, blamed
 		default:
 			failed(fmt.Errorf("reading %s at byte %d: %w", t.f.Path, t.cursor, rerr), blocks > 0 || t.cursor > from)
-			return nil
+			return nil, blamed
 		}
 	}
 }
@@ -218,10 +242,21 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 	e.mu.Lock()
 	t.cancel = cancel
 	e.mu.Unlock()
+	stop := e.watchOver(func() *task { return t }, cancel, true)
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// watchOver is the stall watch of watch over the task cur returns (with
+// e.mu held; nil for none), which may change: the files of a batch take
+// turns on one request. It cancels with cancel. moot also cancels a task
+// that has nothing left to bring (a batch reads past such a file
+// instead). stop ends it.
+func (e *Engine) watchOver(cur func() *task, cancel context.CancelCauseFunc, moot bool) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(min(max(e.cfg.StallTimeout/8, 50*time.Millisecond), time.Second))
 		defer tick.Stop()
+		var last *task
 		var winStart time.Time // of the rate window, once the first byte is in
 		var winFrom int64
 		for {
@@ -231,6 +266,14 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			case <-tick.C:
 			}
 			e.mu.Lock()
+			t := cur()
+			if t == nil {
+				e.mu.Unlock()
+				continue
+			}
+			if t != last {
+				last, winStart = t, time.Time{}
+			}
 			now := e.cfg.Now()
 			idle := now.Sub(t.lastMove)
 			first := t.cursor == t.start && t.listed == 0
@@ -240,11 +283,11 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			}
 			// Nothing left to bring: a twin or a split took the rest, or the
 			// file is finished, failed or restarted.
-			moot := t.gen != t.f.gen || t.f.State != Pending || (t.f.Size >= 0 && t.end >= 0 && !t.probe &&
-				(t.end <= t.cursor || e.allDone(t.f, t.cursor, t.end)))
+			isMoot := moot && (t.gen != t.f.gen || t.f.State != Pending || (t.f.Size >= 0 && t.end >= 0 && !t.probe &&
+				(t.end <= t.cursor || e.allDone(t.f, t.cursor, t.end))))
 			limit := e.stallLimit(t)
 			e.mu.Unlock()
-			if moot {
+			if isMoot {
 				cancel(errMoot)
 				return
 			}
@@ -267,7 +310,7 @@ func (e *Engine) watch(ctx context.Context, t *task) (context.Context, func()) {
 			}
 		}
 	}()
-	return ctx, func() { close(done); cancel(nil) }
+	return func() { close(done) }
 }
 
 // stallLimit is how long t may move nothing: ten times what its remaining

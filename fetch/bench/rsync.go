@@ -172,7 +172,7 @@ func runRsync(ctx context.Context, b *bench) error {
 		benchWorkers, m.Median/1e3, m.Sigma, m.LinkCap/1e6, m.RTT, m.Build, m.Seed)
 	socksStart := m.Build + 2*m.RTT
 	directStart := 2 * m.RTT
-	var verdicts []string
+	var verdicts, notes []string
 	for _, c := range []struct {
 		name, dir string
 		size      int64
@@ -184,10 +184,12 @@ func runRsync(ctx context.Context, b *bench) error {
 		fmt.Fprintf(out, "### %s\n\n", c.name)
 		var rows []row
 		b.say("bench: rsync: %s: grab in-process, %d workers through the demo's SOCKS proxy", c.name, benchWorkers)
-		r, err := b.rsyncGrab(ctx, addr, m, root, c.dir, c.size)
+		r, p, err := b.rsyncGrab(ctx, addr, m, root, c.dir, c.size)
 		if err != nil {
 			return err
 		}
+		// Through the relay a stream is a TCP connection: an rsync session.
+		notes = append(notes, fmt.Sprintf("%s, grab: %s", c.name, p.describe(m.LinkCap, c.size)))
 		r.startup = socksStart
 		rows = append(rows, r)
 		if c.kill && b.opts.Exe != "" {
@@ -219,6 +221,11 @@ func runRsync(ctx context.Context, b *bench) error {
 		"refetched = (all bytes the relay sent, protocol included − payload) / payload. rsync runs `rsync -r --inplace` over the direct "+
 		"listener, one TCP connection = one circuit; when it does not finish in time its rate is over the time it ran.\n\n",
 		m.LinkCap/1e6, socksStart.Seconds(), directStart.Seconds())
+	fmt.Fprintln(out, "where the time went (a stream is a TCP connection through the relay: one rsync session):")
+	for _, n := range notes {
+		fmt.Fprintln(out, "- "+n)
+	}
+	fmt.Fprintln(out)
 	for _, v := range verdicts {
 		fmt.Fprintln(out, "- "+v)
 	}
@@ -226,27 +233,27 @@ func runRsync(ctx context.Context, b *bench) error {
 }
 
 // rsyncGrab runs grab's job in this process on rsync://ONION/leak/DIR/.
-func (b *bench) rsyncGrab(ctx context.Context, daemon string, m demo.Model, root, sub string, size int64) (row, error) {
+func (b *bench) rsyncGrab(ctx context.Context, daemon string, m demo.Model, root, sub string, size int64) (row, phases, error) {
 	srv, err := demo.StartRelay(ctx, daemon, 873, m)
 	if err != nil {
-		return row{}, err
+		return row{}, phases{}, err
 	}
 	defer srv.Close()
 	dir, err := b.dir("rsync-grab-" + sub)
 	if err != nil {
-		return row{}, err
+		return row{}, phases{}, err
 	}
 	o, given := benchSettings(dir, srv)
 	p, err := b.grabRun(ctx, srv, o, given, []string{"rsync://" + srv.Host() + "/" + rsyncModule + "/" + sub + "/"}, "grab on rsync")
 	if err != nil {
-		return row{}, err
+		return row{}, phases{}, err
 	}
 	n, err := sameTree(filepath.Join(root, sub), dir)
 	if err != nil {
-		return row{}, fmt.Errorf("grab on rsync: %w", err)
+		return row{}, phases{}, fmt.Errorf("grab on rsync: %w", err)
 	}
 	return row{tool: fmt.Sprintf("grab -w %d (SOCKS, in-process)", benchWorkers), took: p.last, bytes: size,
-		refetched: float64(p.sent-size) / float64(size), note: fmt.Sprintf("%d files byte-identical", n)}, nil
+		refetched: float64(p.sent-size) / float64(size), note: fmt.Sprintf("%d files byte-identical", n)}, p, nil
 }
 
 // rsyncKill runs the grab binary, kills it half-way, and resumes it.

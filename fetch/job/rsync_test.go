@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -472,3 +473,70 @@ func TestRsyncRefusedAppendResumesByBasis(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Many small files share sessions: the daemon logs one "rsync on" line
+// per session, and 120 files in six folders take a handful of them
+// (one for the listing), not one each; every file lands byte-identical.
+func TestRsyncSmallFilesBatched(t *testing.T) {
+	d := rsynctest.Start(t)
+	want := map[string][]byte{}
+	for i := range 120 {
+		name := fmt.Sprintf("photos/%02d/IMG_%04d.jpg", i%6, i)
+		want[name] = content(uint64(100+i), 2000+i*150)
+		d.WriteFile(t, "leak/"+name, want[name])
+	}
+	out, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, want, tree(t, out))
+	sessions := strings.Count(d.Log(), "rsync on plain/")
+	if sessions > 12 {
+		t.Errorf("%d sessions for %d files, want a few", sessions, len(want))
+	}
+	requests := 0
+	for _, f := range files {
+		requests += f.Requests
+	}
+	t.Logf("%d files in %d sessions (%d requests)", len(want), sessions, requests)
+}
+
+// Bytes changed on the way that only the daemon's checksum can tell: the
+// file is fetched again, not taken, alone and in a batch of small ones.
+func TestRsyncChecksumMismatchRefetches(t *testing.T) {
+	for _, small := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", small), func(t *testing.T) {
+			d := rsynctest.Start(t)
+			want := map[string][]byte{}
+			marked := append(content(31, 5000), []byte("the original words")...)
+			want["marked.txt"] = marked
+			if small {
+				for i := range 10 {
+					name := fmt.Sprintf("other%02d.txt", i) // of marked.txt's class: one batch
+					want[name] = content(uint64(40+i), 3000)
+				}
+			}
+			for name, b := range want {
+				d.WriteFile(t, "leak/"+name, b)
+			}
+			px := rsynctest.StartSOCKS(t, d.Addr)
+			px.FlipOnce([]byte("the original words"), []byte("THE FORGED WORDS!!"))
+			s := settings()
+			s.Workers = 1
+			s.Proxy = "socks5h://" + px.Addr
+			out, files, err := runJob(t, s, "rsync://leak.invalid/plain/leak/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameTree(t, want, tree(t, out))
+			for _, f := range files {
+				if f.Path == "marked.txt" && f.Requests < 2 {
+					t.Errorf("marked.txt: %d requests, want a second after the mismatch", f.Requests)
+				}
+			}
+			if n := strings.Count(d.Log(), "rsync on plain/"); small && n > 4 {
+				t.Errorf("%d sessions for %d files: not batched", n, len(want))
+			}
+		})
+	}
+}

@@ -13,8 +13,8 @@
 // nanoseconds where the daemon sends them). List returns the regular files
 // below a folder URL from one file list; Checksum asks the daemon for a
 // file's whole-file checksum with --append-verify, which costs no data but
-// makes the daemon read the whole file in silence first. GetFiles
-// fetches many small whole files in shared sessions, their requests
+// makes the daemon read the whole file in silence first. GetBatch
+// (fetch.Batcher) fetches many small whole files in shared sessions, their requests
 // pipelined: one handshake and one file list per batch instead of per
 // file.
 package rsyncsrc

@@ -310,7 +310,9 @@ func (c *Conn) stat(ctx context.Context, t target, appendMode int) (*rsync.Sessi
 }
 
 // Get implements fetch.Conn: one session per request, closed when the
-// body is closed or the range is read.
+// body is closed or the range is read. A body that reaches the file's end
+// ends with the daemon's checksum checked: a mismatch comes with the last
+// bytes as a *fetch.ChangedError.
 func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) {
 	t, err := parse(r.URL)
 	if err != nil {
@@ -440,7 +442,7 @@ func (b *body) Read(p []byte) (int, error) {
 				if err == nil {
 					err = fmt.Errorf("rsync: %s: data past the listed size", b.r.File.Name)
 				}
-				return n, err
+				return n, checksumChanged(err, b.r.File)
 			}
 		}
 		b.Close()

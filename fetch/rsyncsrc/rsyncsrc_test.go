@@ -264,26 +264,36 @@ func TestWarm(t *testing.T) {
 	}
 }
 
-// TestGetFiles fetches many small files in shared sessions.
-func TestGetFiles(t *testing.T) {
+// TestGetBatch fetches many small files in shared sessions.
+func TestGetBatch(t *testing.T) {
 	d, src := setup(t)
 	d.WriteFile(t, "dump/deep/x/y/a b.bin", []byte("same base name, other folder"))
 	want := map[string][]byte{}
-	var urls []string
+	var reqs []fetch.Request
 	for _, n := range []string{"dump/a b.bin", "dump/ü/%#?.txt", "dump/deep/x/y/z.txt", "dump/empty", "dump/deep/x/y/a b.bin"} {
 		u := fileURL(d, rsynctest.Plain, n)
-		urls = append(urls, u)
+		reqs = append(reqs, fetch.Request{URL: u, Size: -1})
 		want[u] = tree[n]
 	}
-	want[urls[4]] = []byte("same base name, other folder")
+	want[reqs[4].URL] = []byte("same base name, other folder")
 	missing, folder := fileURL(d, rsynctest.Plain, "dump/nosuch"), fileURL(d, rsynctest.Plain, "dump/deep")
-	urls = append(urls, missing, folder)
+	changed := fileURL(d, rsynctest.Plain, "dump/deep/x/y/z.txt")
+	reqs = append(reqs, fetch.Request{URL: missing, Size: -1}, fetch.Request{URL: folder, Size: -1},
+		fetch.Request{URL: changed, Size: 1, Validator: "rsync:1:1"})
 	c := src.Conn(0).(*rsyncsrc.Conn)
-	seen := map[string]bool{}
-	err := c.GetFiles(context.Background(), urls, func(u string, s *fetch.Stream, err error) error {
-		seen[u] = true
+	seen := map[int]bool{}
+	err := c.GetBatch(context.Background(), reqs, func(i int, s *fetch.Stream, err error) error {
+		u := reqs[i].URL
+		seen[i] = true
 		var perm *fetch.PermanentError
-		if u == missing || u == folder {
+		var ch *fetch.ChangedError
+		switch {
+		case i == 7:
+			if !errors.As(err, &ch) || ch.Size != int64(len(tree["dump/deep/x/y/z.txt"])) {
+				t.Errorf("%s asked at another size: %v, want a ChangedError with the size", u, err)
+			}
+			return nil
+		case u == missing || u == folder:
 			if !errors.As(err, &perm) {
 				t.Errorf("%s: %v, want a PermanentError", u, err)
 			}
@@ -302,11 +312,12 @@ func TestGetFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != len(urls) {
-		t.Errorf("fn saw %d of %d URLs", len(seen), len(urls))
+	if len(seen) != len(reqs) {
+		t.Errorf("fn saw %d of %d requests", len(seen), len(reqs))
 	}
-	// Five files, two sessions (two "a b.bin"); the missing file and the
-	// folder join the second: the daemon logs one "rsync on" line per session.
+	// Five files, two sessions (two "a b.bin"); the missing file, the
+	// folder and the second "z.txt" join the second: the daemon logs one
+	// "rsync on" line per session.
 	if n := strings.Count(d.Log(), "rsync on plain/"); n != 2 {
 		t.Errorf("%d sessions, want 2", n)
 	}

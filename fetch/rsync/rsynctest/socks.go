@@ -19,7 +19,18 @@ type SOCKS struct {
 	mu     sync.Mutex
 	hosts  []string
 	users  map[string]bool
-	cut    int64 // > 0: the next connection carrying more from the daemon is closed
+	cut    int64  // > 0: the next connection carrying more from the daemon is closed
+	from   []byte // the next read from the daemon holding it gets to instead
+	to     []byte
+}
+
+// FlipOnce makes the proxy replace from, the next time one read from the
+// daemon holds it, with to (as long): bytes changed on the way, which
+// only the daemon's checksum can tell.
+func (s *SOCKS) FlipOnce(from, to []byte) {
+	s.mu.Lock()
+	s.from, s.to = from, to
+	s.mu.Unlock()
 }
 
 // CutOnce makes the proxy close the next connection that brings more
@@ -99,6 +110,10 @@ func (s *SOCKS) serve(c net.Conn) {
 			cut := s.cut > 0 && total > s.cut
 			if cut {
 				s.cut = 0
+			}
+			if i := bytes.Index(buf[:n], s.from); len(s.from) > 0 && i >= 0 {
+				copy(buf[i:], s.to)
+				s.from = nil
 			}
 			s.mu.Unlock()
 			if cut {
