@@ -24,11 +24,11 @@ func TestUnbatchTakesFromASlowBatch(t *testing.T) {
 	}
 	var files []File
 	for i := range 6 {
-		files = append(files, File{URL: fmt.Sprintf("rsync://h/m/%d", i), Path: fmt.Sprint(i), Size: 300})
+		files = append(files, File{URL: fmt.Sprintf("rsync://h/m/%d", i), Path: fmt.Sprint(i), Size: 150})
 	}
 	e.Add(files)
 	t0 := c.now
-	steady(e, 0, t0, 500) // a batch of 4 s at 500 B/s: all six files
+	steady(e, 0, t0, 250) // 4 s at 250 B/s, the bound of 1000: all six files
 	steady(e, 1, t0, 100_000)
 	c.now = t0.Add(6 * time.Second)
 	lead := pickFor(t, e, lanes[0])
@@ -48,12 +48,12 @@ func TestUnbatchTakesFromASlowBatch(t *testing.T) {
 		if tk == nil || tk.f == lead.f {
 			break // (the lead, under way, may be split as any request)
 		}
-		if tk.batch != nil || tk.start != 0 || tk.end != 300 {
+		if tk.batch != nil || tk.start != 0 || tk.end != 150 {
 			t.Fatalf("took %v of %s, want a whole file of its own", rng(tk), tk.f.Path)
 		}
 		took = append(took, tk.f.Path)
 	}
-	// 1800 bytes at 500 B/s: 3.6 s; 3.0 s; 2.4 s; then 1.8 s stays.
+	// 900 bytes at 250 B/s: 3.6 s; 3.0 s; 2.4 s; then 1.8 s stays.
 	if fmt.Sprint(took) != "[5 4 3]" {
 		t.Errorf("the fast lane took %v, want [5 4 3]", took)
 	}
