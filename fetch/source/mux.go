@@ -32,6 +32,7 @@ type muxConn struct {
 }
 
 var (
+	_ fetch.Batcher = (*muxConn)(nil)
 	_ fetch.Lister  = (*muxConn)(nil)
 	_ fetch.Renewer = (*muxConn)(nil)
 	_ fetch.Warmer  = (*muxConn)(nil)
@@ -59,6 +60,36 @@ func (c *muxConn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, erro
 		return nil, err
 	}
 	return conn.Get(ctx, r)
+}
+
+// GetBatch hands a batch (one host's files: one kind) to its kind's Conn,
+// or asks for its files one at a time if that cannot batch.
+func (c *muxConn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int, s *fetch.Stream, err error) error) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	conn, err := c.conn(reqs[0].URL)
+	if err != nil {
+		return err
+	}
+	if b, ok := conn.(fetch.Batcher); ok {
+		return b.GetBatch(ctx, reqs, fn)
+	}
+	for i, r := range reqs {
+		s, err := conn.Get(ctx, r)
+		if err != nil {
+			if err := fn(i, nil, err); err != nil {
+				return err
+			}
+			continue
+		}
+		err = fn(i, s, nil)
+		s.Body.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *muxConn) List(ctx context.Context, rawURL string, max int64, moved func(int)) (*fetch.Listing, error) {
