@@ -30,6 +30,36 @@ type Batcher interface {
 	GetBatch(ctx context.Context, reqs []Request, fn func(i int, s *Stream, err error) error) error
 }
 
+// ProbeBatcher is a Batcher that also takes probes: a request for the
+// start of a file of unknown size (Range [0, End), Size -1), answered with
+// the whole file if it is no longer, else with its first End bytes. HTTP
+// does (a GET with a Range), so a list of photo URLs without sizes is
+// batched too; rsync knows every size from its file list and need not.
+type ProbeBatcher interface {
+	Batcher
+	BatchesProbes() bool
+}
+
+// probeGuess is what a probe is reckoned to bring against a batch's
+// budget: files in a batch of probes are expected to be small (a probe
+// joins only where the file's lead was small enough to be batched), and
+// one that is larger brings at most a first range.
+const probeGuess = 64 << 10
+
+// probes reports whether lane l's Conn batches probes.
+func probes(l *lane) bool {
+	pb, ok := l.c.conn.(ProbeBatcher)
+	return ok && pb.BatchesProbes()
+}
+
+// cost is what task t is reckoned to bring against a batch's budget.
+func cost(t *task) int64 {
+	if t.probe {
+		return probeGuess
+	}
+	return t.end
+}
+
 // maxBatch bounds the files of one batch.
 const maxBatch = 64
 
@@ -68,22 +98,35 @@ func (e *Engine) batchable(l *lane, t *task) bool {
 		return false
 	}
 	f := t.f
-	return f.Kind == KindFile && !t.probe && !t.finishOnly && t.twin == nil && !t.twinned && t.hinit == nil &&
-		t.start == 0 && f.Size > 0 && t.end == f.Size && f.Size <= e.firstChunk()
+	if f.Kind != KindFile || t.finishOnly || t.twin != nil || t.twinned || t.hinit != nil || t.start != 0 {
+		return false
+	}
+	if t.probe {
+		return probes(l) && f.Size < 0 && f.Estimate <= probeGuess
+	}
+	return f.Size > 0 && t.end == f.Size && f.Size <= e.firstChunk()
 }
 
 // batchWant is what the files joining a batch must be like.
 type batchWant struct {
 	host, class string
 	left        int64 // bytes the batch may still take
+	probes      bool  // files of unknown size may join as probes
 }
 
-// joins reports whether f may join a batch as a whole file: small, of the
-// same host and class, and untouched. e.mu is held.
+// joins reports whether f may join a batch as a whole file (or, where
+// the Conn takes them, a probe of a file of unknown size that no listing
+// said was large): small, of the same host and class, and untouched.
+// e.mu is held.
 func (e *Engine) joins(f *fileState, w *batchWant) bool {
-	return f.Kind == KindFile && f.host == w.host && f.Class == w.class && f.Size > 0 &&
-		f.Size <= min(e.firstChunk(), w.left) && len(f.tasks) == 0 && f.doneBytes == 0 &&
-		len(f.partial) == 0 && !f.finishing && !f.notBefore.After(e.cfg.Now())
+	if f.Kind != KindFile || f.host != w.host || f.Class != w.class || len(f.tasks) > 0 || f.doneBytes > 0 ||
+		len(f.partial) > 0 || f.finishing || f.notBefore.After(e.cfg.Now()) {
+		return false
+	}
+	if f.Size < 0 {
+		return w.probes && !f.Whole && f.Estimate <= probeGuess && probeGuess <= w.left
+	}
+	return f.Size > 0 && f.Size <= min(e.firstChunk(), w.left)
 }
 
 // extend makes lead, a whole small file that lane l is about to fetch,
@@ -111,7 +154,7 @@ func (e *Engine) extend(l *lane, lead *task) {
 	if r > 0 {
 		budget = min(int64(r*batchTime.Seconds()), budget)
 	}
-	w := &batchWant{host: lead.f.host, class: lead.f.Class, left: budget - lead.end}
+	w := &batchWant{host: lead.f.host, class: lead.f.Class, left: budget - cost(lead), probes: probes(l)}
 	tasks := []*task{lead}
 	now := e.cfg.Now()
 	for len(tasks) < maxBatch && w.left > 0 {
@@ -121,7 +164,7 @@ func (e *Engine) extend(l *lane, lead *task) {
 		}
 		t.lane, t.began, t.lastMove = l, now, now
 		t.f.Requests++
-		w.left -= t.end
+		w.left -= cost(t)
 		tasks = append(tasks, t)
 	}
 	if len(tasks) == 1 {
@@ -194,7 +237,7 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 				return err
 			}
 			blamed = blamed || failed
-		case errors.As(err, new(*PermanentError)) || errors.As(err, new(*ChangedError)):
+		case errors.As(err, new(*PermanentError)) || errors.As(err, new(*ChangedError)) || ownError(err):
 			e.take(jobCtx, ctx, l, t, nil, err, buf, h)
 		case !blamed:
 			_, blamed = e.take(jobCtx, ctx, l, t, nil, err, buf, h)
@@ -320,4 +363,11 @@ func (e *Engine) unbatch(l *lane, started []*fileState) (*task, error) {
 	best.dropped = true
 	delete(best.f.tasks, best)
 	return e.pickIn(best.f, span.AlignUp(best.f.Size, e.cfg.BlockSize))
+}
+
+// ownError reports a batch's failure of one file's own answer
+// (TransientError.Own).
+func ownError(err error) bool {
+	var tr *TransientError
+	return errors.As(err, &tr) && tr.Own
 }

@@ -175,8 +175,11 @@ func TestWrongContentRange(t *testing.T) {
 	}
 	j.absent("/small")
 	j.absent("/big")
-	if sent := j.srv.Requests("/small") + j.srv.Requests("/big"); sent != 8 {
-		t.Errorf("%d requests, want 8", sent)
+	// Four tries each; pipelined in a batch, a request sent behind an
+	// answer whose body is too long to skip goes again on a new
+	// connection (its first sending never answered): at most twice here.
+	if small, big := j.srv.Requests("/small"), j.srv.Requests("/big"); small < 4 || big < 4 || small+big > 10 {
+		t.Errorf("%d and %d requests, want 4 each, and 2 more at most", small, big)
 	}
 }
 

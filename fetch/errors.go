@@ -53,12 +53,15 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 // handshake, refused SOCKS credentials, a certificate that does not
 // verify. Before anything has answered in a run it stops the job (Run
 // returns it: the user must act); later (tor restarting, say) the host
-// waits, and no circuit is replaced.
+// waits, and no circuit is replaced. Own marks, in a batch, a failure of
+// one file's own answer (a 5xx, a wrong range) rather than of the batch:
+// it counts against that file as it would alone.
 type TransientError struct {
 	Err        error
 	RetryAfter time.Duration
 	Conn       bool
 	Local      bool
+	Own        bool
 }
 
 func (e *TransientError) Error() string { return e.Err.Error() }

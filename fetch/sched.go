@@ -178,7 +178,11 @@ func (e *Engine) pick(l *lane, w *batchWant) (*task, time.Duration, error) {
 				}
 				continue
 			}
-			t, err := e.pickIn(f, span.AlignUp(f.Size, e.cfg.BlockSize))
+			want := e.firstChunk() // a probe's
+			if f.Size >= 0 {
+				want = span.AlignUp(f.Size, e.cfg.BlockSize)
+			}
+			t, err := e.pickIn(f, want)
 			if t != nil || err != nil {
 				return t, 0, err
 			}

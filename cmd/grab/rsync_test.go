@@ -80,7 +80,7 @@ func TestRsyncWrongPassword(t *testing.T) {
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte("wrong\n"), 0o600)
 	r := grab(t, "-o", filepath.Join(t.TempDir(), "case"), "--rsync-password-file", pw, "rsync://"+rsynctest.User+"@"+d.Addr+"/secret/leak/")
-	want := "grab: failed: : rsync: authentication failed: auth failed on module secret (hint: put the user in the URL (rsync://user@host/module/) and give the password with --rsync-password-file FILE or RSYNC_PASSWORD)"
+	want := "grab: failed: rsync://grab@" + d.Addr + "/secret/leak/: rsync: authentication failed: auth failed on module secret (hint: put the user in the URL (rsync://user@host/module/) and give the password with --rsync-password-file FILE or RSYNC_PASSWORD)"
 	if r.code != exitFailed || !strings.Contains(r.stderr, want) {
 		t.Fatalf("exit %d:\n%s\nwant %q", r.code, r.stderr, want)
 	}

@@ -45,8 +45,9 @@ var (
 	errSpoilt = errors.New("the connection cannot be read on")
 )
 
-// GetBatch fetches whole files (each Request's Range is ignored) over one
-// connection at a time, MaxPipeline requests in flight. For each request,
+// GetBatch fetches files over one connection at a time, MaxPipeline
+// requests in flight: whole files (Range [0, Size)) and probes (the first
+// Range.End bytes of a file of unknown size; see fetch.ProbeBatcher). For each request,
 // in order, fn gets its Stream or the error for it; fn must read what it
 // wants of the body before it returns (the next answer follows on the
 // same connection). An error from fn stops GetBatch and is returned.
@@ -109,7 +110,7 @@ func (c *Conn) oneByOne(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		if k > 0 && hostOf(reqs[i].URL) != host {
 			return k, nil
 		}
-		s, err := c.Get(ctx, wholeOf(reqs[i]))
+		s, err := c.Get(ctx, reqs[i])
 		if err != nil {
 			if err := fn(i, nil, err); err != nil {
 				return k, err
@@ -139,11 +140,9 @@ type callbackError struct{ err error }
 
 func (e *callbackError) Error() string { return e.err.Error() }
 
-// wholeOf is r asking for the whole file.
-func wholeOf(r fetch.Request) fetch.Request {
-	r.Range.Start, r.Range.End = 0, -1
-	return r
-}
+// BatchesProbes implements fetch.ProbeBatcher: a GET with a Range is as
+// good pipelined as alone.
+func (c *Conn) BatchesProbes() bool { return true }
 
 // pipeline sends the requests idx (in order, all to the host of the
 // first; it stops at one to another host) on one new connection and hands
@@ -151,8 +150,9 @@ func wholeOf(r fetch.Request) fetch.Request {
 // many were on the connection, and why it stopped short.
 func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn func(i int, s *fetch.Stream, err error) error) (int, int, error) {
 	var hreqs []*http.Request
+	var ranged []bool
 	for _, i := range idx {
-		req, _, err := c.request(ctx, wholeOf(reqs[i]))
+		req, rg, err := c.request(ctx, reqs[i])
 		if err != nil {
 			if len(hreqs) == 0 { // its own error, no one else's
 				if err := fn(i, nil, err); err != nil {
@@ -165,7 +165,7 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		if len(hreqs) > 0 && (req.URL.Scheme != hreqs[0].URL.Scheme || req.URL.Host != hreqs[0].URL.Host) {
 			break
 		}
-		hreqs = append(hreqs, req)
+		hreqs, ranged = append(hreqs, req), append(ranged, rg)
 	}
 	conn, err := c.dialFor(ctx, hreqs[0])
 	if err != nil {
@@ -195,7 +195,7 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		if err != nil && (errors.Is(err, errHeaderTooLarge) || errors.Is(err, errInterim) || malformed(err)) {
 			// This answer's fault, not the connection's: it fails
 			// its file; the rest go on a new connection.
-			if err := fn(i, nil, &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Redacted(), ErrBadAnswer, err)}); err != nil {
+			if err := fn(i, nil, &fetch.TransientError{Err: fmt.Errorf("%s: %w: %v", req.URL.Redacted(), ErrBadAnswer, err), Own: true}); err != nil {
 				return k + 1, len(hreqs), &callbackError{err}
 			}
 			if k+1 == len(hreqs) {
@@ -212,12 +212,12 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
 			// Redirects are followed by the client, with its rules.
 			body.Close()
-			s, err = c.Get(ctx, wholeOf(reqs[i]))
+			s, err = c.Get(ctx, reqs[i])
 		} else {
-			s, err = c.answer(reqs[i], false, resp)
+			s, err = c.answer(reqs[i], ranged[k], resp)
 		}
 		if err != nil {
-			err = fn(i, nil, err)
+			err = fn(i, nil, own(err))
 		} else {
 			err = fn(i, s, nil)
 			s.Body.Close()
@@ -238,6 +238,17 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		}
 	}
 	return len(hreqs), len(hreqs), nil
+}
+
+// own marks the error of one answer as its file's own (a 5xx, a wrong
+// range): in a batch it counts against that file alone, as it would for
+// a Get.
+func own(err error) error {
+	var tr *fetch.TransientError
+	if errors.As(err, &tr) && !tr.Conn {
+		tr.Own = true
+	}
+	return err
 }
 
 // answerTimeout bounds the wait for an answer's header, as the client's

@@ -29,13 +29,16 @@ type muxConn struct {
 	worker int
 	mu     sync.Mutex
 	conns  map[fetch.Source]fetch.Conn
+
+	probesOnce sync.Once
+	probes     bool
 }
 
 var (
-	_ fetch.Batcher = (*muxConn)(nil)
-	_ fetch.Lister  = (*muxConn)(nil)
-	_ fetch.Renewer = (*muxConn)(nil)
-	_ fetch.Warmer  = (*muxConn)(nil)
+	_ fetch.ProbeBatcher = (*muxConn)(nil)
+	_ fetch.Lister       = (*muxConn)(nil)
+	_ fetch.Renewer      = (*muxConn)(nil)
+	_ fetch.Warmer       = (*muxConn)(nil)
 )
 
 func (c *muxConn) conn(rawURL string) (fetch.Conn, error) {
@@ -60,6 +63,20 @@ func (c *muxConn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, erro
 		return nil, err
 	}
 	return conn.Get(ctx, r)
+}
+
+// BatchesProbes implements fetch.ProbeBatcher: a batch of probes goes to
+// a kind that takes them (HTTP); files of the others have their sizes.
+func (c *muxConn) BatchesProbes() bool {
+	c.probesOnce.Do(func() {
+		for name := range c.m.by {
+			conn, err := c.conn(name + "://")
+			if pb, ok := conn.(fetch.ProbeBatcher); err == nil && ok && pb.BatchesProbes() {
+				c.probes = true
+			}
+		}
+	})
+	return c.probes
 }
 
 // GetBatch hands a batch (one host's files: one kind) to its kind's Conn,
