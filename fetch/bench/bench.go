@@ -27,6 +27,10 @@ type Options struct {
 	// Counts are the scale scenario's numbers of files (default 5,000,
 	// 20,000 and 50,000; 2,000 and 5,000 with Quick).
 	Counts []int
+	// ListingEntries are the scale scenario's sizes of one listing
+	// crawled with --dry-run (issue 10; none by default). Given alone,
+	// the scenario runs these points only.
+	ListingEntries []int
 	// Args are the command line, for the results' heading.
 	Args []string
 }

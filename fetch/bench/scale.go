@@ -30,11 +30,11 @@ import (
 // with `aria2c -j16 -i` (a URL list, no crawl). It prints, per tool, the
 // wall time, CPU seconds per 1000 files, peak RSS, bytes written to disk
 // per byte of payload, and grab's ratios to the others. A tool that is not
-// installed is left out; nginx is required.
+// installed is left out, and both with grabOnly; nginx is required.
 //
 // The figures are meant to be compared within a run: the machine's cost of
 // creating a file (which every tool pays once per file) is in all of them.
-func Scale(ctx context.Context, w io.Writer, counts []int) (err error) {
+func Scale(ctx context.Context, w io.Writer, counts []int, grabOnly bool) (err error) {
 	tb := &scaleTB{}
 	defer tb.cleanup()
 	defer func() {
@@ -52,7 +52,7 @@ func Scale(ctx context.Context, w io.Writer, counts []int) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := scaleOne(ctx, w, tb, n); err != nil {
+		if err := scaleOne(ctx, w, tb, n, grabOnly); err != nil {
 			return err
 		}
 	}
@@ -69,7 +69,7 @@ type scaleResult struct {
 	files   int     // files of the tree found in place afterwards
 }
 
-func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
+func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int, grabOnly bool) error {
 	work, err := os.MkdirTemp("", "grab-scale-")
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 		return fmt.Errorf("grab, %d files: %w", n, err)
 	}
 	results = append(results, g)
-	if _, err := exec.LookPath("wget"); err == nil {
+	if _, err := exec.LookPath("wget"); err == nil && !grabOnly {
 		dir := filepath.Join(work, "wget")
 		r, err := scaleCmd(ctx, "wget", dir, paths, "wget", "-q", "-r", "-np", "-nH", "-e", "robots=off", "-l", "inf", "-P", dir, base)
 		if err != nil {
@@ -98,7 +98,7 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 		}
 		results = append(results, r)
 	}
-	if _, err := exec.LookPath("aria2c"); err == nil {
+	if _, err := exec.LookPath("aria2c"); err == nil && !grabOnly {
 		dir := filepath.Join(work, "aria2c")
 		list := filepath.Join(work, "urls")
 		if err := writeURLList(list, base, paths); err != nil {
@@ -385,12 +385,23 @@ func (t *scaleTB) cleanup() {
 func runScale(ctx context.Context, b *bench) error {
 	counts := b.opts.Counts
 	switch {
+	case len(b.opts.ListingEntries) > 0:
+		if len(counts) > 0 {
+			if err := runScaleFiles(ctx, b, counts); err != nil {
+				return err
+			}
+		}
+		return runScaleListing(ctx, b)
 	case len(counts) > 0:
 	case b.opts.Quick:
 		counts = []int{2000, 5000}
 	default:
 		counts = []int{5000, 20000, 50000}
 	}
+	return runScaleFiles(ctx, b, counts)
+}
+
+func runScaleFiles(ctx context.Context, b *bench, counts []int) error {
 	fmt.Fprintf(b.out, "\n## scale: small files on loopback (nginx), grab against wget -r and aria2c -j16\n\n")
-	return Scale(ctx, b.out, counts)
+	return Scale(ctx, b.out, counts, b.opts.GrabOnly)
 }
