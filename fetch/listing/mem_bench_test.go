@@ -88,5 +88,3 @@ func watchPeak() (stop func() uint64) {
 	}()
 	return func() uint64 { close(done); return <-out }
 }
-
-
