@@ -46,8 +46,8 @@ func Scale(ctx context.Context, w io.Writer, counts []int, grabOnly bool) (err e
 			panic(r)
 		}
 	}()
-	fmt.Fprintf(w, "%8s  %-7s %8s %10s %9s %9s %7s %10s %10s\n",
-		"files", "tool", "wall s", "CPU s/1k", "RSS MB", "written", "files", "grab÷wall", "grab÷CPU")
+	fmt.Fprintf(w, "%8s  %-7s %8s %10s %9s %9s %9s %7s %10s %10s\n",
+		"files", "tool", "wall s", "CPU s/1k", "RSS MB", "heap MB", "written", "files", "grab÷wall", "grab÷CPU")
 	for _, n := range counts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -65,6 +65,7 @@ type scaleResult struct {
 	wall    time.Duration
 	cpu     time.Duration
 	rssMB   float64 // -1 if not measured
+	heapMB  float64 // peak of the Go heap's objects, live or not yet swept; grab only, -1 otherwise
 	written int64   // bytes written to disk, -1 if not measured
 	files   int     // files of the tree found in place afterwards
 }
@@ -112,9 +113,12 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int, grabOnly boo
 		results = append(results, r)
 	}
 	for _, r := range results {
-		rss, written := "-", "-"
+		rss, heap, written := "-", "-", "-"
 		if r.rssMB >= 0 {
 			rss = fmt.Sprintf("%.0f", r.rssMB)
+		}
+		if r.heapMB >= 0 {
+			heap = fmt.Sprintf("%.0f", r.heapMB)
 		}
 		if r.written >= 0 {
 			written = fmt.Sprintf("%.2fx", float64(r.written)/float64(payload))
@@ -124,8 +128,8 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int, grabOnly boo
 			ratio = fmt.Sprintf("%.2f", g.wall.Seconds()/r.wall.Seconds())
 			cpuRatio = fmt.Sprintf("%.2f", g.cpu.Seconds()/r.cpu.Seconds())
 		}
-		fmt.Fprintf(w, "%8d  %-7s %8.1f %10.2f %9s %9s %7d %10s %10s\n", n, r.tool, r.wall.Seconds(),
-			r.cpu.Seconds()/float64(n)*1000, rss, written, r.files, ratio, cpuRatio)
+		fmt.Fprintf(w, "%8d  %-7s %8.1f %10.2f %9s %9s %9s %7d %10s %10s\n", n, r.tool, r.wall.Seconds(),
+			r.cpu.Seconds()/float64(n)*1000, rss, heap, written, r.files, ratio, cpuRatio)
 	}
 	return nil
 }
@@ -180,13 +184,14 @@ func writeURLList(name, base string, paths []string) error {
 // does: a store, an HTTP source without proxy, the crawler and the
 // default fetch order (class, then size).
 func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResult, error) {
-	r := scaleResult{tool: "grab", rssMB: -1, written: -1}
+	r := scaleResult{tool: "grab", rssMB: -1, heapMB: -1, written: -1}
 	urls, err := job.ParseURLs([]string{base})
 	if err != nil {
 		return r, err
 	}
 	syscall.Sync() // what was written before (the tree) is not counted against grab
 	resetPeakRSS()
+	peakHeap := watchHeap()
 	ru0 := rusage(syscall.RUSAGE_SELF)
 	start := time.Now()
 	s := job.Defaults()
@@ -199,6 +204,7 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 	cerr := j.Close()
 	r.wall = time.Since(start)
 	ru1 := rusage(syscall.RUSAGE_SELF)
+	r.heapMB = float64(peakHeap()) / 1e6
 	if err != nil {
 		return r, err
 	}
@@ -215,7 +221,7 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 }
 
 func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string, args ...string) (scaleResult, error) {
-	r := scaleResult{tool: tool}
+	r := scaleResult{tool: tool, heapMB: -1}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
