@@ -180,7 +180,11 @@ type fileState struct {
 	lastErr   string
 	learned   []string // digests learnt from streams of this version (learned.go)
 
-	key     *File  // the record when queued: the fetch order compares these
+	// key is the record as it was when queued, which the fetch order
+	// compares: a copy once a request has touched the item (what it
+	// learns, such as a size, must not move it under the index), nil
+	// before, while nothing of the record changes (queue.go).
+	key     *File
 	host    string // of URL, lower case
 	where   int    // in the queue: inNone, inFresh, inActive, inBackoff
 	group   *group // its fresh set while inFresh
@@ -369,12 +373,28 @@ func (e *Engine) load() error {
 // enqueue puts a pending item in the queue, its order fixed by its record
 // as it is now. e.mu is held (or the engine is not running yet).
 func (e *Engine) enqueue(f *fileState) {
-	k := f.File
-	f.key = &k
+	f.key = nil
 	e.q.push(f)
 }
 
-func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, a.key, b.key) }
+func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, a.orderKey(), b.orderKey()) }
+
+// orderKey is what the fetch order compares of f: its record as queued.
+func (f *fileState) orderKey() *File {
+	if f.key == nil {
+		return &f.File
+	}
+	return f.key
+}
+
+// fixKey copies f's record as its place in the fetch order, before a
+// request may change it.
+func (f *fileState) fixKey() {
+	if f.key == nil {
+		k := f.File
+		f.key = &k
+	}
+}
 
 // Compare is the fetch order: listings first, then less, then the order of
 // discovery.

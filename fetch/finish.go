@@ -269,9 +269,9 @@ func (e *Engine) inTree(f *fileState) bool {
 // reopen makes a file recorded done pending again, from nothing. e.mu is
 // held, or the engine is not running yet.
 func (e *Engine) reopen(f *fileState) {
+	e.q.remove(f) // before its record changes: the index compares it
 	f.State, f.SHA256, f.Err = Pending, "", ""
 	e.restart(f, f.Size, f.Validator)
-	e.q.remove(f)
 	e.enqueue(f)
 	e.broadcast()
 }
