@@ -66,6 +66,8 @@ type File struct {
 	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
 	// LastByte are when this run received its first and last byte of it.
 	// None of them is kept in the Journal: the job's manifest keeps them.
+	// The engine hands Digests to Config.Finished and keeps them no
+	// longer (Engine.Files has them only until then).
 	Digests             digest.Set
 	FirstByte, LastByte time.Time
 	// Modified is the source's modification time of the file, as the
