@@ -246,7 +246,7 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.hashes = make([][32]byte, len(f.done))
 	e.resets = append(e.resets, f.ID)
 	if f.part != nil {
-		f.stale = append(f.stale, f.part)
+		f.more().stale = append(f.more().stale, f.part)
 		f.part = nil
 	}
 	e.tree.removePart(f.ID) // also bytes of an earlier run that were never recorded
