@@ -45,6 +45,7 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 		found.URL = rec.URL
 	}
 	files, err := e.cfg.Expand(rec, found)
+	found.Entries = nil // a million of them would stay alive beside their items
 	if err != nil {
 		e.fail(t, &PermanentError{Err: err}, false)
 		return

@@ -125,6 +125,9 @@ func (c *Crawler) Expand(l fetch.File, found *fetch.Listing) ([]fetch.File, erro
 		return nil, fmt.Errorf("listing %s was redirected out of the crawl: %w", l.URL, err)
 	}
 	var out []fetch.File
+	if len(found.Entries) > 0 {
+		out = make([]fetch.File, 0, len(found.Entries)) // not twice as many: a million File are 272 MB
+	}
 	for _, e := range found.Entries {
 		if f, ok := c.entry(scope, root.String(), e); ok {
 			out = append(out, f)
