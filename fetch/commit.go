@@ -52,6 +52,15 @@ func (e *Engine) commit() error {
 	b := &Batch{Resets: e.resets}
 	e.resets = nil
 	var parts []*os.File
+	dirty := 0
+	for _, f := range e.changed {
+		if f.dirty {
+			dirty++
+		}
+	}
+	if dirty > 0 {
+		b.Files = make([]File, 0, dirty) // after a listing of a million, one array of their records, not twice that
+	}
 	for _, f := range e.changed {
 		f.listed = false
 		if f.dirty {
