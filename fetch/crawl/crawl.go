@@ -141,10 +141,14 @@ func (c *Crawler) Expand(l fetch.File, found *fetch.Listing) ([]fetch.File, erro
 // filters fetches it without reading the listing again.
 func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fetch.File, bool) {
 	skip := func(why any) (fetch.File, bool) {
-		c.log.Warn("skipped", "url", e.URL.String(), "why", why)
+		c.log.Warn("skipped", "url", e.URL, "why", why)
 		return fetch.File{}, false
 	}
-	segs, err := scope.Check(e.URL)
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return skip(err)
+	}
+	segs, err := scope.Check(u)
 	if err != nil {
 		return skip(err)
 	}
