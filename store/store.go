@@ -112,12 +112,23 @@ func openDB(path string) (db *bolt.DB, err error) {
 	// (NoFreelistSync) bbolt rebuilds it at open in a goroutine of its own,
 	// where a damaged file panics beyond any recover, and a damaged state
 	// must be an error, never a crash.
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType})
+	//
+	// The map is made large at once (address space, not memory): each
+	// time bbolt has to map the file anew, every node a transaction has
+	// touched copies its keys and values out of the old map, which for
+	// the transaction recording a listing of a million entries was 600
+	// MB on the heap.
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmap})
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		err = fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
 	return db, err
 }
+
+// initialMmap is the size of bbolt's first map of the file: 1 GiB where
+// addresses have 64 bits (a job of millions of files), bbolt's own
+// minimum elsewhere.
+const initialMmap = 1 << 30 >> (64 - strconv.IntSize)
 
 func readPID(path string) (int, error) {
 	b, err := os.ReadFile(path)
