@@ -241,7 +241,7 @@ func (c *collector) add(href string, dir bool, size int64, approx bool, mod time
 		return nil
 	}
 	// The listing itself and its parent, with or without the trailing slash.
-	if key == c.self || key+"/" == c.self || key == c.self+"/" || c.parent != "" && (key == c.parent || key+"/" == c.parent) {
+	if key == c.self || slashed(key, c.self) || slashed(c.self, key) || c.parent != "" && (key == c.parent || slashed(key, c.parent)) {
 		return nil
 	}
 	isDir := strings.HasSuffix(key, "/")
@@ -308,6 +308,11 @@ func (c *collector) resolve(href string, dir bool) (string, bool) {
 		}
 	}
 	return u.String(), true
+}
+
+// slashed reports whether b is a followed by "/".
+func slashed(a, b string) bool {
+	return len(b) == len(a)+1 && b[len(a)] == '/' && strings.HasPrefix(b, a)
 }
 
 // escapedPath is the path of an absolute URL as url.URL.String writes it
