@@ -171,7 +171,11 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 		if err != nil {
 			return skip(err)
 		}
-		f = fetch.File{URL: scope.URL(segs, false), Root: root, Depth: len(segs) - 1, Path: local,
+		canon := scope.URL(segs, false)
+		if canon == e.URL {
+			canon = e.URL // one string for the listing's text and the item (and its Path's bytes, see Mapper)
+		}
+		f = fetch.File{URL: canon, Root: root, Depth: len(segs) - 1, Path: local,
 			Class: c.classes.Classify(segs[len(segs)-1]), Size: size, Estimate: estimate, Expect: c.sums.Lookup(local)}
 	}
 	if ok, why := c.admit(&f, strings.Join(segs, "/")); !ok {
