@@ -123,7 +123,7 @@ func (e *Engine) commit() error {
 		e.mu.Lock()
 		if f.State == Done {
 			placed = append(placed, f.File)
-			f.Digests = nil // Finished gets them; a job may hold 500,000 done files
+			f.Run = nil // Finished gets it; a job may hold 500,000 done files
 		}
 		e.mu.Unlock()
 	}

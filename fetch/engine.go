@@ -86,7 +86,7 @@ type Config struct {
 	Finished func(File)
 	// Hashes names digests (digest.MD5, digest.SHA1, ...) to compute
 	// besides SHA-256 in the pass that finishes a file; they reach
-	// Finished in File.Digests.
+	// Finished in File.Run.Digests.
 	Hashes []string
 
 	Source  Source
@@ -200,6 +200,14 @@ type fileState struct {
 type fileRare struct {
 	stale   []*os.File // parts of earlier generations still written by old tasks
 	learned []string   // digests learnt from streams of this version (learned.go)
+}
+
+// thisRun returns f.Run, made if it was nil. e.mu is held.
+func (f *fileState) thisRun() *Run {
+	if f.Run == nil {
+		f.Run = &Run{}
+	}
+	return f.Run
 }
 
 // more returns f.rare, made if it was nil.

@@ -30,10 +30,11 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	}
 	t.lastMove = e.cfg.Now()
 	f.runBytes += n
-	if f.FirstByte.IsZero() {
-		f.FirstByte = t.lastMove
+	r := f.thisRun()
+	if r.FirstByte.IsZero() {
+		r.FirstByte = t.lastMove
 	}
-	f.LastByte = t.lastMove
+	r.LastByte = t.lastMove
 	if t.gen != f.gen {
 		e.stats.wasted += n
 		return -1, false
@@ -184,7 +185,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	if t.gen != f.gen || f.State != Pending {
 		return
 	}
-	f.Failures++
+	f.thisRun().Failures++
 	f.lastErr = err.Error()
 	var perm *PermanentError
 	var changed *ChangedError
@@ -273,7 +274,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	}
 	e.changedFile(f) // if nothing changed, the commit finds it clean
 	if !s.Modified.IsZero() {
-		f.Modified = s.Modified
+		f.thisRun().Modified = s.Modified
 	}
 	if len(s.Digests) > 0 && f.learnDigests(s.Digests) {
 		f.dirty = true
