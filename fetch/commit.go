@@ -52,22 +52,38 @@ func (e *Engine) commit() error {
 	b := &Batch{Resets: e.resets}
 	e.resets = nil
 	var parts []*os.File
-	dirty := 0
+	dirty, unsaved := 0, 0
 	for _, f := range e.changed {
 		if f.dirty {
 			dirty++
+			if untouched(f) {
+				unsaved++
+			}
 		}
 	}
-	if dirty > 0 {
-		b.Files = make([]File, 0, dirty) // after a listing of a million, one array of their records, not twice that
+	// Many new items (a listing of a million) are recorded ahead, a
+	// batch at a time: one transaction of all of them held about 1 KB
+	// each on the heap at once.
+	var ahead []File
+	if unsaved <= aheadBatch {
+		unsaved = 0
+	} else {
+		ahead = make([]File, 0, unsaved)
+	}
+	if dirty > unsaved {
+		b.Files = make([]File, 0, dirty-unsaved) // not twice that: a million records is 168 MB
 	}
 	for _, f := range e.changed {
 		f.listed = false
 		if f.dirty {
 			rec := f.File
 			rec.Expect = maps.Clone(f.Expect)
-			b.Files = append(b.Files, rec)
-			f.dirty = false
+			if ahead != nil && untouched(f) {
+				ahead = append(ahead, rec)
+			} else {
+				b.Files = append(b.Files, rec)
+			}
+			f.dirty, f.unsaved = false, false
 		}
 		if f.part == nil || f.State != Pending {
 			f.unsynced = nil
@@ -103,6 +119,16 @@ func (e *Engine) commit() error {
 			return fmt.Errorf("%w: syncing partial files: %v", ErrDiskFull, err)
 		}
 		return fmt.Errorf("syncing partial files: %w", err)
+	}
+	for len(ahead) > 0 {
+		n := min(len(ahead), aheadBatch)
+		if err := e.cfg.Journal.Save(&Batch{Files: ahead[:n:n]}); err != nil {
+			if isDiskFull(err) {
+				return fmt.Errorf("%w: saving progress: %v", ErrDiskFull, err)
+			}
+			return fmt.Errorf("saving progress: %w", err)
+		}
+		ahead = ahead[n:]
 	}
 	if err := e.cfg.Journal.Save(b); err != nil {
 		if isDiskFull(err) {
@@ -140,6 +166,21 @@ func (e *Engine) commit() error {
 		}
 	}
 	return nil
+}
+
+// aheadBatch is the most new items a commit records in one Save with
+// the rest of its changes; beyond it, new items are recorded first, this
+// many at a time, each in a Save of its own. They are items nothing has
+// been fetched of, so a crash between those Saves and the last only
+// leaves items a resume finds again: the listing that found them is
+// recorded as read in the last Save, with what else changed, and is read
+// again.
+const aheadBatch = 8192
+
+// untouched reports whether f is new since the last commit and nothing
+// has happened to it since: a record that may go ahead. e.mu is held.
+func untouched(f *fileState) bool {
+	return f.unsaved && (f.State == Skipped || isFresh(f))
 }
 
 // Batches from which a commit syncs the whole file system at once

@@ -191,6 +191,7 @@ type fileState struct {
 	whole     wholeHash
 	partMu    sync.Mutex // held while part is being opened
 	dirty     bool       // record changed since the last commit
+	unsaved   bool       // never recorded: new since the last commit
 	finishing bool
 	listed    bool // in e.changed
 	where     int8 // in the queue: inNone, inFresh, inActive, inBackoff
@@ -607,7 +608,7 @@ func (e *Engine) add(files []File) int {
 		if _, ok := e.byURL[in.URL]; ok {
 			continue
 		}
-		f := &fileState{File: in, dirty: true, host: hostOf(in.URL)}
+		f := &fileState{File: in, dirty: true, unsaved: true, host: hostOf(in.URL)}
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
