@@ -170,12 +170,14 @@ func (e *Engine) commit() error {
 
 // aheadBatch is the most new items a commit records in one Save with
 // the rest of its changes; beyond it, new items are recorded first, this
-// many at a time, each in a Save of its own. They are items nothing has
+// many at a time, each in a Save of its own (each Save syncs: with 8,192
+// the records of 500,000 files took 61 syncs, during which finished files
+// kept their partial files open, 20,000 of them on a busy disk). They are items nothing has
 // been fetched of, so a crash between those Saves and the last only
 // leaves items a resume finds again: the listing that found them is
 // recorded as read in the last Save, with what else changed, and is read
 // again.
-const aheadBatch = 8192
+const aheadBatch = 65536
 
 // untouched reports whether f is new since the last commit and nothing
 // has happened to it since: a record that may go ahead. e.mu is held.
