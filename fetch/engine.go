@@ -192,6 +192,7 @@ type fileState struct {
 	partMu    sync.Mutex // held while part is being opened
 	dirty     bool       // record changed since the last commit
 	unsaved   bool       // never recorded: new since the last commit
+	closedBy  bool       // done, its part closed before the commit synced it (finish.go)
 	finishing bool
 	listed    bool // in e.changed
 	where     int8 // in the queue: inNone, inFresh, inActive, inBackoff

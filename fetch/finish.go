@@ -75,6 +75,14 @@ func (e *Engine) finish(f *fileState) error {
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
 	e.changedFile(f)
 	e.finished = append(e.finished, f)
+	if len(e.finished) > maxFinishedOpen && e.fsDir != nil && f.part != nil {
+		// The commit is behind (a big one, a slow disk): files finish by
+		// the thousand, and each would hold its part open until the
+		// commit moved it (20,000 reached the limit of open files at
+		// 500,000 files). The commit's syncfs covers it closed.
+		f.part.Close()
+		f.part, f.closedBy = nil, true
+	}
 	if e.q.nearlyEmpty() {
 		e.broadcast() // perhaps the last: idle lanes see that all is settled
 	}
