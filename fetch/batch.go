@@ -163,7 +163,7 @@ func (e *Engine) extend(l *lane, lead *task) {
 			break
 		}
 		t.lane, t.began, t.lastMove = l, now, now
-		t.f.Requests++
+		t.f.thisRun().Requests++
 		w.left -= cost(t)
 		tasks = append(tasks, t)
 	}

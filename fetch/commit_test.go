@@ -116,3 +116,60 @@ func TestResumeVerificationInStatus(t *testing.T) {
 		t.Fatalf("after Run: %+v", s)
 	}
 }
+
+// A commit of more new items than aheadBatch records them ahead, a batch
+// at a time, and the listing that found them, read, in its last Save.
+func TestCommitRecordsManyNewItemsAhead(t *testing.T) {
+	j := &batchJournal{}
+	e, err := New(Config{Dir: t.TempDir(), Source: nopSource{}, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Add([]File{{Kind: KindListing, URL: "http://h/d/", Size: -1}})
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	j.batches = nil
+	const n = 2*aheadBatch + 100
+	var files []File
+	for i := range n {
+		files = append(files, File{URL: fmt.Sprintf("http://h/d/%d", i), Path: fmt.Sprint(i), Size: -1})
+	}
+	e.mu.Lock() // as crawl does: the children, then the listing read
+	l := e.byURL["http://h/d/"]
+	e.add(files)
+	l.State, l.dirty = Done, true
+	e.changedFile(l)
+	e.mu.Unlock()
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.batches) != 4 {
+		t.Fatalf("%d batches, want 3 ahead and the last", len(j.batches))
+	}
+	seen := map[string]bool{}
+	for i, b := range j.batches {
+		for _, f := range b.Files {
+			if seen[f.URL] {
+				t.Fatalf("%s recorded twice", f.URL)
+			}
+			seen[f.URL] = true
+			if f.Kind == KindListing && (i != len(j.batches)-1 || f.State != Done) {
+				t.Fatalf("batch %d of %d holds the listing as %v", i, len(j.batches), f.State)
+			}
+		}
+		if i < len(j.batches)-1 && len(b.Files) > aheadBatch {
+			t.Fatalf("batch %d: %d records", i, len(b.Files))
+		}
+	}
+	if len(seen) != n+1 {
+		t.Fatalf("%d records, want %d", len(seen), n+1)
+	}
+	j.batches = nil
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.batches) != 0 {
+		t.Fatalf("nothing changed, yet %d batches", len(j.batches))
+	}
+}

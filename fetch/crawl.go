@@ -7,7 +7,8 @@ import (
 
 // crawl reads a listing and adds what Config.Expand finds in it. The
 // listing is recorded as done in the same commit as its children, so a
-// resumed job neither loses them nor reads the listing again.
+// resumed job neither loses them nor reads the listing again (many
+// children are recorded ahead in batches of their own: commit.go).
 func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	e.mu.Lock()
 	rec := t.f.File
@@ -45,6 +46,7 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 		found.URL = rec.URL
 	}
 	files, err := e.cfg.Expand(rec, found)
+	found.Entries = nil // a million of them would stay alive beside their items
 	if err != nil {
 		e.fail(t, &PermanentError{Err: err}, false)
 		return

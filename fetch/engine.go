@@ -90,7 +90,7 @@ type Config struct {
 	Finished func(File)
 	// Hashes names digests (digest.MD5, digest.SHA1, ...) to compute
 	// besides SHA-256 in the pass that finishes a file; they reach
-	// Finished in File.Digests.
+	// Finished in File.Run.Digests.
 	Hashes []string
 
 	Source  Source
@@ -159,39 +159,69 @@ type counters struct {
 	yields   int   // requests stopped for higher-class work
 }
 
-// fileState is a file in memory: its record and block map.
+// fileState is a file in memory: its record and block map. A job may
+// hold a million of them, so what few files need (stale parts, learnt
+// digests) is in rare, allocated on demand, and the flags sit together:
+// 576 bytes with the record.
 type fileState struct {
 	File
-	dirty     bool // record changed since the last commit
-	gen       int  // bumped when the file restarts
+	gen       int // bumped when the file restarts
 	done      []bool
 	hashes    [][32]byte
 	doneBytes int64
 	unsynced  []int64 // done blocks not yet recorded
 	tasks     map[*task]struct{}
 	part      *os.File
-	stale     []*os.File // parts of earlier generations still written by old tasks
 	scanFrom  int64
 	partial   map[int64]*partialState // unfinished blocks to resume mid-way, by block
 	specNext  int64                   // next speculative offset while the size is unknown
 	fails     int
 	notBefore time.Time
-	finishing bool
 	runBytes  int64 // received for this file in this run
 	// wholeBest is the furthest a whole stream of it has reached: one
 	// that ends short again before there made no progress.
 	wholeBest int64
 	lastErr   string
-	learned   []string // digests learnt from streams of this version (learned.go)
+	rare      *fileRare // nil until needed
 
-	key     *File  // the record when queued: the fetch order compares these
-	host    string // of URL, lower case
-	where   int    // in the queue: inNone, inFresh, inActive, inBackoff
-	group   *group // its fresh set while inFresh
-	heapIdx int    // in the backoff heap while inBackoff
-	listed  bool   // in e.changed
-	whole   wholeHash
-	partMu  sync.Mutex // held while part is being opened
+	// key is the record as it was when queued, which the fetch order
+	// compares: a copy once a request has touched the item (what it
+	// learns, such as a size, must not move it under the index), nil
+	// before, while nothing of the record changes (queue.go).
+	key       *File
+	host      string // of URL, lower case
+	group     *group // its fresh set while inFresh
+	heapIdx   int    // in the backoff heap while inBackoff
+	whole     wholeHash
+	partMu    sync.Mutex // held while part is being opened
+	dirty     bool       // record changed since the last commit
+	unsaved   bool       // never recorded: new since the last commit
+	closedBy  bool       // done, its part closed before the commit synced it (finish.go)
+	finishing bool
+	listed    bool // in e.changed
+	where     int8 // in the queue: inNone, inFresh, inActive, inBackoff
+}
+
+// fileRare is what only some files need, under e.mu.
+type fileRare struct {
+	stale   []*os.File // parts of earlier generations still written by old tasks
+	learned []string   // digests learnt from streams of this version (learned.go)
+}
+
+// thisRun returns f.Run, made if it was nil. e.mu is held.
+func (f *fileState) thisRun() *Run {
+	if f.Run == nil {
+		f.Run = &Run{}
+	}
+	return f.Run
+}
+
+// more returns f.rare, made if it was nil.
+func (f *fileState) more() *fileRare {
+	if f.rare == nil {
+		f.rare = &fileRare{}
+	}
+	return f.rare
 }
 
 // task is one request's worth of work: bytes [start, end) of a file, of
@@ -391,12 +421,28 @@ func (e *Engine) load() error {
 // enqueue puts a pending item in the queue, its order fixed by its record
 // as it is now. e.mu is held (or the engine is not running yet).
 func (e *Engine) enqueue(f *fileState) {
-	k := f.File
-	f.key = &k
+	f.key = nil
 	e.q.push(f)
 }
 
-func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, a.key, b.key) }
+func (e *Engine) compare(a, b *fileState) int { return Compare(e.cfg.Less, a.orderKey(), b.orderKey()) }
+
+// orderKey is what the fetch order compares of f: its record as queued.
+func (f *fileState) orderKey() *File {
+	if f.key == nil {
+		return &f.File
+	}
+	return f.key
+}
+
+// fixKey copies f's record as its place in the fetch order, before a
+// request may change it.
+func (f *fileState) fixKey() {
+	if f.key == nil {
+		k := f.File
+		f.key = &k
+	}
+}
 
 // Compare is the fetch order: listings first, then less, then the order of
 // discovery.
@@ -598,7 +644,7 @@ func (e *Engine) add(files []File) int {
 		if _, ok := e.byURL[in.URL]; ok {
 			continue
 		}
-		f := &fileState{File: in, dirty: true, host: hostOf(in.URL)}
+		f := &fileState{File: in, dirty: true, unsaved: true, host: hostOf(in.URL)}
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
@@ -697,12 +743,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	fatal := e.fatal
 	for _, f := range e.files {
-		for _, p := range append(f.stale, f.part) {
-			if p != nil {
+		if f.part != nil {
+			f.part.Close()
+		}
+		if f.rare != nil {
+			for _, p := range f.rare.stale {
 				p.Close()
 			}
+			f.rare.stale = nil
 		}
-		f.part, f.stale = nil, nil
+		f.part = nil
 	}
 	failed := 0
 	for _, f := range e.files {

@@ -69,12 +69,20 @@ func (e *Engine) finish(f *fileState) error {
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
-	f.Digests = got
+	f.thisRun().Digests = got
 	f.unsynced, f.hashes, f.done = nil, nil, nil // a done file needs neither: it may be one of 500,000
 	f.restartWhole(f.gen)
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
 	e.changedFile(f)
 	e.finished = append(e.finished, f)
+	if len(e.finished) > maxFinishedOpen && e.fsDir != nil && f.part != nil {
+		// The commit is behind (a big one, a slow disk): files finish by
+		// the thousand, and each would hold its part open until the
+		// commit moved it (20,000 reached the limit of open files at
+		// 500,000 files). The commit's syncfs covers it closed.
+		f.part.Close()
+		f.part, f.closedBy = nil, true
+	}
 	if e.q.nearlyEmpty() {
 		e.broadcast() // perhaps the last: idle lanes see that all is settled
 	}
@@ -269,9 +277,9 @@ func (e *Engine) inTree(f *fileState) bool {
 // reopen makes a file recorded done pending again, from nothing. e.mu is
 // held, or the engine is not running yet.
 func (e *Engine) reopen(f *fileState) {
+	e.q.remove(f) // before its record changes: the index compares it
 	f.State, f.SHA256, f.Err = Pending, "", ""
 	e.restart(f, f.Size, f.Validator)
-	e.q.remove(f)
 	e.enqueue(f)
 	e.broadcast()
 }

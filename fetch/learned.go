@@ -19,7 +19,7 @@ func (f *fileState) learnDigests(s digest.Set) bool {
 	for alg, v := range s {
 		if _, ok := f.Expect[alg]; !ok {
 			f.Expect[alg] = v
-			f.learned = append(f.learned, alg)
+			f.more().learned = append(f.more().learned, alg)
 		}
 	}
 	return len(f.Expect) > n
@@ -28,8 +28,11 @@ func (f *fileState) learnDigests(s digest.Set) bool {
 // forgetLearned drops the digests learnt from streams of the old version.
 // e.mu is held.
 func (f *fileState) forgetLearned() {
-	for _, alg := range f.learned {
+	if f.rare == nil {
+		return
+	}
+	for _, alg := range f.rare.learned {
 		delete(f.Expect, alg)
 	}
-	f.learned = nil
+	f.rare.learned = nil
 }

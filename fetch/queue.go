@@ -23,8 +23,11 @@ import (
 //     backoff, by the time they may go again.
 //
 // The fetch order compares each item's record as it was when it was
-// queued (fileState.key), so what is learned later (a size) never moves an
-// item under the index. All of it is under e.mu.
+// queued, so what is learned later (a size) never moves an item under the
+// index: a fresh item's record does not change until a request takes it,
+// so it is compared as it is; an item leaving the fresh sets gets a copy
+// (fileState.key) first. A job may hold a million fresh items, each
+// saved a copy of its record. All of it is under e.mu.
 type queue struct {
 	less    func(a, b *fileState) bool
 	active  *btree.BTreeG[*fileState]
@@ -79,6 +82,7 @@ func (q *queue) push(f *fileState) {
 		f.where, f.group = inFresh, g
 		return
 	}
+	f.fixKey()
 	q.active.ReplaceOrInsert(f)
 	f.where = inActive
 }
@@ -91,6 +95,7 @@ func (q *queue) activate(f *fileState) {
 	}
 	f.group.tree.Delete(f)
 	f.group = nil
+	f.fixKey()
 	q.active.ReplaceOrInsert(f)
 	f.where = inActive
 }

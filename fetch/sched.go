@@ -27,7 +27,7 @@ func (e *Engine) next(ctx context.Context, l *lane) (*task, error) {
 		if t != nil {
 			t.lane, t.began, t.lastMove = l, e.cfg.Now(), e.cfg.Now()
 			if !t.finishOnly {
-				t.f.Requests++
+				t.f.thisRun().Requests++
 			}
 			l.c.active++
 			l.c.touched = true

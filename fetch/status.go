@@ -169,6 +169,7 @@ func (e *Engine) Files() []File {
 	for i, f := range order {
 		out[i] = f.File
 		out[i].Expect = maps.Clone(f.Expect)
+		out[i].Run = f.Run.clone()
 		if f.State == Pending && f.lastErr != "" {
 			out[i].Err = f.lastErr
 		}

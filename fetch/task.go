@@ -31,10 +31,11 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 	}
 	t.lastMove = e.cfg.Now()
 	f.runBytes += n
-	if f.FirstByte.IsZero() {
-		f.FirstByte = t.lastMove
+	r := f.thisRun()
+	if r.FirstByte.IsZero() {
+		r.FirstByte = t.lastMove
 	}
-	f.LastByte = t.lastMove
+	r.LastByte = t.lastMove
 	if t.gen != f.gen {
 		e.stats.wasted += n
 		return -1, false
@@ -185,7 +186,7 @@ func (e *Engine) fail(t *task, err error, progressed bool) {
 	if t.gen != f.gen || f.State != Pending {
 		return
 	}
-	f.Failures++
+	f.thisRun().Failures++
 	f.lastErr = err.Error()
 	var perm *PermanentError
 	var changed *ChangedError
@@ -249,7 +250,7 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.hashes = make([][32]byte, len(f.done))
 	e.resets = append(e.resets, f.ID)
 	if f.part != nil {
-		f.stale = append(f.stale, f.part)
+		f.more().stale = append(f.more().stale, f.part)
 		f.part = nil
 	}
 	e.tree.removePart(f.ID) // also bytes of an earlier run that were never recorded
@@ -296,7 +297,7 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 		}
 	}
 	if !s.Modified.IsZero() {
-		f.Modified = s.Modified
+		f.thisRun().Modified = s.Modified
 	}
 	if len(s.Digests) > 0 && f.learnDigests(s.Digests) {
 		f.dirty = true

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"io"
+	"maps"
 	"time"
 
 	"github.com/grab-ir/grab/fetch/digest"
@@ -11,7 +12,7 @@ import (
 )
 
 // State is where a file stands in a job.
-type State int
+type State uint8
 
 // File states, in the order a file passes through them.
 const (
@@ -36,7 +37,7 @@ func (s State) String() string {
 }
 
 // Kind tells files from directory listings.
-type Kind int
+type Kind uint8
 
 // Kinds of items.
 const (
@@ -48,6 +49,8 @@ const (
 type File struct {
 	ID        uint64
 	Kind      Kind
+	State     State
+	Whole     bool // the source serves this file only as one whole stream
 	URL       string
 	Root      string // the start URL it was found under ("" for a start URL itself)
 	Depth     int    // folders below Root
@@ -56,9 +59,7 @@ type File struct {
 	Path      string // local path relative to the output folder, slash-separated
 	Size      int64  // -1 until learned
 	Validator string // strong ETag or Last-Modified, learned on first contact
-	Whole     bool   // the source serves this file only as one whole stream
 	Expect    digest.Set
-	State     State
 	SHA256    string // hex, once Done
 	Err       string // why it failed
 	// Again marks a failure of the moment, not of the file: too little
@@ -69,10 +70,18 @@ type File struct {
 	// on a query link): Path is that name, kept on resume.
 	Named bool
 
+	// Run is what this run learnt of the file, nil while nothing (a job
+	// may hold a million files no request has touched). It is not kept
+	// in the Journal: the job's manifest keeps it. The engine hands it
+	// to Config.Finished with the file and keeps it no longer.
+	Run *Run
+}
+
+// Run is what one run of a job learnt of a file.
+type Run struct {
 	// Digests holds every digest computed when the file was finished
 	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
 	// LastByte are when this run received its first and last byte of it.
-	// None of them is kept in the Journal: the job's manifest keeps them.
 	Digests             digest.Set
 	FirstByte, LastByte time.Time
 	// Modified is the source's modification time of the file, as the
@@ -81,6 +90,16 @@ type File struct {
 	// Requests counts the requests made for the file in this run,
 	// Failures those that ended in an error.
 	Requests, Failures int
+}
+
+// clone copies r, its digests included; nil stays nil.
+func (r *Run) clone() *Run {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Digests = maps.Clone(r.Digests)
+	return &c
 }
 
 // Request asks a Conn for bytes of a file.

@@ -46,7 +46,9 @@ scenarios:
            most)
   scale    issue 13 (not in all): N files of 2-20 KB in 50 folders served
            by nginx on loopback, no proxy: grab, wget -r and aria2c -j16;
-           wall, CPU per 1000 files, peak RSS, bytes written
+           wall, CPU per 1000 files, peak RSS, bytes written; with
+           --listing-entries, one listing of N files (nginx, then
+           Python http.server) crawled with --dry-run: peak RSS and heap
   big      issue 13 (not in all): one file per size served by nginx on
            loopback: the grab binary (its check included), aria2c -x4 and
            curl; wall, CPU, peak RSS; then grab killed at half-way and
@@ -56,6 +58,9 @@ flags:
       --scenario NAME   single, photos, priority, slowlink, eta, rsync, scale, big or all (default all)
       --counts LIST     files per scale point (default 5000,20000,50000)
       --sizes LIST      file sizes for big (default 512M,8G)
+      --listing-entries LIST
+                        entries of one listing per scale point (issue 10;
+                        alone, the scale scenario runs these only)
       --quick           smaller sizes, for a run of about half a minute
   -o, --output DIR      scratch folder (default: a temporary one, removed after)
       --grab-only       run grab alone, not aria2c or curl: a
@@ -70,6 +75,7 @@ examples:
   grab bench --scenario slowlink --svg docs/slowlink.svg
   grab bench --scenario scale --counts 5000,50000
   grab bench --scenario big --sizes 512M
+  grab bench --scenario scale --listing-entries 1000000
 `
 
 func runBench(ctx context.Context, u *ui, args []string) error {
@@ -83,16 +89,16 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 	fs.BoolVar(&o.GrabOnly, "grab-only", false, "")
 	counts := fs.String("counts", "", "")
 	sizes := fs.String("sizes", "", "")
+	entries := fs.String("listing-entries", "", "")
 	pos, err := fs.parse(args, usageBench)
 	if err != nil {
 		return err
 	}
-	for _, c := range strings.FieldsFunc(*counts, func(r rune) bool { return r == ',' }) {
-		n, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil || n < 1 || n > 10_000_000 {
-			return &job.UsageError{Msg: fmt.Sprintf("--counts %q: want numbers of files, such as 5000,50000", *counts)}
-		}
-		o.Counts = append(o.Counts, n)
+	if o.Counts, err = benchCounts("counts", *counts, 10_000_000); err != nil {
+		return err
+	}
+	if o.ListingEntries, err = benchCounts("listing-entries", *entries, 1_000_000); err != nil {
+		return err
 	}
 	for _, c := range strings.FieldsFunc(*sizes, func(r rune) bool { return r == ',' }) {
 		n, err := class.ParseSize(strings.TrimSpace(c))
@@ -111,4 +117,17 @@ func runBench(ctx context.Context, u *ui, args []string) error {
 		return fmt.Errorf("bench: finding the grab binary: %w", err)
 	}
 	return bench.Run(ctx, o)
+}
+
+// benchCounts reads a comma-separated list of counts, each 1 to max.
+func benchCounts(flag, list string, max int) ([]int, error) {
+	var out []int
+	for _, c := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' }) {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 || n > max {
+			return nil, &job.UsageError{Msg: fmt.Sprintf("--%s %q: want numbers from 1 to %d, such as 5000,50000", flag, list, max)}
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

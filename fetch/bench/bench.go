@@ -30,6 +30,10 @@ type Options struct {
 	// Sizes are the big scenario's file sizes (default 512 MiB and 8 GiB;
 	// 64 MiB with Quick).
 	Sizes []int64
+	// ListingEntries are the scale scenario's sizes of one listing
+	// crawled with --dry-run (issue 10; none by default). Given alone,
+	// the scenario runs these points only.
+	ListingEntries []int
 	// Args are the command line, for the results' heading.
 	Args []string
 }

@@ -30,11 +30,11 @@ import (
 // with `aria2c -j16 -i` (a URL list, no crawl). It prints, per tool, the
 // wall time, CPU seconds per 1000 files, peak RSS, bytes written to disk
 // per byte of payload, and grab's ratios to the others. A tool that is not
-// installed is left out; nginx is required.
+// installed is left out, and both with grabOnly; nginx is required.
 //
 // The figures are meant to be compared within a run: the machine's cost of
 // creating a file (which every tool pays once per file) is in all of them.
-func Scale(ctx context.Context, w io.Writer, counts []int) (err error) {
+func Scale(ctx context.Context, w io.Writer, counts []int, grabOnly bool) (err error) {
 	tb := &scaleTB{}
 	defer tb.cleanup()
 	defer func() {
@@ -46,13 +46,13 @@ func Scale(ctx context.Context, w io.Writer, counts []int) (err error) {
 			panic(r)
 		}
 	}()
-	fmt.Fprintf(w, "%8s  %-7s %8s %10s %9s %9s %7s %10s %10s\n",
-		"files", "tool", "wall s", "CPU s/1k", "RSS MB", "written", "files", "grab÷wall", "grab÷CPU")
+	fmt.Fprintf(w, "%8s  %-7s %8s %10s %9s %9s %9s %7s %10s %10s\n",
+		"files", "tool", "wall s", "CPU s/1k", "RSS MB", "heap MB", "written", "files", "grab÷wall", "grab÷CPU")
 	for _, n := range counts {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := scaleOne(ctx, w, tb, n); err != nil {
+		if err := scaleOne(ctx, w, tb, n, grabOnly); err != nil {
 			return err
 		}
 	}
@@ -65,11 +65,12 @@ type scaleResult struct {
 	wall    time.Duration
 	cpu     time.Duration
 	rssMB   float64 // -1 if not measured
+	heapMB  float64 // peak of the Go heap's objects, live or not yet swept; grab only, -1 otherwise
 	written int64   // bytes written to disk, -1 if not measured
 	files   int     // files of the tree found in place afterwards
 }
 
-func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
+func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int, grabOnly bool) error {
 	work, err := os.MkdirTemp("", "grab-scale-")
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 		return fmt.Errorf("grab, %d files: %w", n, err)
 	}
 	results = append(results, g)
-	if _, err := exec.LookPath("wget"); err == nil {
+	if _, err := exec.LookPath("wget"); err == nil && !grabOnly {
 		dir := filepath.Join(work, "wget")
 		r, err := scaleCmd(ctx, "wget", dir, paths, "wget", "-q", "-r", "-np", "-nH", "-e", "robots=off", "-l", "inf", "-P", dir, base)
 		if err != nil {
@@ -98,7 +99,7 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 		}
 		results = append(results, r)
 	}
-	if _, err := exec.LookPath("aria2c"); err == nil {
+	if _, err := exec.LookPath("aria2c"); err == nil && !grabOnly {
 		dir := filepath.Join(work, "aria2c")
 		list := filepath.Join(work, "urls")
 		if err := writeURLList(list, base, paths); err != nil {
@@ -112,9 +113,12 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 		results = append(results, r)
 	}
 	for _, r := range results {
-		rss, written := "-", "-"
+		rss, heap, written := "-", "-", "-"
 		if r.rssMB >= 0 {
 			rss = fmt.Sprintf("%.0f", r.rssMB)
+		}
+		if r.heapMB >= 0 {
+			heap = fmt.Sprintf("%.0f", r.heapMB)
 		}
 		if r.written >= 0 {
 			written = fmt.Sprintf("%.2fx", float64(r.written)/float64(payload))
@@ -124,8 +128,8 @@ func scaleOne(ctx context.Context, w io.Writer, tb *scaleTB, n int) error {
 			ratio = fmt.Sprintf("%.2f", g.wall.Seconds()/r.wall.Seconds())
 			cpuRatio = fmt.Sprintf("%.2f", g.cpu.Seconds()/r.cpu.Seconds())
 		}
-		fmt.Fprintf(w, "%8d  %-7s %8.1f %10.2f %9s %9s %7d %10s %10s\n", n, r.tool, r.wall.Seconds(),
-			r.cpu.Seconds()/float64(n)*1000, rss, written, r.files, ratio, cpuRatio)
+		fmt.Fprintf(w, "%8d  %-7s %8.1f %10.2f %9s %9s %9s %7d %10s %10s\n", n, r.tool, r.wall.Seconds(),
+			r.cpu.Seconds()/float64(n)*1000, rss, heap, written, r.files, ratio, cpuRatio)
 	}
 	return nil
 }
@@ -180,13 +184,14 @@ func writeURLList(name, base string, paths []string) error {
 // does: a store, an HTTP source without proxy, the crawler and the
 // default fetch order (class, then size).
 func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResult, error) {
-	r := scaleResult{tool: "grab", rssMB: -1, written: -1}
+	r := scaleResult{tool: "grab", rssMB: -1, heapMB: -1, written: -1}
 	urls, err := job.ParseURLs([]string{base})
 	if err != nil {
 		return r, err
 	}
 	syscall.Sync() // what was written before (the tree) is not counted against grab
 	resetPeakRSS()
+	peakHeap := watchHeap()
 	ru0 := rusage(syscall.RUSAGE_SELF)
 	start := time.Now()
 	s := job.Defaults()
@@ -199,6 +204,7 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 	cerr := j.Close()
 	r.wall = time.Since(start)
 	ru1 := rusage(syscall.RUSAGE_SELF)
+	r.heapMB = float64(peakHeap()) / 1e6
 	if err != nil {
 		return r, err
 	}
@@ -215,7 +221,7 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 }
 
 func scaleCmd(ctx context.Context, tool, dir string, paths []string, name string, args ...string) (scaleResult, error) {
-	r := scaleResult{tool: tool}
+	r := scaleResult{tool: tool, heapMB: -1}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return r, err
 	}
@@ -353,12 +359,23 @@ func (t *scaleTB) cleanup() {
 func runScale(ctx context.Context, b *bench) error {
 	counts := b.opts.Counts
 	switch {
+	case len(b.opts.ListingEntries) > 0:
+		if len(counts) > 0 {
+			if err := runScaleFiles(ctx, b, counts); err != nil {
+				return err
+			}
+		}
+		return runScaleListing(ctx, b)
 	case len(counts) > 0:
 	case b.opts.Quick:
 		counts = []int{2000, 5000}
 	default:
 		counts = []int{5000, 20000, 50000}
 	}
+	return runScaleFiles(ctx, b, counts)
+}
+
+func runScaleFiles(ctx context.Context, b *bench, counts []int) error {
 	fmt.Fprintf(b.out, "\n## scale: small files on loopback (nginx), grab against wget -r and aria2c -j16\n\n")
-	return Scale(ctx, b.out, counts)
+	return Scale(ctx, b.out, counts, b.opts.GrabOnly)
 }

@@ -53,16 +53,20 @@ type Entry struct {
 // entryOf describes a file just finished. given are the --checksums
 // digests of it, if any.
 func entryOf(f fetch.File, given digest.Set, now time.Time) Entry {
-	e := Entry{Path: f.Path, Size: f.Size, SHA256: f.SHA256, URL: f.URL, FirstByte: f.FirstByte, LastByte: f.LastByte,
-		Finished: now.UTC(), Requests: f.Requests, Failures: f.Failures, Version: Version}
-	e.MD5, e.SHA1 = f.Digests[digest.MD5], f.Digests[digest.SHA1]
+	var r fetch.Run
+	if f.Run != nil {
+		r = *f.Run
+	}
+	e := Entry{Path: f.Path, Size: f.Size, SHA256: f.SHA256, URL: f.URL, FirstByte: r.FirstByte, LastByte: r.LastByte,
+		Finished: now.UTC(), Requests: r.Requests, Failures: r.Failures, Version: Version}
+	e.MD5, e.SHA1 = r.Digests[digest.MD5], r.Digests[digest.SHA1]
 	if strings.HasPrefix(f.Validator, `"`) {
 		e.ETag = f.Validator
 	} else if t, err := http.ParseTime(f.Validator); err == nil {
 		e.LastModified = t.UTC()
 	}
-	if !f.Modified.IsZero() {
-		e.LastModified = f.Modified.UTC()
+	if !r.Modified.IsZero() {
+		e.LastModified = r.Modified.UTC()
 	}
 	for alg, v := range f.Expect {
 		if given[alg] == v {

@@ -22,7 +22,7 @@
 //
 //   - Names and URLs always come from the href (or the JSON/XML name), never
 //     from the display text, which servers truncate (nginx: "..&gt;").
-//   - Entry.URL is absolute, with query and fragment stripped; a directory's
+//   - Entry.URL is absolute (text, as url.URL.String writes it), with query and fragment stripped; a directory's
 //     URL path ends in "/". Name is the percent-decoded last path segment
 //     without the trailing slash.
 //   - Skipped: the listing itself, its parent (href "..", "../", Apache's

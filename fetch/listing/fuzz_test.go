@@ -1,6 +1,7 @@
 package listing
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,9 +50,15 @@ func FuzzParse(f *testing.F) {
 		}
 		seen := make(map[string]bool)
 		for _, e := range entries {
-			u := e.URL
-			if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				t.Fatalf("bad URL %v", u)
+			u, err := url.Parse(e.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				t.Fatalf("bad URL %q: %v", e.URL, err)
+			}
+			if u.String() != e.URL {
+				t.Fatalf("URL %q reads back as %q", e.URL, u.String())
+			}
+			if e.Name != lastSegment(u.EscapedPath()) {
+				t.Fatalf("Name %q for %s", e.Name, e.URL)
 			}
 			if e.Dir && (u.RawQuery != "" || u.ForceQuery) || u.Fragment != "" {
 				t.Fatalf("URL %v keeps a folder's query or a fragment", u)
@@ -85,6 +92,37 @@ func FuzzParseSize(f *testing.F) {
 		}
 		if ok && size < 0 {
 			t.Fatalf("ParseSize(%q) = %d, ok", s, size)
+		}
+	})
+}
+
+// FuzzResolve checks the short way for plain hrefs against url.Parse and
+// ResolveReference, on folders that take it.
+func FuzzResolve(f *testing.F) {
+	for _, h := range []string{"f0000001.jpg", "sub/", "a/b", "a//b", "./a", "../a", "..a", "a..", ".a/", "~x", "a/./b", "a/../b", "...", ".../", "%41", "a b", "A-Z_0.9~"} {
+		f.Add("http://dump.example.onion/dump/", h, false)
+		f.Add("https://u:p@h.example:8443/a%20b/c/", h, true)
+	}
+	f.Add("http://h/", "x", false)
+	f.Add("http://h/%7e/", "x", false)
+	f.Add("http://h/a;b/", "x/", true)
+	f.Fuzz(func(t *testing.T, rawBase, href string, dir bool) {
+		base, err := url.Parse(rawBase)
+		if err != nil || !base.IsAbs() || base.Host == "" {
+			return
+		}
+		c := newCollector(base, defaultLimits)
+		if !c.plain || !plainHref(href) {
+			return
+		}
+		fast, ok := c.resolve(href, dir)
+		if !ok {
+			t.Fatalf("plain %q not resolved", href)
+		}
+		c.plain = false
+		slow, ok := c.resolve(href, dir)
+		if !ok || slow != fast {
+			t.Fatalf("base %q href %q dir %t: %q, url.Parse gives %q (%t)", rawBase, href, dir, fast, slow, ok)
 		}
 	})
 }

@@ -138,24 +138,18 @@ func (w *walker) walk(body []byte) error {
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
-			var attrs map[string]string
+			var attrs tagAttrs
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
-				switch string(k) {
-				case "href", "class", "src", "alt", "datetime", "data-size", "data-order":
-					if attrs == nil {
-						attrs = make(map[string]string, 2)
+				if a := attrs.slot(string(k)); a != nil && !a.set {
+					if len(v) > w.lim.name {
+						return fmt.Errorf("attribute of %d bytes exceeds %d: %w", len(v), w.lim.name, ErrTooLarge)
 					}
-					if _, dup := attrs[string(k)]; !dup {
-						if len(v) > w.lim.name {
-							return fmt.Errorf("attribute of %d bytes exceeds %d: %w", len(v), w.lim.name, ErrTooLarge)
-						}
-						attrs[string(k)] = string(v)
-					}
+					a.v, a.set = string(v), true
 				}
 			}
-			if err := w.start(string(name), attrs, tt == html.SelfClosingTagToken); err != nil {
+			if err := w.start(string(name), &attrs, tt == html.SelfClosingTagToken); err != nil {
 				return err
 			}
 		case html.EndTagToken:
@@ -165,6 +159,38 @@ func (w *walker) walk(body []byte) error {
 			}
 		}
 	}
+}
+
+// tagAttrs are the attributes of a tag that formats look at, each the
+// first of its name.
+type tagAttrs struct {
+	href, class, src, alt, datetime, dataSize, dataOrder attr
+}
+
+type attr struct {
+	v   string
+	set bool
+}
+
+// slot is where the attribute named k goes, nil for one not looked at.
+func (a *tagAttrs) slot(k string) *attr {
+	switch k {
+	case "href":
+		return &a.href
+	case "class":
+		return &a.class
+	case "src":
+		return &a.src
+	case "alt":
+		return &a.alt
+	case "datetime":
+		return &a.datetime
+	case "data-size":
+		return &a.dataSize
+	case "data-order":
+		return &a.dataOrder
+	}
+	return nil
 }
 
 func (w *walker) text(t []byte) error {
@@ -207,7 +233,7 @@ func (w *walker) text(t []byte) error {
 	return nil
 }
 
-func (w *walker) start(name string, attrs map[string]string, selfClosing bool) error {
+func (w *walker) start(name string, attrs *tagAttrs, selfClosing bool) error {
 	if !inlineTags[name] && name != "a" {
 		if err := w.lineBreak(); err != nil {
 			return err
@@ -234,7 +260,7 @@ func (w *walker) start(name string, attrs map[string]string, selfClosing bool) e
 			return err
 		}
 		w.row = &row{}
-		if hasClass(attrs["class"], "file") {
+		if hasClass(attrs.class.v, "file") {
 			w.sig.caddy = true
 		}
 	case "td", "th":
@@ -245,9 +271,9 @@ func (w *walker) start(name string, attrs map[string]string, selfClosing bool) e
 		if len(w.row.cells) >= maxCells {
 			return nil
 		}
-		c := &cell{class: attrs["class"]}
-		c.dataSize, c.hasSize = attrs["data-size"]
-		c.dataOrder, c.hasOrder = attrs["data-order"]
+		c := &cell{class: attrs.class.v}
+		c.dataSize, c.hasSize = attrs.dataSize.v, attrs.dataSize.set
+		c.dataOrder, c.hasOrder = attrs.dataOrder.v, attrs.dataOrder.set
 		if c.hasSize || c.hasOrder {
 			w.sig.caddy = true
 		}
@@ -259,13 +285,13 @@ func (w *walker) start(name string, attrs map[string]string, selfClosing bool) e
 		w.cell = c
 	case "time":
 		if w.row != nil && w.row.datetime == "" {
-			w.row.datetime = attrs["datetime"]
+			w.row.datetime = attrs.datetime.v
 		}
 	case "img":
-		if strings.Contains(attrs["src"], "/icons/") {
+		if strings.Contains(attrs.src.v, "/icons/") {
 			w.sig.apacheIcons = true
 		}
-		switch attrs["alt"] {
+		switch attrs.alt.v {
 		case "[DIR]", "[PARENTDIR]":
 			w.sig.apacheIcons = true
 		}
@@ -302,14 +328,14 @@ func (w *walker) end(name string) error {
 	return nil
 }
 
-func (w *walker) startLink(attrs map[string]string) error {
+func (w *walker) startLink(attrs *tagAttrs) error {
 	if err := w.closeLink(); err != nil {
 		return err
 	}
 	if err := w.finishPending(); err != nil {
 		return err
 	}
-	href, ok := attrs["href"]
+	href, ok := attrs.href.v, attrs.href.set
 	if !ok {
 		w.open = &link{cell: -1} // collects its text so it stays off the line
 		w.open.href = "\x00"

@@ -18,14 +18,16 @@ const (
 	MaxNameLen = 64 << 10
 )
 
-// Entry is one file or sub-directory of a listing.
+// Entry is one file or sub-directory of a listing. A listing may have a
+// million: the URL is kept as text (url.Parse gives it back), and Name
+// shares its bytes where it can.
 type Entry struct {
-	URL     *url.URL  // absolute: the href resolved against the listing's URL; fragment stripped, and the query of a folder
+	URL     string    // absolute: the href resolved against the listing's URL as url.URL.String writes it; fragment stripped, and the query of a folder
 	Name    string    // decoded last path segment, without a trailing slash
-	Dir     bool      // a sub-directory (href ends in "/", or the format says so)
 	Size    int64     // bytes; -1 when unknown, and for directories
-	Approx  bool      // Size came from a rounded human form such as "1.2M", "14K", "3.5 GB"
 	ModTime time.Time // UTC; zero when unknown
+	Dir     bool      // a sub-directory (href ends in "/", or the format says so)
+	Approx  bool      // Size came from a rounded human form such as "1.2M", "14K", "3.5 GB"
 }
 
 // Format names the server output a listing was read as.
@@ -148,21 +150,60 @@ type collector struct {
 	base   *url.URL
 	self   string // base without query and fragment
 	parent string // base's parent directory
-	lim    limits
-	seen   map[string]int
-	links  int
-	times  timeReader
+	// plain is set when a plain href (plainHref) resolves to self+href:
+	// self is a folder whose URL is written as it was parsed.
+	plain bool
+	lim   limits
+	seen  map[string]int32 // entries by URL, which the key shares
+	links int
+	times timeReader
 
 	entries []Entry
 }
 
 func newCollector(base *url.URL, lim limits) *collector {
 	b := stripped(base)
-	c := &collector{base: base, self: b.String(), lim: lim, seen: make(map[string]int)}
+	c := &collector{base: base, self: b.String(), lim: lim, seen: make(map[string]int32)}
 	if p := b.ResolveReference(&url.URL{Path: ".."}); p.String() != c.self {
 		c.parent = p.String()
 	}
+	if strings.HasSuffix(c.self, "/") && b.Opaque == "" && b.Host != "" {
+		probe := "x.y-z_~0"
+		c.plain = b.ResolveReference(&url.URL{Path: probe}).String() == c.self+probe &&
+			b.ResolveReference(&url.URL{Path: probe + "/"}).String() == c.self+probe+"/"
+	}
 	return c
+}
+
+// plainHref reports whether href is a relative path of unreserved
+// characters (RFC 3986: letters, digits, "-._~") in non-empty segments
+// other than "." and "..", the last one possibly followed by "/": what
+// nginx and Python print for plain names. Such an href resolves against a
+// folder to the folder's URL followed by href, without url.Parse.
+func plainHref(href string) bool {
+	seg := 0 // bytes in the current segment
+	dots := true
+	for i := 0; i < len(href); i++ {
+		ch := href[i]
+		switch {
+		case 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' || ch == '-' || ch == '_' || ch == '~':
+			dots = false
+		case ch == '.':
+		case ch == '/':
+			if seg == 0 || dots && seg <= 2 {
+				return false
+			}
+			seg, dots = 0, true
+			continue
+		default:
+			return false
+		}
+		seg++
+	}
+	if seg == 0 {
+		return len(href) > 0 // "a/" ends in a slash; "" is not plain
+	}
+	return !(dots && seg <= 2)
 }
 
 func stripped(u *url.URL) *url.URL {
@@ -195,36 +236,15 @@ func (c *collector) add(href string, dir bool, size int64, approx bool, mod time
 	case ".", "./", "..", "../", "./..", "./../":
 		return nil
 	}
-	ref, err := url.Parse(href)
-	if err != nil {
-		ref, err = url.Parse(repairHref(href))
-		if err != nil {
-			return nil
-		}
-	}
-	u := c.base.ResolveReference(ref)
-	u.Fragment, u.RawFragment = "", ""
-	if u.Scheme != c.base.Scheme || u.Host == "" { // a listing links files of its own source
+	key, ok := c.resolve(href, dir)
+	if !ok {
 		return nil
 	}
-	if dir || strings.HasSuffix(u.Path, "/") || u.RawQuery == "" {
-		// A folder's query only sorts or pages it; a file's
-		// (get.php?file=a.jpg) may be what names it.
-		u.RawQuery, u.ForceQuery = "", false
-	}
-	if dir && !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-		if u.RawPath != "" {
-			u.RawPath += "/"
-		}
-	}
-	key := u.String()
 	// The listing itself and its parent, with or without the trailing slash.
-	if key == c.self || key+"/" == c.self || key == c.self+"/" || c.parent != "" && (key == c.parent || key+"/" == c.parent) {
+	if key == c.self || slashed(key, c.self) || slashed(c.self, key) || c.parent != "" && (key == c.parent || slashed(key, c.parent)) {
 		return nil
 	}
-	esc := u.EscapedPath()
-	isDir := strings.HasSuffix(esc, "/")
+	isDir := strings.HasSuffix(key, "/")
 	if isDir {
 		size, approx = -1, false
 	}
@@ -247,16 +267,72 @@ func (c *collector) add(href string, dir bool, size int64, approx bool, mod time
 	if !mod.IsZero() {
 		mod = mod.UTC()
 	}
-	c.seen[key] = len(c.entries)
+	c.seen[key] = int32(len(c.entries))
 	c.entries = append(c.entries, Entry{
-		URL:     u,
-		Name:    lastSegment(esc),
+		URL:     key,
+		Name:    lastSegment(escapedPath(key)),
 		Dir:     isDir,
 		Size:    size,
 		Approx:  approx,
 		ModTime: mod,
 	})
 	return nil
+}
+
+// resolve returns the URL href points to, as url.URL.String writes it,
+// fragment stripped (and the query of a folder), with a trailing slash if
+// dir; false if it
+// is not a URL of the listing's own scheme with a host. A plain href
+// (most of them) is appended to the folder's URL as it is.
+func (c *collector) resolve(href string, dir bool) (string, bool) {
+	if c.plain && plainHref(href) {
+		if dir && !strings.HasSuffix(href, "/") {
+			return c.self + href + "/", true
+		}
+		return c.self + href, true
+	}
+	ref, err := url.Parse(href)
+	if err != nil {
+		ref, err = url.Parse(repairHref(href))
+		if err != nil {
+			return "", false
+		}
+	}
+	u := c.base.ResolveReference(ref)
+	u.Fragment, u.RawFragment = "", ""
+	if u.Scheme != c.base.Scheme || u.Host == "" { // a listing links files of its own source
+		return "", false
+	}
+	if dir || strings.HasSuffix(u.Path, "/") || u.RawQuery == "" {
+		// A folder's query only sorts or pages it; a file's
+		// (get.php?file=a.jpg) may be what names it.
+		u.RawQuery, u.ForceQuery = "", false
+	}
+	if dir && !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u.String(), true
+}
+
+// slashed reports whether b is a followed by "/".
+func slashed(a, b string) bool {
+	return len(b) == len(a)+1 && b[len(a)] == '/' && strings.HasPrefix(b, a)
+}
+
+// escapedPath is the path of an absolute URL as url.URL.String writes it
+// (no fragment): what follows the host up to a query, sharing its bytes.
+func escapedPath(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 { // a "?" in a path is written %3F
+		u = u[:i]
+	}
+	rest := u[strings.Index(u, "://")+3:]
+	if i := strings.IndexByte(rest, '/'); i >= 0 { // userinfo and host have no "/" written as is
+		return rest[i:]
+	}
+	return ""
 }
 
 // repairHref escapes what url.Parse rejects in hrefs real servers emit:

@@ -323,6 +323,9 @@ func clean(seg string) (string, error) {
 	case strings.Contains(seg, "/"):
 		return "", fmt.Errorf("%w %q: contains a slash", ErrBadSegment, seg)
 	}
+	if plainName(seg) {
+		return seg, nil // nothing to change: no copy
+	}
 	var b strings.Builder
 	for i := 0; i < len(seg); {
 		r, size := utf8.DecodeRuneInString(seg[i:])
@@ -337,6 +340,17 @@ func clean(seg string) (string, error) {
 		i += size
 	}
 	return b.String(), nil
+}
+
+// plainName reports whether clean keeps seg as it is: printable ASCII
+// and tabs, no backslash.
+func plainName(seg string) bool {
+	for i := 0; i < len(seg); i++ {
+		if c := seg[i]; (c < 0x20 && c != '\t') || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // splitExt splits a name into stem and extension (dot included). A leading

@@ -544,7 +544,7 @@ func (c *Conn) entries(ctx context.Context, rawURL string, wrap func(net.Conn) n
 		u.Path = base + f.Name
 		u.RawPath = escapePath(base + f.Name)
 		u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
-		out = append(out, listing.Entry{URL: &u, Name: path.Base(f.Name), Size: f.Size, ModTime: f.ModTime})
+		out = append(out, listing.Entry{URL: u.String(), Name: path.Base(f.Name), Size: f.Size, ModTime: f.ModTime})
 	}
 	for typ, n := range skipped {
 		c.src.logger().Info("rsync listing: skipped entries that are not regular files", "url", t.u.Redacted(), "type", typ.String(), "count", n)

@@ -1,0 +1,142 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"time"
+
+	"github.com/grab-ir/grab/fetch"
+	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/job"
+)
+
+// ScaleListing measures what crawling one huge listing costs grab's whole
+// job (issue 10): for each count it serves a listing of that many files
+// at /dump/, as nginx's autoindex and as Python's http.server print it,
+// from a server in this process that writes the page as it sends it
+// (fetchtest.WriteListing: it holds nothing), and runs `grab --dry-run
+// http://127.0.0.1:PORT/dump/`: the crawl reads the listing, maps and
+// records every file, fetches none. It prints the listing's size, the
+// wall time, the process's peak RSS, the Go heap's peak and the bytes
+// allocated, each per entry too.
+//
+// The engine's listing limit (32 MiB, Config.ListingMax) refuses an
+// nginx listing of more than about 300,000 entries; the run raises it to
+// 512 MiB so that the cost of the entries, not the limit, is measured.
+func ScaleListing(ctx context.Context, w io.Writer, counts []int) error {
+	fmt.Fprintf(w, "%9s  %-7s %9s %8s %9s %9s %10s %9s %9s %9s\n",
+		"entries", "format", "listingMB", "wall s", "RSS MB", "heap MB", "alloc MB", "RSS B/e", "heap B/e", "files")
+	for _, n := range counts {
+		for _, format := range []string{"nginx", "python"} {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := scaleListingOne(ctx, w, n, format); err != nil {
+				return fmt.Errorf("listing of %d entries (%s): %w", n, format, err)
+			}
+		}
+	}
+	return nil
+}
+
+func scaleListingOne(ctx context.Context, w io.Writer, n int, format string) error {
+	size := countingWriter{}
+	if err := fetchtest.WriteListing(&size, format, n); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: fetchtest.ListingHandler(format, n)}
+	go srv.Serve(ln)
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "grab-scale-listing-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	urls, err := job.ParseURLs([]string{"http://" + ln.Addr().String() + "/dump/"})
+	if err != nil {
+		return err
+	}
+
+	runtime.GC()
+	resetPeakRSS()
+	peakHeap := watchHeap()
+	allocs0 := heapAllocs()
+	start := time.Now()
+	s := job.Defaults()
+	s.Output, s.DryRun = dir, true
+	j, err := job.Open(ctx, job.Options{Settings: s, URLs: urls, Tune: func(c *fetch.Config) { c.ListingMax = 512 << 20 }})
+	if err != nil {
+		return err
+	}
+	err = j.Run(ctx)
+	st := j.Status()
+	cerr := j.Close()
+	wall := time.Since(start)
+	allocs := heapAllocs() - allocs0
+	heap := peakHeap()
+	rss := peakRSS()
+	if err != nil {
+		return err
+	}
+	if cerr != nil {
+		return cerr
+	}
+	if st.Files != n {
+		return fmt.Errorf("the crawl found %d files of %d", st.Files, n)
+	}
+	fmt.Fprintf(w, "%9d  %-7s %9.1f %8.1f %9.0f %9.0f %10.0f %9.0f %9.0f %9d\n", n, format, float64(size.n)/1e6,
+		wall.Seconds(), rss, float64(heap)/1e6, float64(allocs)/1e6, rss*1e6/float64(n), float64(heap)/float64(n), st.Files)
+	return nil
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// heapAllocs is the bytes allocated on the heap since the process
+// started.
+func heapAllocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// watchHeap samples the bytes of live and not yet swept heap objects
+// every 20 ms until the returned function is called, which returns their
+// peak.
+func watchHeap() (stop func() uint64) {
+	done, peak := make(chan struct{}), make(chan uint64, 1)
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var hwm uint64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			hwm = max(hwm, s[0].Value.Uint64())
+			select {
+			case <-done:
+				peak <- hwm
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-peak }
+}
+
+// runScaleListing is the listing points of the scale scenario.
+func runScaleListing(ctx context.Context, b *bench) error {
+	fmt.Fprintf(b.out, "\n## scale: one listing of many entries (grab --dry-run), issue 10\n\n")
+	return ScaleListing(ctx, b.out, b.opts.ListingEntries)
+}
