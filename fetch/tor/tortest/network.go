@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -128,19 +129,45 @@ func (o Options) binaries() (tor, gencert string, err error) {
 	return tor, gencert, nil
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1. They are free
-// when this returns; another process may still take one before tor binds it.
+// freePorts returns n distinct free TCP ports on 127.0.0.1, below the
+// kernel's range of ephemeral ports: tor binds them seconds later (after
+// the keys are made), and a port of that range is what every outgoing
+// connection on the machine may take meanwhile ("Address already in use"
+// failed a run so). One of them may still be taken by a listener started
+// in between, which is far rarer.
 func freePorts(n int) ([]int, error) {
+	low := ephemeralLow()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	seen := map[int]bool{}
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("picking a free port: none free below %d", low)
+		}
+		p := 10000 + rand.IntN(low-10000)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
-			return nil, fmt.Errorf("picking a free port: %w", err)
+			continue
 		}
 		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default 32768 where it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
+		if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+			return n
+		}
+	}
+	return 32768
 }
 
 // layout names the nodes and gives them ports: authorities, then relays
