@@ -318,6 +318,9 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 // if no file it waits for is left. It is the tail's remedy for a batch,
 // as split is for a long range. e.mu is held.
 func (e *Engine) unbatch(l *lane, started []*fileState) (*task, error) {
+	if _, ok := l.c.conn.(Batcher); !ok {
+		return nil, nil // no batches in this job (every circuit has the same kind of Conn)
+	}
 	mine := e.laneRate(l, 1)
 	if mine <= 0 {
 		return nil, nil

@@ -100,13 +100,26 @@ func (e *Engine) roomFor(c *circ, f *fileState, freeing int, median float64) boo
 }
 
 // lane is one request at a time on a circuit. Lane 0 of a circuit takes
-// any work; the others take only what is bound by round trips rather than
-// bandwidth: listings, first requests, small files. A circuit's bandwidth
-// is the same however many streams share it, so a big file gains nothing
-// from more of them, while a folder of small photos gains a multiple.
+// any work (lanes 0 and 1 where requests are costly: bulkLanes); the
+// others take only what is bound by round trips rather than bandwidth:
+// listings, first requests, small files. A circuit's bandwidth is the
+// same however many streams share it, so a big file gains nothing from
+// more of them, while a folder of small photos gains a multiple.
 type lane struct {
 	c    *circ
 	bulk bool
+}
+
+// bulkLanes is how many lanes of a circuit take any work: one, or two
+// where a request costs round trips of its own before any data (a
+// Batcher: an rsync session, about 3 s through Tor), so that the start
+// of one range overlaps the other's data instead of leaving the circuit
+// idle.
+func bulkLanes(c Conn) int {
+	if _, ok := c.(Batcher); ok {
+		return 2
+	}
+	return 1
 }
 
 // smallOK reports whether a non-bulk lane may take f. e.mu is held.

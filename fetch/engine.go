@@ -717,7 +717,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := e.work(ctx, &lane{c: c, bulk: k == 0}); err != nil {
+				if err := e.work(ctx, &lane{c: c, bulk: k < bulkLanes(c.conn)}); err != nil {
 					e.stop(err)
 				}
 			}()
