@@ -110,13 +110,20 @@ type lane struct {
 	bulk bool
 }
 
+// CostlyStarter is a Conn whose every request costs round trips of its
+// own before any data: an rsync session's handshake and file list, about
+// 3 s through Tor, where an HTTP request on a kept-alive connection costs
+// one.
+type CostlyStarter interface {
+	CostlyStart() bool
+}
+
 // bulkLanes is how many lanes of a circuit take any work: one, or two
-// where a request costs round trips of its own before any data (a
-// Batcher: an rsync session, about 3 s through Tor), so that the start
-// of one range overlaps the other's data instead of leaving the circuit
+// where requests start at a cost (CostlyStarter), so that the start of
+// one range overlaps the other's data instead of leaving the circuit
 // idle.
 func bulkLanes(c Conn) int {
-	if _, ok := c.(Batcher); ok {
+	if cs, ok := c.(CostlyStarter); ok && cs.CostlyStart() {
 		return 2
 	}
 	return 1

@@ -69,6 +69,10 @@ func (s *Source) DialerFor(i int) *dial.Dialer {
 // Conn implements fetch.Source.
 func (s *Source) Conn(worker int) fetch.Conn { return s.conn(worker) }
 
+// CostlyStart implements fetch.CostlyStarter: every request is a
+// session (greeting, arguments, file list) before any data.
+func (c *Conn) CostlyStart() bool { return true }
+
 // TakesBasis implements fetch.BasisTaker: a whole stream (the module
 // refuses append) sends only what the basis does not hold.
 func (s *Source) TakesBasis(string) bool { return true }

@@ -79,6 +79,18 @@ func (c *muxConn) BatchesProbes() bool {
 	return c.probes
 }
 
+// CostlyStart implements fetch.CostlyStarter: where one kind's requests
+// start at a cost (rsync), the circuit gives big files two lanes.
+func (c *muxConn) CostlyStart() bool {
+	for name := range c.m.by {
+		conn, err := c.conn(name + "://")
+		if cs, ok := conn.(fetch.CostlyStarter); err == nil && ok && cs.CostlyStart() {
+			return true
+		}
+	}
+	return false
+}
+
 // GetBatch hands a batch (one host's files: one kind) to its kind's Conn,
 // or asks for its files one at a time if that cannot batch.
 func (c *muxConn) GetBatch(ctx context.Context, reqs []fetch.Request, fn func(i int, s *fetch.Stream, err error) error) error {
