@@ -95,7 +95,8 @@ type Conn struct {
 	client  *http.Client
 	// pipelineOff holds the hosts seen to answer one request per
 	// connection: GetBatch asks them one at a time from then on.
-	pipelineOff sync.Map // host → true
+	pipelineOff sync.Map             // host → true
+	idle        map[string]*idleConn // GetBatch's connection between batches, by host (under mu)
 }
 
 var (
@@ -108,6 +109,7 @@ var (
 // that follow; requests under way finish on the old one.
 func (c *Conn) Renew() {
 	c.mu.Lock()
+	c.closeIdle() // of the old circuit
 	old, oldCirc := c.client, c.circ
 	c.circ = c.dialer.NewCircuit()
 	c.client = newClient(c.circ.DialContext, c.tls)
@@ -143,6 +145,7 @@ func (c *Conn) current() *http.Client {
 func (c *Conn) Close() error {
 	c.current().CloseIdleConnections()
 	c.mu.Lock()
+	c.closeIdle()
 	c.circ.Close()
 	c.mu.Unlock()
 	return nil

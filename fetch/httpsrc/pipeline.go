@@ -167,11 +167,25 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		}
 		hreqs, ranged = append(hreqs, req), append(ranged, rg)
 	}
-	conn, err := c.dialFor(ctx, hreqs[0])
-	if err != nil {
-		return 0, len(hreqs), err
+	host := hreqs[0].URL.Scheme + "://" + hreqs[0].URL.Host
+	kept := c.takeIdle(host) // the last batch's connection, one round trip saved
+	var conn net.Conn
+	var br *bufio.Reader
+	if kept != nil {
+		conn, br = kept.conn, kept.br
+	} else {
+		var err error
+		if conn, err = c.dialFor(ctx, hreqs[0]); err != nil {
+			return 0, len(hreqs), err
+		}
+		br = bufio.NewReaderSize(conn, MaxHeaderBytes+4<<10)
 	}
-	defer conn.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			conn.Close()
+		}
+	}()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
@@ -186,9 +200,11 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 		return bw.Flush()
 	}
 	if err := send(MaxPipeline); err != nil {
+		if kept != nil {
+			return 0, len(hreqs), errClosed // it had closed meanwhile: a new one
+		}
 		return 0, len(hreqs), requestError(ctx, hreqs[0], err)
 	}
-	br := bufio.NewReaderSize(conn, MaxHeaderBytes+4<<10)
 	for k, req := range hreqs {
 		i := idx[k]
 		resp, err := readAnswer(conn, br, req)
@@ -204,6 +220,9 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 			return k + 1, len(hreqs), errSpoilt
 		}
 		if err != nil {
+			if kept != nil && k == 0 && ctx.Err() == nil {
+				return 0, len(hreqs), errClosed // it had closed meanwhile: a new one
+			}
 			return k, len(hreqs), closedOr(ctx, k, req, err)
 		}
 		body := &drainer{r: resp.Body}
@@ -237,7 +256,48 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 			return k + 1, len(hreqs), errClosed
 		}
 	}
+	if stop() { // not cancelled: the connection may serve the next batch
+		keep = c.putIdle(host, &idleConn{conn: conn, br: br})
+	}
 	return len(hreqs), len(hreqs), nil
+}
+
+// idleConn is a pipelining connection between batches.
+type idleConn struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// takeIdle takes the kept connection to host, nil if none.
+func (c *Conn) takeIdle(host string) *idleConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ic := c.idle[host]
+	delete(c.idle, host)
+	return ic
+}
+
+// putIdle keeps a connection to host for the next batch, unless one is
+// kept already; it reports whether it kept it.
+func (c *Conn) putIdle(host string, ic *idleConn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idle[host] != nil || ic.br.Buffered() > 0 { // bytes no request asked for
+		return false
+	}
+	if c.idle == nil {
+		c.idle = map[string]*idleConn{}
+	}
+	c.idle[host] = ic
+	return true
+}
+
+// closeIdle drops the kept connections. c.mu is held.
+func (c *Conn) closeIdle() {
+	for h, ic := range c.idle {
+		ic.conn.Close()
+		delete(c.idle, h)
+	}
 }
 
 // own marks the error of one answer as its file's own (a 5xx, a wrong

@@ -119,9 +119,11 @@ func TestGetBatchNginx(t *testing.T) {
 	}
 	sameFiles(t, c, urls, files)
 	// nginx keeps a connection for 100 requests by default
-	// (keepalive_requests), so 40 fit on one.
+	// (keepalive_requests), so 40 fit on one, and the next batch goes on
+	// it too.
+	sameFiles(t, c, urls[:20], files)
 	if n := conns.Load(); n != 1 {
-		t.Errorf("%d connections for 40 files, want 1", n)
+		t.Errorf("%d connections for two batches of 40 and 20 files, want 1", n)
 	}
 }
 
@@ -303,5 +305,29 @@ func TestGetBatchStopped(t *testing.T) {
 	})
 	if !errors.Is(err, stop) {
 		t.Fatalf("GetBatch: %v, want the cause", err)
+	}
+}
+
+// A kept connection the server has closed since the last batch costs
+// nothing but a new one: the next batch comes whole.
+func TestGetBatchKeptConnectionClosed(t *testing.T) {
+	base, conns := rawPipeServer(t, 3, func(p string) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(p), p)
+	})
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0)
+	defer c.Close()
+	for round := range 3 {
+		urls := []string{base + fmt.Sprintf("/r%d/a", round), base + fmt.Sprintf("/r%d/b", round), base + fmt.Sprintf("/r%d/c", round)}
+		got, errs := batch(t, c, urls)
+		for _, u := range urls {
+			if string(got[u]) != u[len(base):] || errs[u] != nil {
+				t.Errorf("round %d: %s: %q %v", round, u, got[u], errs[u])
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the server's close is in
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections, want 3 (one a batch: the server closes after three answers)", n)
 	}
 }
