@@ -173,3 +173,76 @@ func TestCommitRecordsManyNewItemsAhead(t *testing.T) {
 		t.Fatalf("nothing changed, yet %d batches", len(j.batches))
 	}
 }
+
+// crashJournal applies batches to records in memory; the Save numbered
+// failAt fails, as a crash there would leave it.
+type crashJournal struct {
+	files  map[uint64]File
+	saves  int
+	failAt int
+}
+
+func (j *crashJournal) Load() ([]Saved, error) {
+	var out []Saved
+	for id := uint64(1); len(out) < len(j.files); id++ {
+		if f, ok := j.files[id]; ok {
+			out = append(out, Saved{File: f})
+		}
+	}
+	return out, nil
+}
+
+func (j *crashJournal) Save(b *Batch) error {
+	j.saves++
+	if j.saves == j.failAt {
+		return fmt.Errorf("crash")
+	}
+	for _, f := range b.Files {
+		j.files[f.ID] = f
+	}
+	return nil
+}
+
+// A crash among the Saves of records that go ahead, before the last,
+// leaves the listing unread: read again, it finds every item once.
+func TestCommitCrashAfterRecordsAhead(t *testing.T) {
+	j := &crashJournal{files: map[uint64]File{}}
+	dir := t.TempDir()
+	e, err := New(Config{Dir: dir, Source: nopSource{}, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Add([]File{{Kind: KindListing, URL: "http://h/d/", Size: -1}})
+	if err := e.commit(); err != nil {
+		t.Fatal(err)
+	}
+	const n = aheadBatch + 10
+	var files []File
+	for i := range n {
+		files = append(files, File{URL: fmt.Sprintf("http://h/d/%d", i), Path: fmt.Sprint(i), Size: -1})
+	}
+	e.mu.Lock()
+	l := e.byURL["http://h/d/"]
+	e.add(files)
+	l.State, l.dirty = Done, true
+	e.changedFile(l)
+	e.mu.Unlock()
+	j.failAt = j.saves + 2 // the second Save ahead (the last 10), before the last Save
+	if err := e.commit(); err == nil {
+		t.Fatal("the last Save failed, the commit did not")
+	}
+	e2, err := New(Config{Dir: dir, Source: nopSource{}, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.mu.Lock()
+	l2, ok := e2.byURL["http://h/d/"]
+	added := e2.add(files)
+	e2.mu.Unlock()
+	if !ok || l2.State != Pending {
+		t.Fatalf("listing after the crash: %v", l2)
+	}
+	if added != n-aheadBatch || len(e2.files) != n+1 {
+		t.Fatalf("read again: %d new, %d items; want %d new, %d items", added, len(e2.files), n-aheadBatch, n+1)
+	}
+}
