@@ -177,7 +177,8 @@ type fileState struct {
 	specNext  int64                   // next speculative offset while the size is unknown
 	fails     int
 	notBefore time.Time
-	runBytes  int64 // received for this file in this run
+	runBytes  int64 // received for this file in this run, of its version now
+	runWasted int64 // of runBytes, counted wasted already
 	// wholeBest is the furthest a whole stream of it has reached: one
 	// that ends short again before there made no progress.
 	wholeBest int64

@@ -30,16 +30,16 @@ func (e *Engine) received(t *task, n int64, sum func() [32]byte, state func() []
 		}
 	}
 	t.lastMove = e.cfg.Now()
-	f.runBytes += n
 	r := f.thisRun()
 	if r.FirstByte.IsZero() {
 		r.FirstByte = t.lastMove
 	}
 	r.LastByte = t.lastMove
 	if t.gen != f.gen {
-		e.stats.wasted += n
+		e.stats.wasted += n // of a version thrown away, or of a failed file
 		return -1, false
 	}
+	f.runBytes += n
 	t.cursor += n
 	bs := e.cfg.BlockSize
 	if t.cursor%bs != 0 && t.cursor != f.Size {
@@ -89,7 +89,7 @@ func (e *Engine) completeWith(t *task, sum func() [32]byte) int64 {
 		f.doneBytes += t.cursor - b*bs
 		f.unsynced = append(f.unsynced, b)
 	} else {
-		e.stats.wasted += t.cursor - max(t.start, b*bs, t.twinFrom) // fetched twice (a twin, or a whole stream over done blocks)
+		e.waste(f, t.cursor-max(t.start, b*bs, t.twinFrom)) // fetched twice (a twin, or a whole stream over done blocks)
 		if h := sum(); h != f.hashes[b] {
 			f.spoilWhole()
 			f.hashes[b] = h
@@ -149,7 +149,7 @@ func (e *Engine) release(t *task) (finish bool) {
 			b := t.cursor / bs
 			switch old := f.partial[b]; {
 			case t.hstate == nil || f.Size < 0 || f.Whole || f.done[b]:
-				e.stats.wasted += max(t.cursor-max(t.start, b*bs, t.twinFrom), 0)
+				e.waste(f, max(t.cursor-max(t.start, b*bs, t.twinFrom), 0))
 			case old != nil && old.reached >= t.cursor:
 				// a twin got further
 			default:
@@ -243,8 +243,10 @@ func (e *Engine) restart(f *fileState, size int64, validator string) {
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true
 	e.changedFile(f)
 	f.forgetLearned()
-	e.stats.wasted += min(f.doneBytes, f.runBytes)
-	f.runBytes = 0
+	// Every byte of the old version this run brought is thrown away:
+	// its done blocks and its blocks in progress alike.
+	e.waste(f, f.runBytes-f.runWasted)
+	f.runBytes, f.runWasted = 0, 0
 	f.doneBytes, f.scanFrom, f.unsynced, f.partial = 0, 0, nil, nil
 	f.done = make([]bool, max(span.Blocks(size, e.cfg.BlockSize), 0))
 	f.hashes = make([][32]byte, len(f.done))
@@ -361,4 +363,11 @@ func isPage(contentType string) bool {
 	mt, _, _ := strings.Cut(strings.ToLower(contentType), ";")
 	mt = strings.TrimSpace(mt)
 	return mt == "text/html" || mt == "application/xhtml+xml"
+}
+
+// waste counts n bytes of f fetched in this run as fetched twice or
+// thrown away. e.mu is held.
+func (e *Engine) waste(f *fileState, n int64) {
+	e.stats.wasted += n
+	f.runWasted += n
 }
