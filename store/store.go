@@ -64,14 +64,11 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output folder: %w", err)
 	}
-	root, err := os.OpenRoot(dir)
+	root, err := openFolder(dir)
 	if err != nil {
-		return nil, fmt.Errorf("opening output folder: %w", err)
-	}
-	defer root.Close()
-	if err := checkLinks(root); err != nil {
 		return nil, err
 	}
+	defer root.Close()
 	if err := root.Mkdir(jobdir.Name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("creating state folder: %w", err)
 	}
@@ -114,14 +111,11 @@ func Open(dir string) (*Store, error) {
 // (see Open).
 func OpenReader(dir string) (*Store, error) {
 	path := Path(dir)
-	root, err := os.OpenRoot(dir)
+	root, err := openFolder(dir)
 	if err != nil {
-		return nil, fmt.Errorf("opening output folder: %w", err)
-	}
-	defer root.Close()
-	if err := checkLinks(root); err != nil {
 		return nil, err
 	}
+	defer root.Close()
 	db, err := openDBWith(path, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		pid, _ := readPID(jobdir.Dir(dir).PID())
@@ -154,6 +148,20 @@ func OpenReader(dir string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openFolder opens the output folder dir as a root and refuses a job
+// folder or state file that is a link.
+func openFolder(dir string) (*os.Root, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening output folder: %w", err)
+	}
+	if err := checkLinks(root); err != nil {
+		root.Close()
+		return nil, err
+	}
+	return root, nil
 }
 
 // readerWait is how long Open waits for a reader of a stopped job to let

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,18 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
 	"github.com/grab-ir/grab/store"
 )
-
-func rsyncData(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
 
 // grab ls rsync://HOST/ lists the daemon's modules.
 func TestRsyncLsModules(t *testing.T) {
@@ -48,8 +39,8 @@ func TestRsyncLsModules(t *testing.T) {
 func TestRsyncPriority(t *testing.T) {
 	d := rsynctest.Start(t)
 	files := map[string][]byte{
-		"a/big.zip": rsyncData(1, 300_000), "a/b/c/report.pdf": rsyncData(2, 20_000), "x.jpg": rsyncData(3, 10_000),
-		"notes.doc": rsyncData(4, 5_000), "y/z.png": rsyncData(5, 40_000),
+		"a/big.zip": fetchtest.Data("1", 300_000), "a/b/c/report.pdf": fetchtest.Data("2", 20_000), "x.jpg": fetchtest.Data("3", 10_000),
+		"notes.doc": fetchtest.Data("4", 5_000), "y/z.png": fetchtest.Data("5", 40_000),
 	}
 	for n, b := range files {
 		d.WriteFile(t, "leak/"+n, b)
@@ -94,7 +85,7 @@ func TestRsyncWrongPassword(t *testing.T) {
 func TestRsyncKill9Resume(t *testing.T) {
 	d := rsynctest.Start(t)
 	const size = 24 << 20
-	data := rsyncData(6, size)
+	data := fetchtest.Data("6", size)
 	d.WriteFile(t, "big.bin", data)
 	dir := filepath.Join(t.TempDir(), "case")
 	args := []string{"-o", dir, "-w", "4", "--limit-rate", "4M", "rsync://" + d.Addr + "/plain/big.bin"}

@@ -35,13 +35,9 @@ func (s *screen) draw(lines []string) {
 
 // final draws the last frame and leaves it on the terminal.
 func (s *screen) final(lines []string) {
+	s.draw(lines)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.done {
-		return
-	}
-	s.last = lines
-	s.redraw()
 	s.done, s.shown = true, 0
 }
 

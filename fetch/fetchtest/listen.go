@@ -1,6 +1,7 @@
 package fetchtest
 
 import (
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -63,4 +64,38 @@ func Listen(t testing.TB, serve func(c net.Conn)) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// Relay forwards every connection to target, so that a test can count
+// what goes through: opened, if set, hears of each connection, and down,
+// if set, of each run of bytes sent back to the client. It returns the
+// address to connect to instead of target.
+func Relay(t testing.TB, target string, opened func(), down func(n int)) string {
+	t.Helper()
+	return Listen(t, func(c net.Conn) {
+		if opened != nil {
+			opened()
+		}
+		s, err := net.Dial("tcp", target)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := s.Read(buf)
+			if n > 0 {
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+				if down != nil {
+					down(n)
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
 }

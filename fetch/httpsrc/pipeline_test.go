@@ -21,22 +21,6 @@ import (
 	"github.com/grab-ir/grab/fetch/httpsrc"
 )
 
-// relay forwards connections to target and counts them.
-func relay(t *testing.T, target string) (string, *atomic.Int32) {
-	t.Helper()
-	var n atomic.Int32
-	return fetchtest.Listen(t, func(c net.Conn) {
-		n.Add(1)
-		s, err := net.Dial("tcp", target)
-		if err != nil {
-			return
-		}
-		defer s.Close()
-		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
-		io.Copy(c, s)
-	}), &n
-}
-
 // smallTree writes n files of a few KB below a new folder.
 func smallTree(t *testing.T, n int) (string, map[string][]byte) {
 	root := t.TempDir()
@@ -109,7 +93,8 @@ func sameFiles(t *testing.T, c fetch.Conn, urls []string, files map[string][]byt
 func TestGetBatchNginx(t *testing.T) {
 	root, files := smallTree(t, 40)
 	base := fetchtest.Nginx(t, root, "html", "", "")
-	addr, conns := relay(t, strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/"))
+	var conns atomic.Int32
+	addr := fetchtest.Relay(t, strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/"), func() { conns.Add(1) }, nil)
 	d, _ := dial.New("")
 	c := (&httpsrc.Source{Dialer: d}).Conn(0)
 	defer c.Close()

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,20 +25,11 @@ import (
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
 )
 
-func content(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 // awkward is a dump with names that break naive tools, files several
 // folders down, an empty file and one large enough to be split.
 var awkward = map[string][]byte{
 	"plain.txt":                    []byte("plain"),
-	"with space.jpg":               content(1, 70000),
+	"with space.jpg":               fetchtest.Data("1", 70000),
 	"100% sure.pdf":                []byte("percent"),
 	"hash#tag.jpg":                 []byte("hash"),
 	"what?.doc":                    []byte("question"),
@@ -48,8 +39,8 @@ var awkward = map[string][]byte{
 	"[brackets] (1) {x}.tif":       []byte("brackets"),
 	"*star*.txt":                   []byte("glob"),
 	"empty":                        nil,
-	"deep/er/and/deeper/still.jpg": content(2, 300000),
-	"sub dir/inner file.zip":       content(3, 3<<20+17),
+	"deep/er/and/deeper/still.jpg": fetchtest.Data("2", 300000),
+	"sub dir/inner file.zip":       fetchtest.Data("3", 3<<20+17),
 }
 
 func serveAwkward(t *testing.T) *rsynctest.Daemon {
@@ -267,14 +258,14 @@ func (c *changeConn) List(ctx context.Context, u string, max int64, moved func(i
 // out of the tree, and says so, unless every byte and the checksum came
 // from one version.
 func TestRsyncChangedMidTransfer(t *testing.T) {
-	old := content(7, 3<<20)
+	old := fetchtest.Data("7", 3<<20)
 	for _, c := range []struct {
 		name     string
 		new      []byte
 		sameTime bool
 	}{
-		{"new-size", content(8, 3<<20+5), false},
-		{"same-size-and-mtime", content(9, 3<<20), true},
+		{"new-size", fetchtest.Data("8", 3<<20+5), false},
+		{"same-size-and-mtime", fetchtest.Data("9", 3<<20), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := rsynctest.Start(t)
@@ -367,7 +358,7 @@ func TestRsyncRefusedAppend(t *testing.T) {
 // mid-range: the file still lands byte-identical.
 func TestRsyncRangeCut(t *testing.T) {
 	d := rsynctest.Start(t)
-	data := content(11, 6<<20+3)
+	data := fetchtest.Data("11", 6<<20+3)
 	d.WriteFile(t, "big.bin", data)
 	px := rsynctest.StartSOCKS(t, d.Addr)
 	px.CutOnce(512 << 10) // half-way through a 1 MiB range
@@ -418,20 +409,10 @@ func TestRsyncGarbage(t *testing.T) {
 // about the rest, not the file again.
 func TestRsyncRefusedAppendResumesByBasis(t *testing.T) {
 	d := rsynctest.Start(t)
-	data := content(12, 6<<20+5)
+	data := fetchtest.Data("12", 6<<20+5)
 	d.WriteFile(t, "big.bin", data)
 	var down atomic.Int64
-	relay := fetchtest.Listen(t, func(c net.Conn) {
-		s, err := net.Dial("tcp", d.Addr)
-		if err != nil {
-			return
-		}
-		defer s.Close()
-		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
-
-		io.Copy(c, io.TeeReader(s, writerFunc(func(p []byte) (int, error) { down.Add(int64(len(p))); return len(p), nil })))
-
-	})
+	relay := fetchtest.Relay(t, d.Addr, nil, func(n int) { down.Add(int64(n)) })
 	s := settings()
 	s.Workers = 1 // one stream at a time
 	s.Output = filepath.Join(t.TempDir(), "case")
@@ -470,10 +451,6 @@ func TestRsyncRefusedAppendResumesByBasis(t *testing.T) {
 	}
 }
 
-type writerFunc func(p []byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 // Many small files share sessions: the daemon logs one "rsync on" line
 // per session, and 120 files in six folders take a handful of them
 // (one for the listing), not one each; every file lands byte-identical.
@@ -482,7 +459,7 @@ func TestRsyncSmallFilesBatched(t *testing.T) {
 	want := map[string][]byte{}
 	for i := range 120 {
 		name := fmt.Sprintf("photos/%02d/IMG_%04d.jpg", i%6, i)
-		want[name] = content(uint64(100+i), 2000+i*150)
+		want[name] = fetchtest.Data(strconv.Itoa(100+i), 2000+i*150)
 		d.WriteFile(t, "leak/"+name, want[name])
 	}
 	out, files, err := runJob(t, settings(), "rsync://"+d.Addr+"/plain/leak/")
@@ -510,12 +487,12 @@ func TestRsyncChecksumMismatchRefetches(t *testing.T) {
 		t.Run(fmt.Sprintf("batched=%v", small), func(t *testing.T) {
 			d := rsynctest.Start(t)
 			want := map[string][]byte{}
-			marked := append(content(31, 5000), []byte("the original words")...)
+			marked := append(fetchtest.Data("31", 5000), []byte("the original words")...)
 			want["marked.txt"] = marked
 			if small {
 				for i := range 10 {
 					name := fmt.Sprintf("other%02d.txt", i) // of marked.txt's class: one batch
-					want[name] = content(uint64(40+i), 3000)
+					want[name] = fetchtest.Data(strconv.Itoa(40+i), 3000)
 				}
 			}
 			for name, b := range want {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,33 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/rsync"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
 )
 
 var protocols = []int{31, 30, 29, 27}
 
-// content makes n deterministic pseudo-random bytes.
-func content(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 // tree is the awkward tree every protocol lists and fetches.
 var tree = map[string][]byte{
 	"plain.txt":                 []byte("hello rsync\n"),
-	"with space.bin":            content(1, 100_000),
-	"ünïcödé/файл.dat":          content(2, 70_001),
+	"with space.bin":            fetchtest.Data("1", 100_000),
+	"ünïcödé/файл.dat":          fetchtest.Data("2", 70_001),
 	"pct%20and#hash?q.txt":      []byte("percent, hash, question\n"),
-	"deep/a/b/c/d/e/f/leaf.bin": content(3, 300_000),
+	"deep/a/b/c/d/e/f/leaf.bin": fetchtest.Data("3", 300_000),
 	"deep/a/zz.txt":             []byte("zz"),
 	"deep/a-b.txt":              []byte("dash sorts before slash"),
 	"empty":                     {},
-	"big.bin":                   content(4, 3<<20+12345),
+	"big.bin":                   fetchtest.Data("4", 3<<20+12345),
 	"ctl\x01\x1b[1m\nname":      []byte("control characters in the name"),
 	"bad utf8 \xff\xfe":         []byte("not UTF-8"),
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,17 +28,8 @@ import (
 
 var _ fetch.Lister = (*rsyncsrc.Conn)(nil)
 
-func content(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed+1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 var tree = map[string][]byte{
-	"dump/a b.bin":         content(1, 1<<20+17),
+	"dump/a b.bin":         fetchtest.Data("1", 1<<20+17),
 	"dump/ü/%#?.txt":       []byte("odd name\n"),
 	"dump/deep/x/y/z.txt":  []byte("deep\n"),
 	"dump/empty":           {},
@@ -335,15 +324,7 @@ func TestRefusedAppendSendsOnlyTheRest(t *testing.T) {
 	d, src := setup(t)
 	data := tree["dump/a b.bin"]
 	var down atomic.Int64
-	relay := fetchtest.Listen(t, func(c net.Conn) {
-		s, err := net.Dial("tcp", d.Addr)
-		if err != nil {
-			return
-		}
-		defer s.Close()
-		go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
-		io.Copy(counter{c, &down}, s)
-	})
+	relay := fetchtest.Relay(t, d.Addr, nil, func(n int) { down.Add(int64(n)) })
 	u := "rsync://" + relay + "/" + rsynctest.NoAppend + "/dump/a%20b.bin"
 	fetchWith := func(basis []byte) ([]byte, int64) {
 		t.Helper()
@@ -383,16 +364,4 @@ func TestRefusedAppendSendsOnlyTheRest(t *testing.T) {
 	if plain < int64(len(data)) || based > missing+64<<10 {
 		t.Errorf("daemon sent %d bytes without a basis and %d with one; %d were missing", plain, based, missing)
 	}
-}
-
-// counter counts what is written through it.
-type counter struct {
-	w io.Writer
-	n *atomic.Int64
-}
-
-func (c counter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
 	"github.com/grab-ir/grab/fetch/rsyncsrc"
 	"github.com/grab-ir/grab/fetch/span"
@@ -14,7 +15,7 @@ import (
 // the proxy unresolved, and each worker uses its own identity.
 func TestThroughSOCKS(t *testing.T) {
 	d := rsynctest.Start(t)
-	d.WriteFile(t, "f.bin", content(9, 200_000))
+	d.WriteFile(t, "f.bin", fetchtest.Data("9", 200_000))
 	px := rsynctest.StartSOCKS(t, d.Addr)
 	dl, err := dial.New("socks5h://" + px.Addr)
 	if err != nil {
@@ -22,7 +23,7 @@ func TestThroughSOCKS(t *testing.T) {
 	}
 	src := &rsyncsrc.Source{Dialer: dl}
 	const u = "rsync://dump.invalid/plain/f.bin"
-	want := content(9, 200_000)
+	want := fetchtest.Data("9", 200_000)
 	for w := range 2 {
 		_, b, err := get(t, src.Conn(w), u, span.Range{Start: 1000, End: 150_000})
 		if err != nil {
