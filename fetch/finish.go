@@ -28,7 +28,7 @@ func (e *Engine) finish(f *fileState) error {
 	gen, part, size, expect := f.gen, f.part, f.Size, maps.Clone(f.Expect)
 	hashes := append([][32]byte(nil), f.hashes...)
 	e.mu.Unlock()
-	running := f.wholeSum(gen, size)
+	running, vouched := f.wholeSum(gen, size), f.vouched(gen)
 
 	if part != nil {
 		// Bytes past the end (from an earlier version never recorded)
@@ -67,6 +67,20 @@ func (e *Engine) finish(f *fileState) error {
 		f.finishing = false
 		e.broadcast()
 		return nil
+	}
+	for alg, v := range vouched {
+		// What the source checked, recorded as if announced: the bytes
+		// on disk are those it checked (their blocks' hashes say so).
+		// The file is done: no restart will need to forget them.
+		if _, ok := got[alg]; !ok {
+			got[alg] = v
+		}
+		if _, ok := f.Expect[alg]; !ok {
+			if f.Expect == nil {
+				f.Expect = digest.Set{}
+			}
+			f.Expect[alg] = v
+		}
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
 	f.thisRun().Digests = got

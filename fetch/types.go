@@ -143,6 +143,13 @@ type Stream struct {
 	// Filename is the file's name as the source gives it apart from its
 	// URL (Content-Disposition): one name, no folder, "" if none.
 	Filename string
+	// Checked, if set, gives the whole-file digests the source itself
+	// checked against the bytes of this stream (an rsync daemon's
+	// checksum, which the session compares as the data arrives). It is
+	// asked once the body has given every byte from 0 to Size; nil or an
+	// empty Set if the source checked nothing. They are recorded with the
+	// file without hashing it again, unless another request wrote to it.
+	Checked func() digest.Set
 }
 
 // Listing is what a Lister found in a folder.

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"hash"
 	"sync"
+
+	"github.com/grab-ir/grab/fetch/digest"
 )
 
 // wholeHash is the SHA-256 of a file's bytes from its start, fed by the
@@ -19,8 +21,9 @@ type wholeHash struct {
 	mu      sync.Mutex
 	gen     int // the generation of the file it hashes
 	h       hash.Hash
-	reached int64 // bytes hashed
-	spoiled bool  // bytes may have been written twice, differently: not to be trusted
+	reached int64      // bytes hashed
+	spoiled bool       // bytes may have been written twice, differently: not to be trusted
+	checked digest.Set // digests a source checked over the whole file's bytes (Stream.Checked)
 }
 
 // feedWhole adds p, written at off by a request of generation gen, if it
@@ -64,8 +67,31 @@ func (f *fileState) spoilWhole() {
 func (f *fileState) restartWhole(gen int) {
 	w := &f.whole
 	w.mu.Lock()
-	w.gen, w.h, w.reached, w.spoiled = gen, nil, 0, false
+	w.gen, w.h, w.reached, w.spoiled, w.checked = gen, nil, 0, false, nil
 	w.mu.Unlock()
+}
+
+// vouch keeps the digests a source checked over every byte of the file,
+// written by one stream of generation gen.
+func (f *fileState) vouch(gen int, set digest.Set) {
+	w := &f.whole
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gen == gen && !w.spoiled {
+		w.checked = set
+	}
+}
+
+// vouched is what vouch kept for generation gen, nil if another request
+// may have written to the file since.
+func (f *fileState) vouched(gen int) digest.Set {
+	w := &f.whole
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gen != gen || w.spoiled {
+		return nil
+	}
+	return w.checked
 }
 
 // donePrefix is how many bytes from the file's start are in done blocks

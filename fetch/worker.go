@@ -176,8 +176,10 @@ func (e *Engine) take(jobCtx, ctx context.Context, l *lane, t *task, s *Stream, 
 				// All it announced has arrived: one byte more is a lie.
 				if n, _ := s.Body.Read(buf[:1]); n > 0 {
 					failed(&PermanentError{Err: fmt.Errorf("%w: %s goes on past byte %d", ErrOverflow, t.f.Path, end)}, true)
+					return nil, blamed
 				}
 			}
+			e.checked(t, s, gen, from)
 			return nil, blamed
 		}
 		want := min(int64(len(buf)), bs-t.cursor%bs)
@@ -204,6 +206,7 @@ func (e *Engine) take(jobCtx, ctx context.Context, l *lane, t *task, s *Stream, 
 				blocks++
 			}
 			if !keep {
+				e.checked(t, s, gen, from)
 				return nil, blamed
 			}
 			if b >= 0 {
@@ -219,16 +222,30 @@ func (e *Engine) take(jobCtx, ctx context.Context, l *lane, t *task, s *Stream, 
 		case errors.Is(rerr, io.EOF):
 			if e.limit(t) < 0 {
 				e.ended(t, sum)
+				e.checked(t, s, gen, from)
 				return nil, blamed
 			}
 			if e.limit(t) > 0 {
 				failed(fmt.Errorf("%w at byte %d of %s", ErrShortBody, t.cursor, t.f.Path), blocks > 0 || t.cursor > from)
+				return nil, blamed
 			}
+			e.checked(t, s, gen, from)
 			return nil, blamed
 		default:
 			failed(fmt.Errorf("reading %s at byte %d: %w", t.f.Path, t.cursor, rerr), blocks > 0 || t.cursor > from)
 			return nil, blamed
 		}
+	}
+}
+
+// checked keeps what the source checked of a stream that brought the
+// whole file, from its first byte to its last (Stream.Checked).
+func (e *Engine) checked(t *task, s *Stream, gen int, from int64) {
+	if s.Checked == nil || from != 0 || s.Offset != 0 || s.Size < 0 || t.cursor != s.Size {
+		return
+	}
+	if set := s.Checked(); len(set) > 0 {
+		t.f.vouch(gen, set)
 	}
 }
 

@@ -38,7 +38,7 @@ func newHash(alg string) hash.Hash {
 	case XXH128:
 		return newXXH128()
 	}
-	return nil
+	return newSeededMD4(alg)
 }
 
 // algByLen names the algorithm of a hex digest by its length.

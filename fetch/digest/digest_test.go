@@ -4,10 +4,13 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/md4"
 )
 
 func TestParseChecksums(t *testing.T) {
@@ -90,5 +93,32 @@ func TestCheckWantsEveryExpected(t *testing.T) {
 	}
 	if err := Check(Set{SHA256: "aa", "md4-seeded": "cc"}, got); err != nil {
 		t.Fatalf("an algorithm grab cannot compute: %v", err)
+	}
+}
+
+// Seeded MD4 (rsync before protocol 30) is MD4 of the seed, four bytes
+// little-endian, then the data; the seed is part of the name, spelled one
+// way only.
+func TestSeededMD4(t *testing.T) {
+	data := []byte("licence plates")
+	for _, seed := range []int32{0, 1, -7, 1<<31 - 1} {
+		alg := SeededMD4(seed)
+		h := md4.New()
+		h.Write(binary.LittleEndian.AppendUint32(nil, uint32(seed)))
+		h.Write(data)
+		want := hex.EncodeToString(h.Sum(nil))
+		got := NewHasher(Set{alg: want})
+		got.Write(data)
+		if err := Check(Set{alg: want}, got.Sum()); err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
+		if err := Check(Set{alg: strings.Repeat("0", 32)}, got.Sum()); !errors.Is(err, ErrMismatch) {
+			t.Errorf("seed %d: a wrong sum gives %v", seed, err)
+		}
+	}
+	for _, alg := range []string{"md4-seeded:", "md4-seeded:+1", "md4-seeded:01", "md4-seeded:x", "md4-seeded:4294967296", "md4-seeded"} {
+		if newHash(alg) != nil {
+			t.Errorf("%q names a hash", alg)
+		}
 	}
 }

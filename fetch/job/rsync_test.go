@@ -23,6 +23,7 @@ import (
 	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rsync/rsynctest"
+	"github.com/grab-ir/grab/fetch/rsyncsrc"
 )
 
 // awkward is a dump with names that break naive tools, files several
@@ -510,6 +511,82 @@ func TestRsyncChecksumMismatchRefetches(t *testing.T) {
 			sameTree(t, want, tree(t, out)) // the changed bytes were not taken: marked.txt came again
 			if n := strings.Count(d.Log(), "rsync on plain/"); small && n > 4 {
 				t.Errorf("%d sessions for %d files: not batched", n, len(want))
+			}
+		})
+	}
+}
+
+// Every file is recorded with the daemon's own whole-file checksum, in
+// every protocol offered: a file fetched whole takes the one its session
+// checked, a file fetched in pieces the one asked for at its end. Before
+// protocol 30 the checksum is MD4 seeded per session, and the name says
+// which seed. The manifest shows them. (An empty file needs no session.)
+func TestRsyncChecksumsRecorded(t *testing.T) {
+	d := serveAwkward(t)
+	for _, p := range []int{31, 30, 29, 27} {
+		t.Run(strconv.Itoa(p), func(t *testing.T) {
+			s := settings()
+			s.Output = filepath.Join(t.TempDir(), "case")
+			us := []*url.URL{{Scheme: "rsync", Host: d.Addr, Path: "/plain/leak/"}}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			j, err := job.Open(ctx, job.Options{Settings: s, URLs: us, Tune: func(c *fetch.Config) {
+				c.BlockSize, c.ChunkSize, c.FirstChunk = 64<<10, 1<<20, 1<<20
+				rs, ok := c.Source.(*rsyncsrc.Source)
+				if !ok {
+					t.Fatalf("source %T", c.Source)
+				}
+				rs.Protocol = p
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			if err := j.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			man, err := job.ReadManifest(s.Output)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byPath := map[string]job.Entry{}
+			for _, e := range man {
+				byPath[e.Path] = e
+			}
+			done := 0
+			for _, f := range j.Files() {
+				data, ok := awkward[f.Path]
+				if !ok || f.State != fetch.Done {
+					continue // the symlink, left out
+				}
+				done++
+				if len(data) == 0 {
+					continue // nothing to ask the daemon: no session is opened
+				}
+				if len(f.Expect) != 1 {
+					t.Errorf("%s: expected digests %v, want the daemon's one", f.Path, f.Expect)
+					continue
+				}
+				for alg, v := range f.Expect {
+					want := digest.XXH128
+					if p < 30 {
+						want = digest.MD4Seeded + ":"
+					}
+					if !strings.HasPrefix(alg, want) {
+						t.Errorf("%s: algorithm %s, want %s", f.Path, alg, want)
+					}
+					h := digest.NewHasher(digest.Set{alg: ""})
+					h.Write(data)
+					if got := h.Sum()[alg]; got != v {
+						t.Errorf("%s: %s recorded %s, the data's is %s", f.Path, alg, v, got)
+					}
+					if byPath[f.Path].Server[alg] != v {
+						t.Errorf("%s: manifest has %v, want %s %s", f.Path, byPath[f.Path].Server, alg, v)
+					}
+				}
+			}
+			if done != len(awkward) {
+				t.Errorf("%d files done, want %d", done, len(awkward))
 			}
 		})
 	}

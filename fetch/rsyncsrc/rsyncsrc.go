@@ -15,6 +15,7 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/dial"
+	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/listing"
 	"github.com/grab-ir/grab/fetch/rsync"
 )
@@ -416,7 +417,11 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		return fail(&fetch.TransientError{Err: fmt.Errorf("%w: asked from %d, daemon sends from %d", fetch.ErrBadRange, start, rep.Offset)})
 	}
 	body := &body{s: s, conn: conn, r: rep, left: end - start, toEnd: end == f.Size}
-	return &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL, Digests: sums}, nil
+	st := &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL, Digests: sums}
+	if start == 0 && end == f.Size {
+		st.Checked = checkedSum(s, rep)
+	}
+	return st, nil
 }
 
 // body reads a reply up to the range end; at the file's end it also
@@ -499,7 +504,7 @@ func (c *Conn) checksum(ctx context.Context, rawURL string) (algo string, sum []
 	}
 	algo, sum = rep.Checksum()
 	if algo == rsync.MD4Seeded {
-		algo = fmt.Sprintf("%s:%d", algo, s.Seed())
+		algo = digest.SeededMD4(s.Seed())
 	}
 	return algo, sum, f, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -89,15 +90,7 @@ func (c *Conn) askSum(ctx context.Context, rawURL, val string) (digest.Set, erro
 	if got := Validator(f); got != val {
 		return nil, &fetch.ChangedError{Size: f.Size, Validator: got, Why: fmt.Sprintf("was %s, is %s (while asking its checksum)", val, got)}
 	}
-	set := digest.Set{}
-	switch algo {
-	case rsync.XXH128:
-		set[digest.XXH128] = hex.EncodeToString(sum)
-	case rsync.MD5:
-		set[digest.MD5] = hex.EncodeToString(sum)
-	case rsync.SHA1:
-		set[digest.SHA1] = hex.EncodeToString(sum)
-	}
+	set := sumSet(algo, sum)
 	c.src.logger().Debug("rsync whole-file checksum", "url", redact(rawURL), "algo", algo, "sum", hex.EncodeToString(sum))
 	return set, nil
 }
@@ -114,4 +107,37 @@ func (s *Source) cachedSum(rawURL, val string) digest.Set {
 		}
 	}
 	return nil
+}
+
+// sumSet is a daemon's whole-file checksum as a digest.Set, keyed by
+// digest's name for its algorithm (algo as Conn.Checksum gives it); empty
+// for an algorithm digest cannot compute.
+func sumSet(algo string, sum []byte) digest.Set {
+	set := digest.Set{}
+	switch {
+	case algo == rsync.XXH128:
+		set[digest.XXH128] = hex.EncodeToString(sum)
+	case algo == rsync.MD5:
+		set[digest.MD5] = hex.EncodeToString(sum)
+	case algo == rsync.SHA1:
+		set[digest.SHA1] = hex.EncodeToString(sum)
+	case strings.HasPrefix(algo, digest.MD4Seeded+":"):
+		set[algo] = hex.EncodeToString(sum)
+	}
+	return set
+}
+
+// checkedSum is Stream.Checked for a reply that carries the whole file:
+// the daemon's checksum once the session compared it with the data.
+func checkedSum(s *rsync.Session, rep *rsync.Reply) func() digest.Set {
+	return func() digest.Set {
+		if !rep.Verified() {
+			return nil
+		}
+		algo, sum := rep.Checksum()
+		if algo == rsync.MD4Seeded {
+			algo = digest.SeededMD4(s.Seed())
+		}
+		return sumSet(algo, sum)
+	}
 }
