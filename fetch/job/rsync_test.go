@@ -521,8 +521,18 @@ func TestRsyncChecksumMismatchRefetches(t *testing.T) {
 // checked, a file fetched in pieces the one asked for at its end. Before
 // protocol 30 the checksum is MD4 seeded per session, and the name says
 // which seed. The manifest shows them. (An empty file needs no session.)
+// Every copy takes the mtime of the daemon's file list, as rsync -t does.
 func TestRsyncChecksumsRecorded(t *testing.T) {
 	d := serveAwkward(t)
+	mtime := map[string]time.Time{}
+	at := time.Date(2019, 3, 4, 5, 6, 7, 0, time.UTC)
+	for name := range awkward {
+		at = at.Add(time.Hour + time.Second)
+		if err := os.Chtimes(filepath.Join(d.Root, "leak", filepath.FromSlash(name)), at, at); err != nil {
+			t.Fatal(err)
+		}
+		mtime[name] = at
+	}
 	for _, p := range []int{31, 30, 29, 27} {
 		t.Run(strconv.Itoa(p), func(t *testing.T) {
 			s := settings()
@@ -560,6 +570,12 @@ func TestRsyncChecksumsRecorded(t *testing.T) {
 					continue // the symlink, left out
 				}
 				done++
+				if fi, err := os.Stat(filepath.Join(s.Output, filepath.FromSlash(f.Path))); err != nil || !fi.ModTime().Equal(mtime[f.Path]) {
+					t.Errorf("%s: mtime %v (%v), want %v", f.Path, fi.ModTime(), err, mtime[f.Path])
+				}
+				if got := byPath[f.Path].LastModified; !got.Equal(mtime[f.Path]) {
+					t.Errorf("%s: manifest's last_modified %v, want %v", f.Path, got, mtime[f.Path])
+				}
 				if len(data) == 0 {
 					continue // nothing to ask the daemon: no session is opened
 				}

@@ -126,7 +126,7 @@ func (c *Conn) batch(ctx context.Context, g *group, reqs []fetch.Request, fn fun
 		}
 		f := rep.File
 		b := &batchBody{r: rep, left: f.Size}
-		st := &fetch.Stream{Body: b, Len: f.Size, Size: f.Size, Validator: Validator(f), URL: reqs[i].URL, Checked: checkedSum(s, rep)}
+		st := &fetch.Stream{Body: b, Len: f.Size, Size: f.Size, Validator: Validator(f), URL: reqs[i].URL, Checked: checkedSum(s, rep), Modified: modified(f)}
 		if err := fn(i, st, nil); err != nil {
 			return err
 		}

@@ -386,7 +386,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	if start >= f.Size && !whole {
 		conn.Close()
 		s.Close()
-		return &fetch.Stream{Body: io.NopCloser(strings.NewReader("")), Offset: start, Len: 0, Size: f.Size, Validator: val, URL: r.URL}, nil
+		return &fetch.Stream{Body: io.NopCloser(strings.NewReader("")), Offset: start, Len: 0, Size: f.Size, Validator: val, URL: r.URL, Modified: modified(f)}, nil
 	}
 	end := f.Size
 	if !whole && r.Range.End > start && r.Range.End < f.Size {
@@ -417,11 +417,20 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		return fail(&fetch.TransientError{Err: fmt.Errorf("%w: asked from %d, daemon sends from %d", fetch.ErrBadRange, start, rep.Offset)})
 	}
 	body := &body{s: s, conn: conn, r: rep, left: end - start, toEnd: end == f.Size}
-	st := &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL, Digests: sums}
+	st := &fetch.Stream{Body: body, Offset: start, Len: end - start, Size: f.Size, Validator: val, Whole: whole, URL: r.URL, Digests: sums, Modified: modified(f)}
 	if start == 0 && end == f.Size {
 		st.Checked = checkedSum(s, rep)
 	}
 	return st, nil
+}
+
+// modified is the file's mtime from the list for the copy to take, zero
+// if JSON's years (1 to 9999) cannot hold it: a daemon sends any number.
+func modified(f rsync.File) time.Time {
+	if y := f.ModTime.Year(); y < 1 || y > 9999 {
+		return time.Time{}
+	}
+	return f.ModTime
 }
 
 // body reads a reply up to the range end; at the file's end it also
