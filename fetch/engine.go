@@ -482,8 +482,16 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 		return nil
 	}
 	part, err := e.tree.openPart(f.ID, os.O_RDWR)
-	if errors.Is(err, os.ErrNotExist) {
-		e.log.Warn("partial file missing, starting over", "path", f.Path)
+	foreign := errors.Is(err, errForeignPart)
+	if foreign || errors.Is(err, os.ErrNotExist) {
+		if foreign {
+			// Its name goes (never the file behind it): what was recorded
+			// of it cannot be trusted; the next open makes one of grab's.
+			e.log.Warn("partial file replaced by something else, starting over", "path", f.Path, "err", err)
+			e.tree.removePart(f.ID)
+		} else {
+			e.log.Warn("partial file missing, starting over", "path", f.Path)
+		}
 		e.mu.Lock()
 		f.done, f.hashes = done, hashes
 		e.resets = append(e.resets, f.ID)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/jobdir"
+)
+
+// A partial file in .grab/part that is a hard link to a file outside the
+// output folder (planted by whoever could write the folder: the folder is
+// untrusted) must not be written through: the resumed job's bytes would
+// land in the outside file, and the evidence in the tree would share its
+// inode, for whoever holds the outside name to change after grab checked it.
+// O_NOFOLLOW stops symbolic links, not hard links: a part opened for
+// writing must have one name, or it is replaced. (Found by a red-team
+// review.)
+func TestHardLinkedPartNotWrittenThrough(t *testing.T) {
+	data := fetchtest.Data("x", 600_000)
+	srv := fetchtest.New(map[string]*fetchtest.File{"/x.bin": {Data: data, Status: 503}})
+	t.Cleanup(srv.Close)
+	base := t.TempDir()
+	dir := filepath.Join(base, "case")
+	r := grab(t, srv.FileURL("/x.bin"), "-o", dir, "--retries", "0", "-q")
+	if r.code == 0 {
+		t.Fatalf("first run: exit 0 with a file answering 503")
+	}
+	parts, err := os.ReadDir(filepath.Join(dir, jobdir.PartsRel))
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("parts after the first run: %v %v", parts, err)
+	}
+	part := filepath.Join(dir, jobdir.PartsRel, parts[0].Name())
+	// Someone with write access to the folder swaps the part for a hard
+	// link to a file of theirs (or of anyone's) outside it.
+	outside := filepath.Join(base, "outside.txt")
+	victim := []byte("a file that is not grab's and lies outside the output folder\n")
+	if err := os.WriteFile(outside, victim, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(part)
+	if err := os.Link(outside, part); err != nil {
+		t.Skipf("cannot make a hard link: %v", err)
+	}
+	srv.Update("/x.bin", func(f *fetchtest.File) { f.Status = 0 })
+	grab(t, "-o", dir, "-q")
+	got, err := os.ReadFile(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, victim) {
+		t.Errorf("the file outside the output folder was written: %d bytes now (was %d); equal to the evidence: %v",
+			len(got), len(victim), bytes.Equal(got, data))
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "x.bin")); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			t.Errorf("the evidence shares its inode with a file outside the folder")
+		}
+	}
+}
