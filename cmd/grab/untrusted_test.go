@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -59,5 +62,34 @@ func TestHardLinkedPartNotWrittenThrough(t *testing.T) {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
 			t.Errorf("the evidence shares its inode with a file outside the folder")
 		}
+	}
+}
+
+// grab verify never follows a symbolic link met on the way to a file:
+// with the tree's folder "sub" replaced by a link to a copy elsewhere, the
+// evidence is not in the folder, and verify says so instead of re-hashing
+// the copy and counting it ok. (Found by a red-team review.)
+func TestVerifyNeverFollowsALinkedFolder(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "dump", "sub"), 0o755)
+	os.WriteFile(filepath.Join(root, "dump", "top.jpg"), fetchtest.Data("top", 5000), 0o644)
+	os.WriteFile(filepath.Join(root, "dump", "sub", "in.jpg"), fetchtest.Data("in", 7000), 0o644)
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	base := t.TempDir()
+	dir := filepath.Join(base, "case")
+	if r := grab(t, srv.URL+"/dump/", "-o", dir, "-q"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	elsewhere := filepath.Join(base, "elsewhere")
+	if err := os.Rename(filepath.Join(dir, "sub"), elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	r := grab(t, "verify", "-o", dir)
+	if out := r.stdout + r.stderr; r.code == 0 || strings.Contains(out, "2 ok") || !strings.Contains(out, "sub/in.jpg: sub is a symbolic link, not a folder") {
+		t.Errorf("exit %d; sub/in.jpg read through a link out of the folder:\n%s", r.code, out)
 	}
 }

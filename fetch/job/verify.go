@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"syscall"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
@@ -49,6 +51,12 @@ func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit
 	for _, e := range entries {
 		man[e.Path] = e
 	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	tree := &beneath{root: root, dirs: map[string]error{}}
 	a := &Audit{}
 	done := map[string]bool{}
 	for _, f := range files {
@@ -70,7 +78,7 @@ func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit
 		if progress != nil {
 			progress(f.Path)
 		}
-		got, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(f.Path)), extra)
+		got, n, err := tree.hashFile(f.Path, extra)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			a.Missing = append(a.Missing, f.Path)
@@ -136,17 +144,55 @@ func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit
 	return a, nil
 }
 
-// hashFile returns the SHA-256 (and the extra digests) of a regular file
-// and its length. Anything but a regular file is an error.
-func hashFile(path string, extra []string) (digest.Set, int64, error) {
-	fi, err := os.Lstat(path)
+// beneath reads files of the tree at their own place: through real
+// folders only, never a link, out of the tree or within it (evidence
+// reached through a link is not where the job put it).
+type beneath struct {
+	root *os.Root
+	dirs map[string]error // folders looked at, and what is wrong with each
+}
+
+// folder reports what is wrong with the folder rel and the ones above it:
+// nil if each is a real folder.
+func (b *beneath) folder(rel string) error {
+	if rel == "." {
+		return nil
+	}
+	if err, ok := b.dirs[rel]; ok {
+		return err
+	}
+	err := b.folder(path.Dir(rel))
+	if err == nil {
+		var fi fs.FileInfo
+		fi, err = b.root.Lstat(filepath.FromSlash(rel))
+		switch {
+		case err != nil:
+		case fi.Mode()&fs.ModeSymlink != 0:
+			err = fmt.Errorf("%s is a symbolic link, not a folder", rel)
+		case !fi.IsDir():
+			err = fmt.Errorf("%s is not a folder (%s)", rel, fi.Mode().Type())
+		}
+	}
+	b.dirs[rel] = err
+	return err
+}
+
+// hashFile returns the SHA-256 (and the extra digests) of the regular
+// file at rel (slash-separated) and its length. Anything but a regular
+// file, or a path through anything but folders, is an error.
+func (b *beneath) hashFile(rel string, extra []string) (digest.Set, int64, error) {
+	if err := b.folder(path.Dir(rel)); err != nil {
+		return nil, 0, err
+	}
+	name := filepath.FromSlash(rel)
+	fi, err := b.root.Lstat(name)
 	if err != nil {
 		return nil, 0, err
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, 0, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
 	}
-	f, err := os.Open(path)
+	f, err := b.root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, 0, err
 	}
