@@ -19,6 +19,7 @@ import (
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/jobdir"
+	"github.com/grab-ir/grab/fetch/localpath"
 )
 
 // Format is the record format this package writes.
@@ -311,6 +312,13 @@ func toRecord(f fetch.File) record {
 func fromRecord(id uint64, r record) (fetch.File, error) {
 	f := fetch.File{ID: id, Root: r.Root, Depth: r.Depth, Class: r.Class, Estimate: r.Estimate, URL: r.URL, Path: r.Path, Size: r.Size, Validator: r.Validator, Whole: r.Whole,
 		Expect: digest.Set(r.Expect), SHA256: r.SHA256, Err: r.Err, Again: r.Again, Named: r.Named}
+	if r.Path != "" {
+		// The folder is untrusted, its state too: a path grab never wrote
+		// (a "..", a control character, .grab itself) is never opened.
+		if err := localpath.Check(r.Path); err != nil {
+			return f, fmt.Errorf("%w: file %d has the path %q, which grab never writes (%v)", ErrDamaged, id, r.Path, err)
+		}
+	}
 	switch r.Kind {
 	case "":
 	case "listing":

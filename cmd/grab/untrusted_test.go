@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/grab-ir/grab/fetch/fetchtest"
 	"github.com/grab-ir/grab/fetch/jobdir"
@@ -91,5 +94,72 @@ func TestVerifyNeverFollowsALinkedFolder(t *testing.T) {
 	r := grab(t, "verify", "-o", dir)
 	if out := r.stdout + r.stderr; r.code == 0 || strings.Contains(out, "2 ok") || !strings.Contains(out, "sub/in.jpg: sub is a symbolic link, not a folder") {
 		t.Errorf("exit %d; sub/in.jpg read through a link out of the folder:\n%s", r.code, out)
+	}
+}
+
+// setPath rewrites, in the job's state.db (untrusted: it is in the
+// folder), the path of the file record whose path is from.
+func setPath(t *testing.T, dir, from, to string) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, jobdir.Name, "state.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := 0
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("files"))
+		return b.ForEach(func(k, v []byte) error {
+			var m map[string]any
+			if json.Unmarshal(v, &m) != nil || m["path"] != from {
+				return nil
+			}
+			m["path"] = to
+			nv, _ := json.Marshal(m)
+			n++
+			return b.Put(k, nv)
+		})
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("rewriting %s: %v (%d records)", from, err, n)
+	}
+}
+
+// Paths read back from state.db (in the folder, so untrusted) must be
+// paths grab could have written: a record's path with control characters
+// would make the resume create a tree name with ESC and BEL in it, one
+// with ".." would make grab verify hash a file outside the output folder.
+// Both refuse the state as damaged, with the hint. (Found by a red-team
+// review.)
+func TestStatePathsChecked(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
+	os.WriteFile(filepath.Join(root, "dump", "a.jpg"), fetchtest.Data("a", 5000), 0o644)
+	os.WriteFile(filepath.Join(root, "dump", "b.jpg"), fetchtest.Data("b", 6000), 0o644)
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	base := t.TempDir()
+	dir := filepath.Join(base, "case")
+	if r := grab(t, srv.URL+"/dump/", "-o", dir, "-q"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	setPath(t, dir, "a.jpg", "a\x1b]0;owned\x07.jpg")
+	os.Remove(filepath.Join(dir, "a.jpg"))
+	r := grab(t, "-o", dir, "-q")
+	if r.code != 1 || !strings.Contains(r.stderr, `has the path "a\x1b]0;owned\a.jpg", which grab never writes`) || !strings.Contains(r.stderr, "hint: move the folder's .grab aside") {
+		t.Errorf("resume: exit %d, stderr %q", r.code, r.stderr)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.ContainsAny(e.Name(), "\x1b\x07") {
+			t.Errorf("the resume created the tree name %q from state.db", e.Name())
+		}
+	}
+	setPath(t, dir, "a\x1b]0;owned\x07.jpg", "a.jpg")
+	os.WriteFile(filepath.Join(base, "b.jpg"), fetchtest.Data("b", 6000), 0o644)
+	setPath(t, dir, "b.jpg", "../b.jpg")
+	r = grab(t, "verify", "-o", dir)
+	if r.code == 0 || !strings.Contains(r.stderr, `has the path "../b.jpg", which grab never writes`) {
+		t.Errorf("verify: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -383,3 +383,26 @@ func cutUTF8(s string, n int) string {
 	}
 	return s[:i]
 }
+
+// Check reports whether p is a path a Mapper could have handed out: a
+// slash-separated relative path of at most MaxPath bytes whose every
+// segment is a name clean keeps as it is, the first not StateDir. A path
+// read back from somewhere untrusted (the job's state) must pass it before
+// anything is opened there.
+func Check(p string) error {
+	if len(p) > MaxPath {
+		return fmt.Errorf("%w: a path of %d bytes", ErrBadSegment, len(p))
+	}
+	for i, seg := range strings.Split(p, "/") {
+		c, err := clean(seg)
+		switch {
+		case err != nil:
+			return err
+		case c != seg:
+			return fmt.Errorf("%w %q: a name grab does not write", ErrBadSegment, seg)
+		case i == 0 && seg == StateDir:
+			return fmt.Errorf("%w %q: grab's own folder", ErrBadSegment, seg)
+		}
+	}
+	return nil
+}

@@ -492,3 +492,24 @@ func TestRenameQueryFile(t *testing.T) {
 		t.Fatalf("after a failed rename the file is at %q", p)
 	}
 }
+
+// Check passes what a Mapper hands out and nothing a tampered state could
+// hold instead.
+func TestCheckPath(t *testing.T) {
+	m := NewMapper(0)
+	for _, segs := range [][]string{{"a.jpg"}, {"dump", "ü ファイル.jpg"}, {"x\x1b[2J", "y\\z"}, {".grab", "state.db"}} {
+		p, err := m.Map(segs, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(p); err != nil {
+			t.Errorf("Map(%q) = %q, which Check refuses: %v", segs, p, err)
+		}
+	}
+	for _, p := range []string{"", "/etc/passwd", "../b.jpg", "a/../../b", "a//b", "a/./b", "a/", ".grab", ".grab/state.db",
+		"a\x1b]0;x\x07.jpg", "a\\b", "a\x7f", "a\u0085b", strings.Repeat("a/", MaxPath)} {
+		if err := Check(p); !errors.Is(err, ErrBadSegment) {
+			t.Errorf("Check(%q) = %v", p, err)
+		}
+	}
+}
