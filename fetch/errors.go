@@ -30,6 +30,9 @@ var (
 	ErrTooLarge = errors.New("file too large")
 	// ErrOverflow fails a file whose source sends more than it announced.
 	ErrOverflow = errors.New("the source sent more than it announced")
+	// ErrFolder fails a file whose URL answers with a folder's listing
+	// (it redirects to itself with a trailing slash).
+	ErrFolder = errors.New("is a folder")
 	// ErrUnreachable stops a job whose source stayed unreachable for
 	// Config.MaxWait.
 	ErrUnreachable = errors.New("source unreachable")

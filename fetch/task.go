@@ -3,6 +3,7 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -278,6 +279,11 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 			return false, nil
 		}
 	}
+	if f.Kind == KindFile && isPage(s.Type) && slashed(f.URL, s.URL) {
+		// "grab http://h/dump": the server sends the folder's page. It is
+		// not the file asked for, and never lands as one.
+		return false, &PermanentError{Err: fmt.Errorf("%s %w (it redirects to %s): give the URL with its trailing / to fetch what it lists", f.URL, ErrFolder, s.URL)}
+	}
 	e.changedFile(f) // if nothing changed, the commit finds it clean
 	if query := strings.IndexByte(f.URL, '?') >= 0; query && f.Kind == KindFile {
 		switch {
@@ -359,6 +365,14 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 }
 
 // isPage reports whether a media type is a web page's.
+// slashed reports whether got is asked with a slash added to its path:
+// where a server sends a folder asked for without one.
+func slashed(asked, got string) bool {
+	a, err1 := url.Parse(asked)
+	g, err2 := url.Parse(got)
+	return err1 == nil && err2 == nil && a.Host == g.Host && !strings.HasSuffix(a.Path, "/") && g.Path == a.Path+"/"
+}
+
 func isPage(contentType string) bool {
 	mt, _, _ := strings.Cut(strings.ToLower(contentType), ";")
 	mt = strings.TrimSpace(mt)

@@ -163,3 +163,25 @@ func TestStatePathsChecked(t *testing.T) {
 		t.Errorf("verify: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// The first-run mistake of the dump's URL without its trailing slash: the
+// server redirects /dump to /dump/ (nginx, Apache, Python, Go's
+// FileServer all do). The folder's listing page must never land as the one
+// file "dump", "1 of 1 files done", exit 0: the file fails with the hint to
+// add the slash, as rsync:// fails such a URL ("is a folder"). (Found by a
+// red-team review.)
+func TestFolderWithoutSlashIsNotAFile(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
+	for _, n := range []string{"a.jpg", "b.jpg"} {
+		os.WriteFile(filepath.Join(root, "dump", n), fetchtest.Data(n, 5000), 0o644)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	dir := filepath.Join(t.TempDir(), "case")
+	r := grab(t, srv.URL+"/dump", "-o", dir)
+	if _, err := os.Stat(filepath.Join(dir, "dump")); r.code != 3 || err == nil ||
+		!strings.Contains(r.stderr, srv.URL+"/dump is a folder (it redirects to "+srv.URL+"/dump/): give the URL with its trailing / to fetch what it lists") {
+		t.Errorf("exit %d, dump in the tree: %v; stderr: %s", r.code, err == nil, r.stderr)
+	}
+}

@@ -412,13 +412,35 @@ func TestRsyncRefusedAppendResumesByBasis(t *testing.T) {
 	d := rsynctest.Start(t)
 	data := fetchtest.Data("12", 6<<20+5)
 	d.WriteFile(t, "big.bin", data)
+	// The first run is stopped (as Ctrl-C: progress is saved) once 4 MiB
+	// are in. The relay stops it, at its next write, and then holds back
+	// the rest until the run has ended; it writes 32 KiB a millisecond at
+	// most, so that little is in the sockets meanwhile: on loopback the
+	// file would otherwise be in before a stop from outside lands.
 	var down atomic.Int64
-	relay := fetchtest.Relay(t, d.Addr, nil, func(n int) { down.Add(int64(n)) })
+	var mu sync.Mutex
+	var first *job.Job
+	var stopFirst context.CancelFunc
+	var hold sync.Once
+	released := make(chan struct{})
+	relay := fetchtest.Relay(t, d.Addr, nil, func(n int) {
+		down.Add(int64(n))
+		mu.Lock()
+		j, stop := first, stopFirst
+		mu.Unlock()
+		if j == nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+		if j.Status().Fetched >= 4<<20 {
+			hold.Do(func() { stop(); <-released })
+		}
+	})
 	s := settings()
 	s.Workers = 1 // one stream at a time
 	s.Output = filepath.Join(t.TempDir(), "case")
 	u, _ := url.Parse("rsync://" + relay + "/" + rsynctest.NoAppend + "/big.bin")
-	run := func(stopAt int64) error {
+	run := func(stopped bool) error {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		j, err := job.Open(ctx, job.Options{Settings: s, URLs: []*url.URL{u}, Tune: func(c *fetch.Config) {
@@ -428,21 +450,25 @@ func TestRsyncRefusedAppendResumesByBasis(t *testing.T) {
 			return err
 		}
 		defer j.Close()
-		if stopAt > 0 {
-			go func() {
-				for ctx.Err() == nil && j.Status().Fetched < stopAt {
-					time.Sleep(time.Millisecond)
-				}
-				cancel() // as Ctrl-C: progress is saved
+		if stopped {
+			mu.Lock()
+			first, stopFirst = j, cancel
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				first = nil
+				mu.Unlock()
 			}()
 		}
 		return j.Run(ctx)
 	}
-	if err := run(4 << 20); !errors.Is(err, context.Canceled) {
+	err := run(true)
+	close(released)
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("first run: %v", err)
 	}
 	before := down.Load()
-	if err := run(0); err != nil {
+	if err := run(false); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	sameTree(t, map[string][]byte{"big.bin": data}, tree(t, s.Output))
