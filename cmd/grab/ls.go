@@ -52,75 +52,17 @@ func runLs(ctx context.Context, ui *ui, args []string) error {
 	return printPlan(ui.stdout, files, *asJSON)
 }
 
-// planEntry is one file of `grab ls --json`.
-type planEntry struct {
-	Path     string `json:"path"`
-	URL      string `json:"url"`
-	Class    string `json:"class"`
-	Size     int64  `json:"size"`               // -1 unknown
-	Estimate int64  `json:"estimate,omitempty"` // from a listing, when size is unknown
-	State    string `json:"state"`
-	SHA256   string `json:"sha256,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
-
-type classTotal struct {
-	Class string `json:"class"`
-	Files int    `json:"files"`
-	Done  int    `json:"done"`
-	Bytes int64  `json:"bytes"` // known sizes plus estimates
-}
-
 // printPlan writes files (listings are left out) as a table or as JSON.
 func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
-	var entries []planEntry
-	skipped := 0
-	totals := map[string]*classTotal{}
-	var order []string
-	for _, f := range files {
-		if f.Kind != fetch.KindFile {
-			continue
-		}
-		if f.Path == "" { // no local name could be made for it
-			f.Path = f.URL
-		}
-		e := planEntry{Path: f.Path, URL: f.URL, Class: f.Class, Size: f.Size, State: f.State.String(), SHA256: f.SHA256, Error: f.Err}
-		if f.Size < 0 && f.Estimate >= 0 {
-			e.Estimate = f.Estimate
-		}
-		entries = append(entries, e)
-		if f.State == fetch.Skipped {
-			skipped++
-			continue
-		}
-		t, ok := totals[f.Class]
-		if !ok {
-			t = &classTotal{Class: f.Class}
-			totals[f.Class] = t
-			order = append(order, f.Class)
-		}
-		t.Files++
-		if f.State == fetch.Done {
-			t.Done++
-		}
-		t.Bytes += max(f.Size, e.Estimate, 0)
-	}
-	var tl []classTotal
-	for _, c := range order {
-		tl = append(tl, *totals[c])
-	}
+	o := job.OverviewOf(files)
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Files   []planEntry  `json:"files"`
-			Totals  []classTotal `json:"totals"`
-			Skipped int          `json:"skipped"` // files left out by filters and rules (a query link that is a page)
-		}{entries, tl, skipped})
+		return enc.Encode(o)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tCLASS\tSIZE\tPATH")
-	for _, e := range entries {
+	for _, e := range o.Files {
 		size := "?"
 		switch {
 		case e.Size >= 0:
@@ -136,11 +78,11 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	for _, t := range tl {
+	for _, t := range o.Totals {
 		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", safetext.String(t.Class), t.Files, t.Done, rate.Bytes(t.Bytes))
 	}
-	if skipped > 0 {
-		fmt.Fprintf(w, "%-10s %5d files left out by filters and rules (state skipped)\n", "", skipped)
+	if o.Skipped > 0 {
+		fmt.Fprintf(w, "%-10s %5d files left out by filters and rules (state skipped)\n", "", o.Skipped)
 	}
 	return nil
 }
