@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -85,6 +86,45 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 		fmt.Fprintf(w, "%-10s %5d files left out by filters and rules (state skipped)\n", "", o.Skipped)
 	}
 	return nil
+}
+
+// lsModules prints the modules of an rsync daemon: grab ls rsync://HOST/.
+func lsModules(ctx context.Context, ui *ui, pos []string, proxy string, asJSON bool) error {
+	hint := "grab ls rsync://HOST/ lists a daemon's modules; grab ls -o DIR a job's plan"
+	if len(pos) != 1 {
+		return &job.UsageError{Msg: "grab ls takes one URL", Hint: hint}
+	}
+	u, err := url.Parse(pos[0])
+	if err != nil || !strings.EqualFold(u.Scheme, "rsync") || u.Hostname() == "" || strings.Trim(u.Path, "/") != "" {
+		return &job.UsageError{Msg: fmt.Sprintf("grab ls takes an rsync://HOST/ URL, not %q", pos[0]), Hint: hint}
+	}
+	mods, err := job.Modules(ctx, proxy, u)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(ui.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Modules []job.Module `json:"modules"`
+		}{mods})
+	}
+	tw := tabwriter.NewWriter(ui.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODULE\tCOMMENT\tURL")
+	for _, m := range mods {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", printable(m.Name), printable(m.Comment), m.URL)
+	}
+	return tw.Flush()
+}
+
+// printable keeps a hostile daemon's control characters off the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 const usageClasses = `usage: grab classes [--class NAME=EXTS]...
