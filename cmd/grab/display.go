@@ -2,12 +2,9 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +18,8 @@ import (
 	"github.com/grab-ir/grab/fetch/safetext"
 )
 
-// displayFlags are how a run is shown, not part of the job.
+// displayFlags are how a run is shown and logged; they are not saved
+// with the job.
 type displayFlags struct {
 	quiet bool   // no progress, no summary: warnings and errors only
 	json  bool   // JSON-lines events on stdout instead of the bar
@@ -74,21 +72,6 @@ func newDisplay(u *ui, f displayFlags) *display {
 		d.ui.stderr = d.scr.writer(u.stderr)
 	}
 	return d
-}
-
-// logger is the run's logger: messages on stderr (above the bars), and
-// every message with its time in --log FILE.
-func (d *display) logger(verbose bool) (*slog.Logger, func(), error) {
-	l := newLogger(d.ui, verbose)
-	if d.f.log == "" {
-		return l, func() {}, nil
-	}
-	f, err := os.OpenFile(d.f.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, &job.UsageError{Msg: fmt.Sprintf("--log: %v", err)}
-	}
-	h := fanout{l.Handler(), slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})}
-	return slog.New(h), func() { f.Close() }, nil
 }
 
 // start begins showing j; it is job.Options.Started.
@@ -351,44 +334,4 @@ func plainLine(r job.Report) string {
 		line += "; " + r.Tor
 	}
 	return job.Clean(line)
-}
-
-// fanout hands every record to several handlers.
-type fanout []slog.Handler
-
-func (f fanout) Enabled(ctx context.Context, l slog.Level) bool {
-	for _, h := range f {
-		if h.Enabled(ctx, l) {
-			return true
-		}
-	}
-	return false
-}
-
-func (f fanout) Handle(ctx context.Context, r slog.Record) error {
-	var first error
-	for _, h := range f {
-		if h.Enabled(ctx, r.Level) {
-			if err := h.Handle(ctx, r.Clone()); err != nil && first == nil {
-				first = err
-			}
-		}
-	}
-	return first
-}
-
-func (f fanout) WithAttrs(as []slog.Attr) slog.Handler {
-	out := make(fanout, len(f))
-	for i, h := range f {
-		out[i] = h.WithAttrs(as)
-	}
-	return out
-}
-
-func (f fanout) WithGroup(name string) slog.Handler {
-	out := make(fanout, len(f))
-	for i, h := range f {
-		out[i] = h.WithGroup(name)
-	}
-	return out
 }

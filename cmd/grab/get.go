@@ -118,13 +118,8 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 // its files.
 func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.File, error) {
 	d := newDisplay(ui, df)
-	log, closeLog, err := d.logger(o.Settings.Verbose)
-	if err != nil {
-		return nil, err
-	}
-	defer closeLog()
 	boot := &bootPrinter{u: d.ui, instances: o.Settings.TorCount, every: bootEvery}
-	o.Log = log
+	o.Log, o.LogFile = newLogger(d.ui, o.Settings.Verbose), df.log
 	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
 	o.Started = d.start
 	finished := o.Finished

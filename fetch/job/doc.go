@@ -10,7 +10,7 @@
 //	err = j.Run(ctx)     // the engine, the ETA estimator, tor's NEWNYM watch; then SHA256SUMS
 //	j.Status()           // the engine's snapshot as data
 //	j.Report()           // the status as grab status shows it (rates, ETAs, circuits, errors)
-//	j.Close()            // stops serving, syncs the manifest, stops tor, releases the lock
+//	j.Close()            // stops serving, syncs the manifest, stops tor, releases the lock, closes the --log file
 //
 // Every file the engine places in the tree gets the server's modification
 // time and a manifest line (manifest.go). Other processes use Inspect and
