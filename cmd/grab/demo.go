@@ -35,12 +35,8 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	df.bind(fs)
 	seed := fs.Int64("seed", 1, "")
 	stalls := fs.Bool("stalls", false, "")
-	pos, err := fs.parse(args, usageDemo)
-	if err != nil {
+	if err := fs.parseNone(args, usageDemo, "grab demo [-o DIR] [--workers N]"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab demo takes no URL", Hint: "grab demo [-o DIR] [--workers N]"}
 	}
 	if o.Output == "" {
 		o.Output = "grab-demo"

@@ -35,11 +35,10 @@ examples:
 
 func runLs(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab ls")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
+	out := fs.dir()
 	asJSON := fs.Bool("json", false, "")
 	proxy := fs.String("proxy", "", "")
-	pos, err := (&flagSet{fs}).parse(args, usageLs)
+	pos, err := fs.parse(args, usageLs)
 	if err != nil {
 		return err
 	}
@@ -138,7 +137,7 @@ func runClasses(ui *ui, args []string) error {
 	var extra []string
 	fs := newFlagSet("grab classes")
 	fs.Var(listFlag{&extra}, "class", "")
-	if _, err := (&flagSet{fs}).parse(args, usageClasses); err != nil {
+	if _, err := fs.parse(args, usageClasses); err != nil {
 		return err
 	}
 	set, err := class.NewSet(extra)

@@ -30,15 +30,10 @@ examples:
 
 func runManifest(ui *ui, args []string) error {
 	fs := newFlagSet("grab manifest")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
+	out := fs.dir()
 	format := fs.String("format", job.FormatSHA256Sum, "")
-	pos, err := (&flagSet{fs}).parse(args, usageManifest)
-	if err != nil {
+	if err := fs.parseNone(args, usageManifest, "grab manifest -o DIR"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab manifest takes no URL", Hint: "grab manifest -o DIR"}
 	}
 	entries, err := job.Manifest(*out)
 	if err != nil {
@@ -62,14 +57,9 @@ examples:
 
 func runVerify(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab verify")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
-	pos, err := (&flagSet{fs}).parse(args, usageVerify)
-	if err != nil {
+	out := fs.dir()
+	if err := fs.parseNone(args, usageVerify, "grab verify -o DIR"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab verify takes no URL", Hint: "grab verify -o DIR"}
 	}
 	a, err := job.Verify(ctx, *out, nil)
 	if err != nil {

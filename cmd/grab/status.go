@@ -34,16 +34,11 @@ const watchEvery = 2 * time.Second
 
 func runStatus(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab status")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
+	out := fs.dir()
 	asJSON := fs.Bool("json", false, "")
 	watch := fs.Bool("watch", false, "")
-	pos, err := (&flagSet{fs}).parse(args, usageStatus)
-	if err != nil {
+	if err := fs.parseNone(args, usageStatus, "grab status -o DIR"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab status takes no URL", Hint: "grab status -o DIR"}
 	}
 	tty := isTerminal(ui.stdout)
 	for {
