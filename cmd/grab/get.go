@@ -107,9 +107,6 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 	if err != nil {
 		return err
 	}
-	if s.Output == "" {
-		s.Output = job.DefaultOutput(targets[0])
-	}
 	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets}, df)
 	return err
 }
@@ -121,14 +118,7 @@ func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.F
 	boot := &bootPrinter{u: d.ui, instances: o.Settings.TorCount, every: bootEvery}
 	o.Log, o.LogFile = newLogger(d.ui, o.Settings.Verbose), df.log
 	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
-	o.Started = d.start
-	finished := o.Finished
-	o.Finished = func(f fetch.File) {
-		d.fileDone(f)
-		if finished != nil {
-			finished(f)
-		}
-	}
+	o.Started, o.Finished = d.start, d.fileDone
 	j, err := job.Open(ctx, o)
 	if err != nil {
 		d.stop()

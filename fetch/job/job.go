@@ -23,7 +23,8 @@ import (
 // Options start or resume a job.
 type Options struct {
 	// Settings as given now; Given names the command-line flags that set
-	// them (the others come from the saved job, or the defaults).
+	// them (the others come from the saved job, or the defaults). An
+	// Output of "" is a folder named after the first URL's host.
 	Settings Settings
 	Given    map[string]bool
 	// URLs are added to the job's (none: resume).
@@ -94,6 +95,9 @@ func Open(ctx context.Context, o Options) (j *Job, err error) {
 		}
 	}()
 	cur := o.Settings
+	if cur.Output == "" && len(o.URLs) > 0 {
+		cur.Output = defaultOutput(o.URLs[0])
+	}
 	if err := cur.AbsPaths(); err != nil {
 		return nil, err
 	}
@@ -408,10 +412,10 @@ func schemesOf(urls []*url.URL) []string {
 	return out
 }
 
-// DefaultOutput names the output folder after the first URL's host: a
+// defaultOutput names the output folder after the first URL's host: a
 // plain name in the current folder, whatever the host is ("..", "/",
 // control characters).
-func DefaultOutput(u *url.URL) string {
+func defaultOutput(u *url.URL) string {
 	name := u.Hostname()
 	if p := u.Port(); p != "" {
 		name += "_" + p
