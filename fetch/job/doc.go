@@ -14,8 +14,9 @@
 //
 // Every file the engine places in the tree gets the server's modification
 // time and a manifest line (manifest.go). Other processes use Inspect and
-// Plan (the running job's socket, else the database) and Verify, and read
-// the manifest with ReadManifest.
+// Plan (the running job's socket, else the database; OverviewOf sums a
+// plan up as grab ls shows it) and Verify, and read the manifest with
+// ReadManifest. Modules lists an rsync daemon's modules.
 //
 // cmd/grab parses flags into Settings and renders Report; the demo and
 // the benchmarks (fetch/bench) drive the same Open and Run. Settings
