@@ -8,7 +8,6 @@ import (
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/job"
-	"github.com/grab-ir/grab/fetch/safetext"
 )
 
 // displayFlags are how a run is shown and logged; they are not saved
@@ -96,7 +95,7 @@ func (d *display) loop() {
 				}
 			case now.Sub(lastLine) >= plainEvery:
 				lastLine = now
-				fmt.Fprintln(d.ui.stdout, safetext.String(plainLine(r)))
+				fmt.Fprintln(d.ui.stdout, plainLine(r)) // escaped by plainLine
 			}
 		}
 	}
