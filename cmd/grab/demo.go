@@ -44,7 +44,7 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	model := demo.DefaultModel()
 	model.Seed = *seed
 	if *stalls {
-		model.StallProb, model.CutProb = 0.05, 0.05
+		model = model.Faulty()
 	}
 	srv, err := demo.Start(ctx, demo.BreachDump(*seed, demo.DefaultBreachSpec()), model)
 	if err != nil {
