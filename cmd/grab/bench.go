@@ -80,7 +80,7 @@ examples:
 
 func runBench(ctx context.Context, u *ui, args []string) error {
 	o := bench.Options{Out: u.stdout, Log: u.stderr, Args: args}
-	fs := &flagSet{newFlagSet("grab bench")}
+	fs := newFlagSet("grab bench")
 	fs.StringVar(&o.Scenario, "scenario", "all", "")
 	fs.BoolVar(&o.Quick, "quick", false, "")
 	fs.StringVar(&o.Scratch, "o", "", "")

@@ -35,12 +35,8 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	df.bind(fs)
 	seed := fs.Int64("seed", 1, "")
 	stalls := fs.Bool("stalls", false, "")
-	pos, err := fs.parse(args, usageDemo)
-	if err != nil {
+	if err := fs.parseNone(args, usageDemo, "grab demo [-o DIR] [--workers N]"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab demo takes no URL", Hint: "grab demo [-o DIR] [--workers N]"}
 	}
 	if o.Output == "" {
 		o.Output = "grab-demo"
@@ -48,7 +44,7 @@ func runDemo(ctx context.Context, ui *ui, args []string) error {
 	model := demo.DefaultModel()
 	model.Seed = *seed
 	if *stalls {
-		model.StallProb, model.CutProb = 0.05, 0.05
+		model = model.Faulty()
 	}
 	srv, err := demo.Start(ctx, demo.BreachDump(*seed, demo.DefaultBreachSpec()), model)
 	if err != nil {

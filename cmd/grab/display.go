@@ -1,27 +1,17 @@
 package main
 
 import (
-	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/cheggaaa/pb/v3"
-
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/job"
-	"github.com/grab-ir/grab/fetch/rate"
-	"github.com/grab-ir/grab/fetch/safetext"
 )
 
-// displayFlags are how a run is shown, not part of the job.
+// displayFlags are how a run is shown and logged; they are not saved
+// with the job.
 type displayFlags struct {
 	quiet bool   // no progress, no summary: warnings and errors only
 	json  bool   // JSON-lines events on stdout instead of the bar
@@ -39,8 +29,6 @@ const (
 	frameEvery = 500 * time.Millisecond
 	plainEvery = 10 * time.Second
 	jsonEvery  = 2 * time.Second
-	// maxClassLines keeps a frame within 24 rows.
-	maxClassLines = 8
 )
 
 // display shows a job's progress: on a terminal a block of lines redrawn
@@ -76,21 +64,6 @@ func newDisplay(u *ui, f displayFlags) *display {
 	return d
 }
 
-// logger is the run's logger: messages on stderr (above the bars), and
-// every message with its time in --log FILE.
-func (d *display) logger(verbose bool) (*slog.Logger, func(), error) {
-	l := newLogger(d.ui, verbose)
-	if d.f.log == "" {
-		return l, func() {}, nil
-	}
-	f, err := os.OpenFile(d.f.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, &job.UsageError{Msg: fmt.Sprintf("--log: %v", err)}
-	}
-	h := fanout{l.Handler(), slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})}
-	return slog.New(h), func() { f.Close() }, nil
-}
-
 // start begins showing j; it is job.Options.Started.
 func (d *display) start(j *job.Job) {
 	d.j = j
@@ -122,7 +95,7 @@ func (d *display) loop() {
 				}
 			case now.Sub(lastLine) >= plainEvery:
 				lastLine = now
-				fmt.Fprintln(d.ui.stdout, safetext.String(plainLine(r)))
+				fmt.Fprintln(d.ui.stdout, plainLine(r)) // escaped by plainLine
 			}
 		}
 	}
@@ -186,209 +159,4 @@ func (d *display) events(r job.Report, progress bool) {
 	if progress {
 		d.emit(map[string]any{"event": "progress", "status": r})
 	}
-}
-
-// frameWidth is the width frames are drawn to: the terminal's, 80 if
-// unknown, never less than 40.
-func frameWidth(w io.Writer) int {
-	return max(termWidth(w), 40)
-}
-
-// frame is the block shown on a terminal for a report.
-func frame(r job.Report, width int, now time.Time) []string {
-	var ls []string
-	switch r.State {
-	case job.StateStarting:
-		ls = append(ls, "grab: starting")
-	case job.StateVerifying:
-		v := job.Progress{}
-		if r.Verifying != nil {
-			v = *r.Verifying
-		}
-		ls = append(ls, fmt.Sprintf("grab: verifying %s of %s of partial files", rate.Bytes(v.Done), rate.Bytes(v.Total)),
-			bar(v.Done, v.Total, width))
-	case job.StateTor:
-		ls = append(ls, "grab: building circuits (starting tor)")
-	default:
-		ls = append(ls, header(r, now), bar(r.BytesDone, r.BytesTotal, width))
-		ls = append(ls, classLines(r)...)
-		if busy, rates := circuits(r); len(r.Workers) > 0 && r.Running && !r.Settled() {
-			ls = append(ls, fmt.Sprintf("circuits %d/%d busy: %s", busy, len(r.Workers), rates))
-		}
-	}
-	if r.Tor != "" {
-		ls = append(ls, r.Tor)
-	}
-	for i := range ls {
-		ls[i] = fit(job.Clean(ls[i]), width)
-	}
-	return ls
-}
-
-func header(r job.Report, now time.Time) string {
-	h := fmt.Sprintf("%s  %d/%d files, %d failed", r.State, r.FilesDone, r.FilesTotal, r.FilesFailed)
-	switch {
-	case r.State == job.StateWaiting:
-		h += "  next try " + r.NextTry.Local().Format("15:04:05")
-		if r.WaitingWhy != "" {
-			h += ": " + r.WaitingWhy
-		}
-	case r.State == job.StateCrawling:
-		h += fmt.Sprintf("  crawling %d of %d listings  %s  ETA %s", r.ListingsDone, r.Listings, speed(r.RateBPS, r.ETASeconds), eta(r.ETASeconds, r.ETAApprox))
-	case r.Settled() || r.State == job.StateStopped:
-		h += "  in " + rate.Duration(now.Sub(r.Began))
-	default:
-		h += fmt.Sprintf("  %s  ETA %s", speed(r.RateBPS, r.ETASeconds), eta(r.ETASeconds, r.ETAApprox))
-	}
-	return h
-}
-
-// bar is pb's bar with byte counters and percent, width wide.
-func bar(done, total int64, width int) string {
-	if total <= 0 {
-		return "no sizes known yet"
-	}
-	b := pb.New64(total)
-	b.Set(pb.Bytes, true)
-	b.SetTemplateString(`{{counters . }} {{bar . "[" "=" ">" " " "]"}} {{percent . }}`)
-	b.SetWidth(width)
-	b.SetCurrent(done)
-	return b.String()
-}
-
-// classLines is a line per class in progress, and one naming the classes
-// done.
-func classLines(r job.Report) []string {
-	var ls, done []string
-	for _, c := range r.Classes {
-		name := c.Name
-		if name == "" {
-			name = "named"
-		}
-		if c.Settled() {
-			done = append(done, name)
-			continue
-		}
-		if len(ls) == maxClassLines {
-			continue
-		}
-		failed := ""
-		if c.FilesFailed > 0 {
-			failed = fmt.Sprintf(" %d failed", c.FilesFailed)
-		}
-		ls = append(ls, fmt.Sprintf("  %-10s %5d/%-5d%s %s/%s  ETA %s", name, c.FilesDone, c.FilesTotal, failed,
-			rate.Bytes(c.BytesDone), total(c.BytesTotal, c.BytesEstimated), eta(c.ETASeconds, c.ETAApprox)))
-	}
-	if len(done) > 0 {
-		ls = append(ls, "  done: "+strings.Join(done, ", "))
-	}
-	return ls
-}
-
-// circuits counts the busy circuits and lists their rates, fastest first.
-func circuits(r job.Report) (int, string) {
-	var rs []float64
-	busy := 0
-	for _, w := range r.Workers {
-		if w.Requests > 0 {
-			busy++
-			rs = append(rs, w.RateBPS)
-		}
-	}
-	slices.SortFunc(rs, func(a, b float64) int { return cmp.Compare(b, a) })
-	var parts []string
-	for _, x := range rs {
-		if x <= 0 {
-			parts = append(parts, "--")
-			continue
-		}
-		parts = append(parts, strings.TrimSuffix(rate.Speed(x), "/s"))
-	}
-	return busy, strings.Join(parts, " ")
-}
-
-// plainLine is the progress line written every plainEvery when stdout is
-// not a terminal.
-func plainLine(r job.Report) string {
-	switch r.State {
-	case job.StateStarting, job.StateTor:
-		return "grab: " + r.State
-	case job.StateVerifying:
-		v := job.Progress{}
-		if r.Verifying != nil {
-			v = *r.Verifying
-		}
-		return fmt.Sprintf("grab: verifying %s of %s of partial files", rate.Bytes(v.Done), rate.Bytes(v.Total))
-	case job.StateWaiting:
-		return fmt.Sprintf("grab: waiting for source, next try at %s: %s; %d/%d files done",
-			r.NextTry.Local().Format("15:04:05"), r.WaitingWhy, r.FilesDone, r.FilesTotal)
-	}
-	pct := 0.0
-	if r.BytesTotal > 0 {
-		pct = 100 * float64(r.BytesDone) / float64(r.BytesTotal)
-	}
-	size := total(r.BytesTotal, r.BytesEstimated)
-	if r.FilesUnknown > 0 {
-		size += fmt.Sprintf(" + %d of unknown size", r.FilesUnknown)
-	}
-	line := fmt.Sprintf("grab: %s of %s (%.1f%%), %s, ETA %s, %d/%d files done, %d failed, %d requests",
-		rate.Bytes(r.BytesDone), size, pct, speed(r.RateBPS, r.ETASeconds), eta(r.ETASeconds, r.ETAApprox),
-		r.FilesDone, r.FilesTotal, r.FilesFailed, r.Requests)
-	if r.Listings > r.ListingsDone {
-		line += fmt.Sprintf(", crawling %d of %d listings", r.ListingsDone, r.Listings)
-	}
-	var etas []string
-	for _, c := range r.Classes {
-		if c.Settled() || c.Name == "" {
-			continue
-		}
-		etas = append(etas, c.Name+" in "+eta(c.ETASeconds, c.ETAApprox))
-	}
-	if len(etas) > 0 {
-		line += "; " + strings.Join(etas, ", ")
-	}
-	if r.Tor != "" {
-		line += "; " + r.Tor
-	}
-	return job.Clean(line)
-}
-
-// fanout hands every record to several handlers.
-type fanout []slog.Handler
-
-func (f fanout) Enabled(ctx context.Context, l slog.Level) bool {
-	for _, h := range f {
-		if h.Enabled(ctx, l) {
-			return true
-		}
-	}
-	return false
-}
-
-func (f fanout) Handle(ctx context.Context, r slog.Record) error {
-	var first error
-	for _, h := range f {
-		if h.Enabled(ctx, r.Level) {
-			if err := h.Handle(ctx, r.Clone()); err != nil && first == nil {
-				first = err
-			}
-		}
-	}
-	return first
-}
-
-func (f fanout) WithAttrs(as []slog.Attr) slog.Handler {
-	out := make(fanout, len(f))
-	for i, h := range f {
-		out[i] = h.WithAttrs(as)
-	}
-	return out
-}
-
-func (f fanout) WithGroup(name string) slog.Handler {
-	out := make(fanout, len(f))
-	for i, h := range f {
-		out[i] = h.WithGroup(name)
-	}
-	return out
 }

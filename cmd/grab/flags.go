@@ -34,10 +34,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // newFlagSet makes a flag set that reports errors to the caller, not to
 // stderr, with usage text for -h.
-func newFlagSet(name string) *flag.FlagSet {
+func newFlagSet(name string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return fs
+	return &flagSet{fs}
 }
 
 // setFlags lists the flags given on the command line, by name.
@@ -69,6 +69,23 @@ func (f *flagSet) parse(args []string, usage string) ([]string, error) {
 		return nil, flagError(err, usage)
 	}
 	return pos, nil
+}
+
+// parseNone parses a subcommand that takes flags only; hint is its short
+// usage, for a URL given all the same.
+func (f *flagSet) parseNone(args []string, usage, hint string) error {
+	pos, err := f.parse(args, usage)
+	if err == nil && len(pos) > 0 {
+		err = &job.UsageError{Msg: f.Name() + " takes no URL", Hint: hint}
+	}
+	return err
+}
+
+// dir binds -o/--output for a subcommand that reads a job's folder.
+func (f *flagSet) dir() *string {
+	out := f.String("o", ".", "")
+	f.StringVar(out, "output", ".", "")
+	return out
 }
 
 func (f *flagSet) given() map[string]bool { return setFlags(f.FlagSet) }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/grab-ir/grab/fetch/job"
@@ -98,7 +94,7 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 		return err
 	}
 	for _, in := range s.Inputs {
-		more, err := readURLList(in, ui.stdin)
+		more, err := job.ReadURLList(in, ui.stdin)
 		if err != nil {
 			return err
 		}
@@ -111,61 +107,18 @@ func runGet(ctx context.Context, ui *ui, args []string) error {
 	if err != nil {
 		return err
 	}
-	if s.Output == "" {
-		s.Output = job.DefaultOutput(targets[0])
-	}
 	_, err = get(ctx, ui, job.Options{Settings: s, Given: fs.given(), URLs: targets}, df)
 	return err
-}
-
-// readURLList reads a URL list: one per line, blank lines and # comments
-// skipped; "-" is standard input.
-func readURLList(name string, stdin io.Reader) ([]string, error) {
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, &job.UsageError{Msg: fmt.Sprintf("-i: %v", err)}
-		}
-		defer f.Close()
-		r = f
-	}
-	var out []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		out = append(out, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	return out, nil
 }
 
 // get runs a job with grab's progress display and summary, and returns
 // its files.
 func get(ctx context.Context, ui *ui, o job.Options, df displayFlags) ([]fetch.File, error) {
 	d := newDisplay(ui, df)
-	log, closeLog, err := d.logger(o.Settings.Verbose)
-	if err != nil {
-		return nil, err
-	}
-	defer closeLog()
 	boot := &bootPrinter{u: d.ui, instances: o.Settings.TorCount, every: bootEvery}
-	o.Log = log
+	o.Log, o.LogFile = newLogger(d.ui, o.Settings.Verbose), df.log
 	o.TorBoot = func(i, pct int, summary string) { boot.report(time.Now(), i, pct, summary) }
-	o.Started = d.start
-	finished := o.Finished
-	o.Finished = func(f fetch.File) {
-		d.fileDone(f)
-		if finished != nil {
-			finished(f)
-		}
-	}
+	o.Started, o.Finished = d.start, d.fileDone
 	j, err := job.Open(ctx, o)
 	if err != nil {
 		d.stop()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 
@@ -34,11 +35,10 @@ examples:
 
 func runLs(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab ls")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
+	out := fs.dir()
 	asJSON := fs.Bool("json", false, "")
 	proxy := fs.String("proxy", "", "")
-	pos, err := (&flagSet{fs}).parse(args, usageLs)
+	pos, err := fs.parse(args, usageLs)
 	if err != nil {
 		return err
 	}
@@ -52,75 +52,17 @@ func runLs(ctx context.Context, ui *ui, args []string) error {
 	return printPlan(ui.stdout, files, *asJSON)
 }
 
-// planEntry is one file of `grab ls --json`.
-type planEntry struct {
-	Path     string `json:"path"`
-	URL      string `json:"url"`
-	Class    string `json:"class"`
-	Size     int64  `json:"size"`               // -1 unknown
-	Estimate int64  `json:"estimate,omitempty"` // from a listing, when size is unknown
-	State    string `json:"state"`
-	SHA256   string `json:"sha256,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
-
-type classTotal struct {
-	Class string `json:"class"`
-	Files int    `json:"files"`
-	Done  int    `json:"done"`
-	Bytes int64  `json:"bytes"` // known sizes plus estimates
-}
-
 // printPlan writes files (listings are left out) as a table or as JSON.
 func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
-	var entries []planEntry
-	skipped := 0
-	totals := map[string]*classTotal{}
-	var order []string
-	for _, f := range files {
-		if f.Kind != fetch.KindFile {
-			continue
-		}
-		if f.Path == "" { // no local name could be made for it
-			f.Path = f.URL
-		}
-		e := planEntry{Path: f.Path, URL: f.URL, Class: f.Class, Size: f.Size, State: f.State.String(), SHA256: f.SHA256, Error: f.Err}
-		if f.Size < 0 && f.Estimate >= 0 {
-			e.Estimate = f.Estimate
-		}
-		entries = append(entries, e)
-		if f.State == fetch.Skipped {
-			skipped++
-			continue
-		}
-		t, ok := totals[f.Class]
-		if !ok {
-			t = &classTotal{Class: f.Class}
-			totals[f.Class] = t
-			order = append(order, f.Class)
-		}
-		t.Files++
-		if f.State == fetch.Done {
-			t.Done++
-		}
-		t.Bytes += max(f.Size, e.Estimate, 0)
-	}
-	var tl []classTotal
-	for _, c := range order {
-		tl = append(tl, *totals[c])
-	}
+	o := job.OverviewOf(files)
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Files   []planEntry  `json:"files"`
-			Totals  []classTotal `json:"totals"`
-			Skipped int          `json:"skipped"` // files left out by filters and rules (a query link that is a page)
-		}{entries, tl, skipped})
+		return enc.Encode(o)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tCLASS\tSIZE\tPATH")
-	for _, e := range entries {
+	for _, e := range o.Files {
 		size := "?"
 		switch {
 		case e.Size >= 0:
@@ -136,13 +78,52 @@ func printPlan(w io.Writer, files []fetch.File, asJSON bool) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	for _, t := range tl {
+	for _, t := range o.Totals {
 		fmt.Fprintf(w, "%-10s %5d files, %d done, %s\n", safetext.String(t.Class), t.Files, t.Done, rate.Bytes(t.Bytes))
 	}
-	if skipped > 0 {
-		fmt.Fprintf(w, "%-10s %5d files left out by filters and rules (state skipped)\n", "", skipped)
+	if o.Skipped > 0 {
+		fmt.Fprintf(w, "%-10s %5d files left out by filters and rules (state skipped)\n", "", o.Skipped)
 	}
 	return nil
+}
+
+// lsModules prints the modules of an rsync daemon: grab ls rsync://HOST/.
+func lsModules(ctx context.Context, ui *ui, pos []string, proxy string, asJSON bool) error {
+	hint := "grab ls rsync://HOST/ lists a daemon's modules; grab ls -o DIR a job's plan"
+	if len(pos) != 1 {
+		return &job.UsageError{Msg: "grab ls takes one URL", Hint: hint}
+	}
+	u, err := url.Parse(pos[0])
+	if err != nil || !strings.EqualFold(u.Scheme, "rsync") || u.Hostname() == "" || strings.Trim(u.Path, "/") != "" {
+		return &job.UsageError{Msg: fmt.Sprintf("grab ls takes an rsync://HOST/ URL, not %q", pos[0]), Hint: hint}
+	}
+	mods, err := job.Modules(ctx, proxy, u)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(ui.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Modules []job.Module `json:"modules"`
+		}{mods})
+	}
+	tw := tabwriter.NewWriter(ui.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODULE\tCOMMENT\tURL")
+	for _, m := range mods {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", printable(m.Name), printable(m.Comment), m.URL)
+	}
+	return tw.Flush()
+}
+
+// printable keeps a hostile daemon's control characters off the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 const usageClasses = `usage: grab classes [--class NAME=EXTS]...
@@ -156,7 +137,7 @@ func runClasses(ui *ui, args []string) error {
 	var extra []string
 	fs := newFlagSet("grab classes")
 	fs.Var(listFlag{&extra}, "class", "")
-	if _, err := (&flagSet{fs}).parse(args, usageClasses); err != nil {
+	if _, err := fs.parse(args, usageClasses); err != nil {
 		return err
 	}
 	set, err := class.NewSet(extra)

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/grab-ir/grab/fetch/job"
 	"github.com/grab-ir/grab/fetch/rate"
-	"github.com/grab-ir/grab/store"
 )
 
 const usageManifest = `usage: grab manifest [-o DIR] [--format sha256sum|hashdeep|csv|json]
@@ -32,20 +30,12 @@ examples:
 
 func runManifest(ui *ui, args []string) error {
 	fs := newFlagSet("grab manifest")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
+	out := fs.dir()
 	format := fs.String("format", job.FormatSHA256Sum, "")
-	pos, err := (&flagSet{fs}).parse(args, usageManifest)
-	if err != nil {
+	if err := fs.parseNone(args, usageManifest, "grab manifest -o DIR"); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab manifest takes no URL", Hint: "grab manifest -o DIR"}
-	}
-	if !store.Exists(*out) {
-		return &job.UsageError{Msg: fmt.Sprintf("%s %v", *out, job.ErrNoJob), Hint: "grab manifest -o DIR, where DIR is a job's output folder"}
-	}
-	entries, err := job.ReadManifest(*out)
+	entries, err := job.Manifest(*out)
 	if err != nil {
 		return err
 	}
@@ -67,14 +57,9 @@ examples:
 
 func runVerify(ctx context.Context, ui *ui, args []string) error {
 	fs := newFlagSet("grab verify")
-	out := fs.String("o", ".", "")
-	fs.StringVar(out, "output", ".", "")
-	pos, err := (&flagSet{fs}).parse(args, usageVerify)
-	if err != nil {
+	out := fs.dir()
+	if err := fs.parseNone(args, usageVerify, "grab verify -o DIR"); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &job.UsageError{Msg: "grab verify takes no URL", Hint: "grab verify -o DIR"}
 	}
 	a, err := job.Verify(ctx, *out, nil)
 	if err != nil {
@@ -91,22 +76,5 @@ func runVerify(ctx context.Context, ui *ui, args []string) error {
 	}
 	fmt.Fprintf(ui.stdout, "%d files checked (%s): %d ok, %d mismatched, %d missing, %d extra\n",
 		a.Checked, rate.Bytes(a.Bytes), a.OK, len(a.Mismatched), len(a.Missing), len(a.Extra))
-	if !a.Clean() {
-		return fmt.Errorf("%w: the tree in %s does not match the job (%s)", job.ErrVerify, *out,
-			strings.Join(problems(a), ", "))
-	}
-	return nil
-}
-
-func problems(a *job.Audit) []string {
-	var out []string
-	for _, p := range []struct {
-		n    int
-		what string
-	}{{len(a.Mismatched), "mismatched"}, {len(a.Missing), "missing"}, {len(a.Extra), "extra"}} {
-		if p.n > 0 {
-			out = append(out, fmt.Sprintf("%d %s", p.n, p.what))
-		}
-	}
-	return out
+	return a.Err(*out)
 }

@@ -63,5 +63,5 @@ func jobFlags(s *job.Settings, name string) *flagSet {
 	fs.BoolVar(&s.MD5, "md5", false, "")
 	fs.BoolVar(&s.SHA1, "sha1", false, "")
 	fs.StringVar(&s.RsyncPasswordFile, "rsync-password-file", "", "")
-	return &flagSet{fs}
+	return fs
 }

@@ -191,7 +191,7 @@ func scaleGrab(ctx context.Context, dir, base string, paths []string) (scaleResu
 	}
 	syscall.Sync() // what was written before (the tree) is not counted against grab
 	resetPeakRSS()
-	peakHeap := watchHeap()
+	peakHeap := watchHeap(20*time.Millisecond, nil)
 	ru0 := rusage(syscall.RUSAGE_SELF)
 	start := time.Now()
 	s := job.Defaults()

@@ -69,7 +69,7 @@ func scaleListingOne(ctx context.Context, w io.Writer, n int, format string) err
 
 	runtime.GC()
 	resetPeakRSS()
-	peakHeap := watchHeap()
+	peakHeap := watchHeap(20*time.Millisecond, nil)
 	allocs0 := heapAllocs()
 	start := time.Now()
 	s := job.Defaults()
@@ -109,30 +109,6 @@ func heapAllocs() uint64 {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
-}
-
-// watchHeap samples the bytes of live and not yet swept heap objects
-// every 20 ms until the returned function is called, which returns their
-// peak.
-func watchHeap() (stop func() uint64) {
-	done, peak := make(chan struct{}), make(chan uint64, 1)
-	go func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		var hwm uint64
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			hwm = max(hwm, s[0].Value.Uint64())
-			select {
-			case <-done:
-				peak <- hwm
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 { close(done); return <-peak }
 }
 
 // runScaleListing is the listing points of the scale scenario.

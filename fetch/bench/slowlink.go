@@ -18,9 +18,7 @@ func slowlinkModel() demo.Model {
 	m := demo.DefaultModel()
 	m.Seed = 1
 	m.Sigma = 1.0
-	m.StallProb = 0.05
-	m.CutProb = 0.05
-	return m
+	return m.Faulty()
 }
 
 // aria2Careful are the options a careful user adds to aria2c's defaults

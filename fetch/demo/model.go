@@ -63,6 +63,14 @@ func DefaultModel() Model {
 	}
 }
 
+// Faulty is m with the faults of `grab demo --stalls` and the slowlink
+// benchmark: 5% of file responses stall and 5% are cut, as Tor's streams
+// do.
+func (m Model) Faulty() Model {
+	m.StallProb, m.CutProb = 0.05, 0.05
+	return m
+}
+
 // Validate reports the first field out of range, wrapping ErrBadModel.
 func (m Model) Validate() error {
 	bad := func(field string, v any) error {

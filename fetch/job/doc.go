@@ -10,12 +10,13 @@
 //	err = j.Run(ctx)     // the engine, the ETA estimator, tor's NEWNYM watch; then SHA256SUMS
 //	j.Status()           // the engine's snapshot as data
 //	j.Report()           // the status as grab status shows it (rates, ETAs, circuits, errors)
-//	j.Close()            // stops serving, syncs the manifest, stops tor, releases the lock
+//	j.Close()            // stops serving, syncs the manifest, stops tor, releases the lock, closes the --log file
 //
 // Every file the engine places in the tree gets the server's modification
 // time and a manifest line (manifest.go). Other processes use Inspect and
-// Plan (the running job's socket, else the database) and Verify, and read
-// the manifest with ReadManifest.
+// Plan (the running job's socket, else the database; OverviewOf sums a
+// plan up as grab ls shows it) and Verify, and read the manifest with
+// ReadManifest. Modules lists an rsync daemon's modules.
 //
 // cmd/grab parses flags into Settings and renders Report; the demo and
 // the benchmarks (fetch/bench) drive the same Open and Run. Settings

@@ -23,12 +23,16 @@ import (
 // Options start or resume a job.
 type Options struct {
 	// Settings as given now; Given names the command-line flags that set
-	// them (the others come from the saved job, or the defaults).
+	// them (the others come from the saved job, or the defaults). An
+	// Output of "" is a folder named after the first URL's host.
 	Settings Settings
 	Given    map[string]bool
 	// URLs are added to the job's (none: resume).
 	URLs []*url.URL
 	Log  *slog.Logger
+	// LogFile, if set, keeps every message of Log's and the engine's
+	// info messages, with their times (--log); it is appended to.
+	LogFile string
 	// TorBoot hears tor's bootstrap progress with --tor.
 	TorBoot func(instance, pct int, summary string)
 	// Finished hears of every file once it is in the tree, verified.
@@ -53,6 +57,7 @@ type Job struct {
 	log      *slog.Logger
 	began    time.Time
 	closed   bool
+	closeLog func()       // the LogFile
 	srv      *server      // the status socket; nil if it could not be served
 	man      *manifestLog // nil with --dry-run
 	ev       *events
@@ -78,8 +83,21 @@ type Resume struct {
 // source chosen by the URLs' schemes, and tor started when the job has
 // work left and --tor is set. Nothing is created before the settings are
 // known to be good. Close it when done.
-func Open(ctx context.Context, o Options) (*Job, error) {
+func Open(ctx context.Context, o Options) (j *Job, err error) {
+	ev := &events{}
+	log, closeLog, err := runLog(o.Log, o.LogFile, ev)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if j == nil {
+			closeLog()
+		}
+	}()
 	cur := o.Settings
+	if cur.Output == "" && len(o.URLs) > 0 {
+		cur.Output = defaultOutput(o.URLs[0])
+	}
 	if err := cur.AbsPaths(); err != nil {
 		return nil, err
 	}
@@ -104,11 +122,7 @@ func Open(ctx context.Context, o Options) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &Job{st: st, log: o.Log, began: time.Now(), ev: &events{}, finished: o.Finished, phase: StateStarting}
-	if j.log == nil {
-		j.log = slog.New(slog.DiscardHandler)
-	}
-	j.log = slog.New(&teeHandler{Handler: j.log.Handler(), ev: j.ev})
+	j = &Job{st: st, log: log, closeLog: closeLog, began: time.Now(), ev: ev, finished: o.Finished, phase: StateStarting}
 	if j.srv, err = serve(cur.Output, j.log, j.Report, j.liveFiles); err != nil {
 		j.log.Warn(err.Error() + "; grab status will not see this run")
 	}
@@ -341,6 +355,7 @@ func (j *Job) Close() error {
 	if cerr := j.st.Close(); err == nil {
 		err = cerr
 	}
+	j.closeLog()
 	return err
 }
 
@@ -397,10 +412,10 @@ func schemesOf(urls []*url.URL) []string {
 	return out
 }
 
-// DefaultOutput names the output folder after the first URL's host: a
+// defaultOutput names the output folder after the first URL's host: a
 // plain name in the current folder, whatever the host is ("..", "/",
 // control characters).
-func DefaultOutput(u *url.URL) string {
+func defaultOutput(u *url.URL) string {
 	name := u.Hostname()
 	if p := u.Port(); p != "" {
 		name += "_" + p

@@ -24,8 +24,8 @@ func TestDefaultOutput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := DefaultOutput(u); got != want {
-			t.Errorf("DefaultOutput(%s) = %q, want %q", raw, got, want)
+		if got := defaultOutput(u); got != want {
+			t.Errorf("defaultOutput(%s) = %q, want %q", raw, got, want)
 		}
 	}
 }

@@ -101,6 +101,20 @@ func statusOf(files []fetch.File, recorded map[uint64]int64) fetch.Status {
 	return s
 }
 
+// noJob is the error of a command given a folder that holds no job.
+func noJob(dir, usage string) error {
+	return &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: usage + ", where DIR is a job's output folder"}
+}
+
+// Manifest is ReadManifest for `grab manifest`: a folder that holds no
+// job is a *UsageError.
+func Manifest(dir string) ([]Entry, error) {
+	if !store.Exists(dir) {
+		return nil, noJob(dir, "grab manifest -o DIR")
+	}
+	return ReadManifest(dir)
+}
+
 // blockSize is the engine's block size (fetch.Config's default, which
 // grab never changes): what a recorded block holds.
 const blockSize = 256 << 10
@@ -110,7 +124,7 @@ const blockSize = 256 << 10
 // bytes in recorded blocks and partial blocks of each pending file, by ID.
 func offline(dir, usage string) (files []fetch.File, recorded map[uint64]int64, p *plan, err error) {
 	if !store.Exists(dir) {
-		return nil, nil, nil, &UsageError{Msg: fmt.Sprintf("%s %v", dir, ErrNoJob), Hint: usage + ", where DIR is a job's output folder"}
+		return nil, nil, nil, noJob(dir, usage)
 	}
 	st, err := store.OpenReader(dir)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/grab-ir/grab/fetch/dial"
-	"github.com/grab-ir/grab/fetch/rsync"
 	"github.com/grab-ir/grab/fetch/rsyncsrc"
 )
 
@@ -37,10 +36,18 @@ func (s *Settings) rsyncPassword() (func(host, module, user string) string, erro
 	return func(host, module, user string) string { return pw }, nil
 }
 
+// Module is one module of an rsync daemon, as `grab ls rsync://HOST/
+// --json` gives it.
+type Module struct {
+	Name    string `json:"name"`
+	Comment string `json:"comment,omitempty"`
+	URL     string `json:"url"` // rsync://[user@]host/name/, never with a password
+}
+
 // Modules lists the modules of the rsync daemon at u (rsync://host/),
 // directly or through proxy (a socks5h:// URL, "" for none). Only the
 // host's name goes to the proxy.
-func Modules(ctx context.Context, proxy string, u *url.URL) ([]rsync.Module, error) {
+func Modules(ctx context.Context, proxy string, u *url.URL) ([]Module, error) {
 	d, err := dial.New(proxy)
 	if err != nil {
 		return nil, &UsageError{Msg: err.Error(), Hint: "--proxy socks5h://127.0.0.1:9050"}
@@ -49,5 +56,21 @@ func Modules(ctx context.Context, proxy string, u *url.URL) ([]rsync.Module, err
 		return nil, fmt.Errorf("%s: %w", u.Host, err)
 	}
 	src := &rsyncsrc.Source{Dialer: d}
-	return src.Modules(ctx, u.String())
+	mods, err := src.Modules(ctx, u.String())
+	if err != nil {
+		return nil, err
+	}
+	out := []Module{}
+	for _, m := range mods {
+		out = append(out, Module{m.Name, m.Comment, moduleURL(u, m.Name)})
+	}
+	return out, nil
+}
+
+func moduleURL(host *url.URL, name string) string {
+	u := url.URL{Scheme: "rsync", Host: host.Host, Path: "/" + name + "/"}
+	if host.User != nil {
+		u.User = url.User(host.User.Username()) // never a password
+	}
+	return u.String()
 }

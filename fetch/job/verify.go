@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/grab-ir/grab/fetch"
@@ -30,6 +31,24 @@ type Audit struct {
 // Clean reports whether the tree is exactly the job's finished files.
 func (a *Audit) Clean() bool {
 	return len(a.Mismatched)+len(a.Missing)+len(a.Extra) == 0
+}
+
+// Err is nil for a clean audit, else ErrVerify saying what is wrong with
+// the tree in dir.
+func (a *Audit) Err(dir string) error {
+	var problems []string
+	for _, p := range []struct {
+		n    int
+		what string
+	}{{len(a.Mismatched), "mismatched"}, {len(a.Missing), "missing"}, {len(a.Extra), "extra"}} {
+		if p.n > 0 {
+			problems = append(problems, fmt.Sprintf("%d %s", p.n, p.what))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: the tree in %s does not match the job (%s)", ErrVerify, dir, strings.Join(problems, ", "))
 }
 
 // Verify re-hashes the tree in dir against the job's state and its
