@@ -6,16 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/jobdir"
+	"golang.org/x/sys/unix"
 )
 
 // The status socket. A running job listens on DIR/.grab/status.sock (mode
@@ -109,21 +112,74 @@ func (s *server) close() {
 	os.Remove(s.path)
 }
 
+// maxAnswer bounds what ask reads: a status is a few KB, the files of a
+// job of a million are well under this.
+const maxAnswer = 2 << 30
+
 // ask sends one request to the job running in dir and decodes its answer
-// into v. It returns ErrNotRunning when nothing answers.
+// into v. It returns ErrNotRunning when nothing answers, or when what
+// answers is not the job: the folder is untrusted, so the socket must be
+// one (not a link to another job's) and the process behind it the one
+// the job's pid file names, which holds the job's lock.
 func ask(ctx context.Context, dir, what string, v any) error {
+	path := socketPath(dir)
+	if fi, err := os.Lstat(path); err != nil || fi.Mode().Type() != os.ModeSocket {
+		if err == nil {
+			err = fmt.Errorf("%s is not a socket (%v)", path, fi.Mode().Type())
+		}
+		return fmt.Errorf("%w: %v", ErrNotRunning, err)
+	}
 	d := net.Dialer{Timeout: 2 * time.Second}
-	c, err := d.DialContext(ctx, "unix", socketPath(dir))
+	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotRunning, err)
 	}
 	defer c.Close()
+	if err := isJob(c, jobdir.Dir(dir).PID()); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrNotRunning, path, err)
+	}
 	c.SetDeadline(time.Now().Add(serveTimeout))
 	if _, err := fmt.Fprintln(c, what); err != nil {
 		return fmt.Errorf("asking the running job: %w", err)
 	}
-	if err := json.NewDecoder(c).Decode(v); err != nil {
+	if err := json.NewDecoder(io.LimitReader(c, maxAnswer)).Decode(v); err != nil {
 		return fmt.Errorf("reading the running job's answer: %w", err)
+	}
+	return nil
+}
+
+// isJob checks that the process at the other end of c is the one the pid
+// file names, run by this user (or this user is root).
+func isJob(c net.Conn, pidFile string) error {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("pid file: %v", err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return errors.New("not a unix socket")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) { cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return cerr
+	}
+	if uid := os.Geteuid(); uid != 0 && int(cred.Uid) != uid {
+		return fmt.Errorf("answered by user %d", cred.Uid)
+	}
+	if int(cred.Pid) != pid {
+		return fmt.Errorf("answered by pid %d, not the job's %d", cred.Pid, pid)
 	}
 	return nil
 }

@@ -1,0 +1,102 @@
+package job
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/grab-ir/grab/fetch/fetchtest"
+	"github.com/grab-ir/grab/fetch/jobdir"
+)
+
+// grab status and grab ls ask DIR/.grab/status.sock before they read the
+// job's own state: a link to a socket elsewhere, or a socket whose process
+// is not the one the pid file names, planted in the untrusted folder, must
+// not make a job with a failed file read "done, 1000 of 1000 files".
+// (Found by a red-team review.)
+func TestStatusSocketMustBeTheJobs(t *testing.T) {
+	srv := fetchtest.New(map[string]*fetchtest.File{
+		"/ok.bin":   {Data: fetchtest.Data("ok", 5000)},
+		"/gone.bin": {Data: fetchtest.Data("gone", 5000), Status: 404},
+	})
+	t.Cleanup(srv.Close)
+	urls, err := ParseURLs([]string{srv.FileURL("/ok.bin"), srv.FileURL("/gone.bin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Defaults()
+	s.Output, s.Workers = filepath.Join(t.TempDir(), "case"), 2
+	ctx := context.Background()
+	j, err := Open(ctx, Options{Settings: s, URLs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Run(ctx) // one file fails
+	j.Close()
+	r, err := Inspect(ctx, s.Output)
+	if err != nil || r.State != StateFailed {
+		t.Fatalf("before: %v %+v", err, r.State)
+	}
+
+	// A socket elsewhere (another job's, anyone's), linked into the folder.
+	other := filepath.Join(t.TempDir(), "s")
+	ln, err := net.Listen("unix", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			bufio.NewReader(c).ReadString('\n')
+			json.NewEncoder(c).Encode(Report{State: StateDone, Running: true, FilesDone: 1000, FilesTotal: 1000})
+			c.Close()
+		}
+	}()
+	sock := filepath.Join(s.Output, jobdir.Name, "status.sock")
+	if err := os.Symlink(other, sock); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Inspect(ctx, s.Output)
+	if err != nil || r.State != StateFailed {
+		t.Errorf("through a link: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
+	}
+	// The socket itself, answered by a process that is not the job: the
+	// pid file names another (the test's parent, alive).
+	os.Remove(sock)
+	ln2, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln2.Close() })
+	go func() {
+		for {
+			c, err := ln2.Accept()
+			if err != nil {
+				return
+			}
+			json.NewEncoder(c).Encode(Report{State: StateDone, Running: true, FilesDone: 1000, FilesTotal: 1000})
+			c.Close()
+		}
+	}()
+	os.WriteFile(filepath.Join(s.Output, jobdir.Name, "pid"), []byte(strconv.Itoa(os.Getppid())+"\n"), 0o600)
+	err = ask(ctx, s.Output, askStatus, &Report{})
+	if !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), fmt.Sprintf("answered by pid %d, not the job's %d", os.Getpid(), os.Getppid())) {
+		t.Errorf("a socket of another process: %v", err)
+	}
+	r, err = Inspect(ctx, s.Output)
+	if err != nil || r.State != StateFailed {
+		t.Errorf("a socket of another process: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
+	}
+}
