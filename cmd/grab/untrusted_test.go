@@ -185,3 +185,21 @@ func TestFolderWithoutSlashIsNotAFile(t *testing.T) {
 		t.Errorf("exit %d, dump in the tree: %v; stderr: %s", r.code, err == nil, r.stderr)
 	}
 }
+
+// A file whose name holds a backslash, listed by the server as "a%5Cb.txt"
+// (Python's http.server, nginx, Apache on Linux), is a file of the dump:
+// it lands as the mapper names it, "a_b.txt" (it had been left out with one
+// warning, exit 0; found by a red-team review).
+func TestBackslashNameKept(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
+	os.WriteFile(filepath.Join(root, "dump", `a\b.txt`), []byte("evidence"), 0o644)
+	os.WriteFile(filepath.Join(root, "dump", "plain.txt"), []byte("x"), 0o644)
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	dir := filepath.Join(t.TempDir(), "case")
+	r := grab(t, srv.URL+"/dump/", "-o", dir)
+	if got, err := os.ReadFile(filepath.Join(dir, "a_b.txt")); r.code != 0 || string(got) != "evidence" {
+		t.Errorf("exit %d, a_b.txt %q (%v):\n%s", r.code, got, err, r.stderr)
+	}
+}

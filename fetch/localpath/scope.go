@@ -119,10 +119,29 @@ func checkSegment(raw string) (string, error) {
 		return "", fmt.Errorf("%w %q: bad escape", ErrBadSegment, raw)
 	case dec == "." || dec == "..":
 		return "", fmt.Errorf("%w %q: decodes to %q", ErrBadSegment, raw, dec)
-	case strings.ContainsAny(dec, `/\`):
-		return "", fmt.Errorf("%w %q: decodes to a name with a slash or backslash", ErrBadSegment, raw)
+	case strings.Contains(dec, "/"):
+		return "", fmt.Errorf("%w %q: decodes to a name with a slash", ErrBadSegment, raw)
+	case dotsBehindBackslash(dec):
+		// A backslash is a byte of a name on Linux (a Windows path
+		// unpacked as one name, which the mapper names with "_"), but a
+		// separator to a Windows server: there "..\" leaves the folder.
+		return "", fmt.Errorf("%w %q: decodes to a name with a dot segment between backslashes", ErrBadSegment, raw)
 	}
 	return dec, nil
+}
+
+// dotsBehindBackslash reports whether a name with a backslash has "." or
+// ".." as one of its backslash-separated parts.
+func dotsBehindBackslash(name string) bool {
+	if !strings.Contains(name, `\`) {
+		return false
+	}
+	for _, part := range strings.Split(name, `\`) {
+		if part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // removeDots resolves the literal "." and ".." segments of an escaped
