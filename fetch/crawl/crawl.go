@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -149,6 +150,16 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 		return skip(err)
 	}
 	segs, err := scope.Check(u)
+	if errors.Is(err, localpath.ErrBadSegment) {
+		// Below the folder, named as no file may be (a "..", a slash in
+		// a name): left out by rule, so counted and shown, never fetched.
+		c.log.Warn("left out", "url", e.URL, "why", err)
+		f := fetch.File{URL: u.String(), Root: root, Size: -1, Estimate: -1, State: fetch.Skipped, Err: "an unsafe name: " + err.Error()}
+		if e.Dir {
+			f.Kind = fetch.KindListing
+		}
+		return f, true
+	}
 	if err != nil {
 		return skip(err)
 	}
