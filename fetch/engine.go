@@ -482,7 +482,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 		return nil
 	}
 	part, err := e.tree.openPart(f.ID, os.O_RDWR)
-	foreign := errors.Is(err, errForeignPart)
+	foreign := errors.Is(err, jobdir.ErrNotOwn)
 	if foreign || errors.Is(err, os.ErrNotExist) {
 		if foreign {
 			// Its name goes (never the file behind it): what was recorded

@@ -62,47 +62,25 @@ func (t *tree) realDir(rel string) error {
 
 func partRel(id uint64) string { return fmt.Sprintf("%s/%016x", jobdir.PartsRel, id) }
 
-// errForeignPart reports a partial file grab cannot have left as it is:
-// not a regular file, or one with other names (a hard link from outside
-// the folder would take grab's writes there).
-var errForeignPart = errors.New("is not a partial file of grab's own")
-
 // openPart opens a partial file, never through a link. Opened for
-// writing, it must be a regular file of one name: one that is not is
-// replaced by a new, empty one when flag creates, and is an
-// errForeignPart otherwise.
+// writing, it must be a regular file of one name (a hard link from
+// outside the folder would take the writes there): one that is not is
+// replaced by a new, empty one when flag creates, and is a
+// jobdir.ErrNotOwn otherwise.
 func (t *tree) openPart(id uint64, flag int) (*os.File, error) {
 	rel := partRel(id)
-	f, err := t.root.OpenFile(rel, flag|syscall.O_NOFOLLOW, 0o600)
-	if err != nil || flag&(os.O_WRONLY|os.O_RDWR) == 0 {
+	if flag&(os.O_WRONLY|os.O_RDWR) == 0 {
+		return t.root.OpenFile(rel, flag|syscall.O_NOFOLLOW, 0o600)
+	}
+	f, err := jobdir.Open(t.root, rel, flag, 0o600)
+	if !errors.Is(err, jobdir.ErrNotOwn) || flag&os.O_CREATE == 0 {
 		return f, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if fi.Mode().IsRegular() && (!ok || st.Nlink == 1) {
-		return f, nil
-	}
-	f.Close()
-	why := fmt.Errorf("%s %w: %v with %d names", filepath.Join(t.dir, rel), errForeignPart, fi.Mode().Type(), linkCount(st))
-	if flag&os.O_CREATE == 0 {
-		return nil, why
-	}
 	// Drop the name, never the file behind it, and start a file of its own.
-	if err := t.root.Remove(rel); err != nil {
-		return nil, fmt.Errorf("%w; removing it: %v", why, err)
+	if rerr := t.root.Remove(rel); rerr != nil {
+		return nil, fmt.Errorf("%w; removing it: %v", err, rerr)
 	}
 	return t.root.OpenFile(rel, flag|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-}
-
-func linkCount(st *syscall.Stat_t) uint64 {
-	if st == nil {
-		return 0
-	}
-	return uint64(st.Nlink)
 }
 
 func (t *tree) removePart(id uint64) { t.root.Remove(partRel(id)) }

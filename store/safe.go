@@ -21,8 +21,9 @@ var keyID = []byte("id")
 // holds: a state.db brought in from another job's folder does not match it.
 const idRel = jobdir.Name + "/job-id"
 
-// checkLinks refuses a state folder or database that is a symbolic link:
-// grab opens nothing of its own through one.
+// checkLinks refuses a state folder or database that is a symbolic link
+// (grab opens nothing of its own through one) or not what grab keeps
+// there (a FIFO would hang whoever opens it).
 func checkLinks(root *os.Root) error {
 	for _, rel := range []string{jobdir.Name, jobdir.Name + "/state.db", idRel, jobdir.Name + "/pid"} {
 		fi, err := root.Lstat(rel)
@@ -34,6 +35,9 @@ func checkLinks(root *os.Root) error {
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			return fmt.Errorf("%w: %s is a symbolic link; grab opens nothing of its own through one", ErrDamaged, rel)
+		}
+		if want := rel == jobdir.Name; fi.IsDir() != want || !want && !fi.Mode().IsRegular() {
+			return fmt.Errorf("%w: %s is %s, not what grab keeps there", ErrDamaged, rel, jobdir.Kind(fi.Mode()))
 		}
 	}
 	return nil
@@ -75,7 +79,7 @@ func (s *Store) identify(root *os.Root) error {
 // identities are the job's identity as the folder records it and as
 // state.db does ("" where none is).
 func (s *Store) identities(root *os.Root) (marker, inDB string, err error) {
-	b, err := root.ReadFile(idRel)
+	b, err := jobdir.ReadFile(root, idRel, 4096)
 	marker = strings.TrimSpace(string(b))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("reading %s: %w", idRel, err)

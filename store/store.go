@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -76,7 +75,7 @@ func Open(dir string) (*Store, error) {
 	pidPath := jobdir.Dir(dir).PID()
 	db, err := openDB(path, 300*time.Millisecond)
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		pid, _ := readPID(pidPath)
+		pid, _ := jobdir.Dir(dir).ReadPID()
 		if pid > 0 && alive(pid) {
 			return nil, &InUseError{PID: pid, Path: dir}
 		}
@@ -119,7 +118,7 @@ func OpenReader(dir string) (*Store, error) {
 	defer root.Close()
 	db, err := openDBWith(path, &bolt.Options{ReadOnly: true, Timeout: 300 * time.Millisecond, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		pid, _ := readPID(jobdir.Dir(dir).PID())
+		pid, _ := jobdir.Dir(dir).ReadPID()
 		return nil, &InUseError{PID: pid, Path: dir}
 	}
 	if err != nil {
@@ -210,14 +209,6 @@ func openDBWith(path string, o *bolt.Options) (db *bolt.DB, err error) {
 // addresses have 64 bits (a job of millions of files), bbolt's own
 // minimum elsewhere.
 const initialMmap = 1 << 30 >> (64 - strconv.IntSize)
-
-func readPID(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
 
 func (s *Store) init() error {
 	return s.update(func(tx *bolt.Tx) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/grab-ir/grab/fetch/dial"
 	"github.com/grab-ir/grab/fetch/httpsrc"
 	"github.com/grab-ir/grab/fetch/job"
+	"github.com/grab-ir/grab/fetch/jobdir"
 	"github.com/grab-ir/grab/fetch/rsyncsrc"
 	"github.com/grab-ir/grab/fetch/safetext"
 	"github.com/grab-ir/grab/store"
@@ -75,7 +76,7 @@ func (u *ui) exit(err error) int {
 	case errors.Is(err, store.ErrForeign):
 		u.printf("error: %v", err)
 		u.printf("hint: run grab in the folder that job was started in; to start a new job here, move the folder's .grab aside")
-	case errors.Is(err, store.ErrDamaged), errors.Is(err, fetch.ErrLink):
+	case errors.Is(err, store.ErrDamaged), errors.Is(err, fetch.ErrLink), errors.Is(err, jobdir.ErrNotOwn):
 		u.printf("error: %v", err)
 		u.printf("hint: move the folder's .grab aside to start over (grab never overwrites a file already in the tree: those are reported)")
 	case errors.As(err, &inUse):

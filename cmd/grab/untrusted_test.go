@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -202,4 +206,70 @@ func TestBackslashNameKept(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(dir, "a_b.txt")); r.code != 0 || string(got) != "evidence" {
 		t.Errorf("exit %d, a_b.txt %q (%v):\n%s", r.code, got, err, r.stderr)
 	}
+}
+
+// A FIFO planted where grab keeps a file of its own (the manifest, the
+// job's identity, the pid file) never hangs a command: each says what is
+// wrong; and a manifest hard-linked to a file outside the folder is never
+// appended to. (Found by a red-team review: verify and the resume hung on
+// a FIFO manifest, status on a FIFO job-id.)
+func TestStateFilesMustBeGrabs(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
+	os.WriteFile(filepath.Join(root, "dump", "a.jpg"), fetchtest.Data("a", 5000), 0o644)
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	run := func(args ...string) (string, int) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, grabBin, args...).CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("grab %q still running after a minute (killed); output so far: %q", args, out)
+		}
+		code := 0
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		return string(out), code
+	}
+	for _, name := range []string{"manifest.jsonl", "job-id", "pid"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "case")
+			if out, code := run(srv.URL+"/dump/", "-o", dir, "-q"); code != 0 {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			p := filepath.Join(dir, jobdir.Name, name)
+			os.Remove(p)
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			for _, args := range [][]string{{"verify", "-o", dir}, {"status", "-o", dir}, {"-o", dir, "-q"}} {
+				out, code := run(args...)
+				// grab status reads no manifest; a stale pid file is
+				// replaced by the one that takes the job.
+				t.Logf("grab %q: exit %d: %s", args, code, out)
+				reads := name == "job-id" || name == "manifest.jsonl" && args[0] != "status"
+				if reads && (code == 0 || !strings.Contains(out, name)) {
+					t.Errorf("grab %q with a FIFO %s: exit %d: %s", args, name, code, out)
+				}
+			}
+		})
+	}
+	t.Run("manifest linked", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "case")
+		if out, code := run(srv.URL+"/dump/", "-o", dir, "-q", "--only", "documents"); code != 0 {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		outside := filepath.Join(t.TempDir(), "outside.txt")
+		os.WriteFile(outside, []byte("not grab's\n"), 0o644)
+		man := filepath.Join(dir, jobdir.Name, "manifest.jsonl")
+		os.Remove(man)
+		if err := os.Link(outside, man); err != nil {
+			t.Skipf("link: %v", err)
+		}
+		out, code := run("-o", dir, "-q", "--only", "photos")
+		if b, _ := os.ReadFile(outside); string(b) != "not grab's\n" || code == 0 || !strings.Contains(out, "manifest.jsonl is not a file grab wrote (a file of 2 names)") {
+			t.Errorf("exit %d, outside file %q: %s", code, b, out)
+		}
+	})
 }

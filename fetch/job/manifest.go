@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -109,7 +108,7 @@ func openManifest(dir string) (*manifestLog, error) {
 		return nil, fmt.Errorf("opening manifest: %w", err)
 	}
 	defer root.Close()
-	f, err := root.OpenFile(jobdir.ManifestRel, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	f, err := jobdir.Open(root, jobdir.ManifestRel, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening manifest: %w", err)
 	}
@@ -173,7 +172,12 @@ func (m *manifestLog) close() error {
 // the last one written when a file appears twice, sorted by path. It
 // needs no lock: it works while the job runs.
 func ReadManifest(dir string) ([]Entry, error) {
-	f, err := os.Open(jobdir.Dir(dir).Manifest())
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	defer root.Close()
+	f, err := jobdir.Open(root, jobdir.ManifestRel, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,7 +134,7 @@ func ask(ctx context.Context, dir, what string, v any) error {
 		return fmt.Errorf("%w: %v", ErrNotRunning, err)
 	}
 	defer c.Close()
-	if err := isJob(c, jobdir.Dir(dir).PID()); err != nil {
+	if err := isJob(c, jobdir.Dir(dir)); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrNotRunning, path, err)
 	}
 	c.SetDeadline(time.Now().Add(serveTimeout))
@@ -149,13 +148,9 @@ func ask(ctx context.Context, dir, what string, v any) error {
 }
 
 // isJob checks that the process at the other end of c is the one the pid
-// file names, run by this user (or this user is root).
-func isJob(c net.Conn, pidFile string) error {
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+// file of dir names, run by this user (or this user is root).
+func isJob(c net.Conn, dir jobdir.Dir) error {
+	pid, err := dir.ReadPID()
 	if err != nil {
 		return fmt.Errorf("pid file: %v", err)
 	}
