@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
@@ -169,6 +170,10 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 	}
 	host := hreqs[0].URL.Scheme + "://" + hreqs[0].URL.Host
 	kept := c.takeIdle(host) // the last batch's connection, one round trip saved
+	if kept != nil && !kept.quiet() {
+		kept.conn.Close()
+		kept = nil
+	}
 	var conn net.Conn
 	var br *bufio.Reader
 	if kept != nil {
@@ -225,6 +230,12 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 			}
 			return k, len(hreqs), closedOr(ctx, k, req, err)
 		}
+		if kept != nil && k == 0 && resp.StatusCode == http.StatusRequestTimeout {
+			// The server timed the kept connection out as the batch
+			// went: its answer to no request (as net/http takes it).
+			resp.Body.Close()
+			return 0, len(hreqs), errClosed
+		}
 		body := &drainer{r: resp.Body}
 		resp.Body = body
 		var s *fetch.Stream
@@ -266,6 +277,17 @@ func (c *Conn) pipeline(ctx context.Context, reqs []fetch.Request, idx []int, fn
 type idleConn struct {
 	conn net.Conn
 	br   *bufio.Reader
+}
+
+// quiet reports whether a kept connection is still open with nothing
+// waiting on it: a server may have timed it out (a 408, a close) or sent
+// what no request asked for while it was idle, which must never be taken
+// as the next request's answer.
+func (ic *idleConn) quiet() bool {
+	ic.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	_, err := ic.br.Peek(1)
+	ic.conn.SetReadDeadline(time.Time{})
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // takeIdle takes the kept connection to host, nil if none.
