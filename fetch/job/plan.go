@@ -45,7 +45,9 @@ func Inspect(ctx context.Context, dir string) (Report, error) {
 	}
 	r = report(statusOf(files, recorded), p.order, nil, time.Now())
 	r.State = StateStopped
-	if r.Settled() {
+	// A job with no item at all has not recorded its start URLs yet
+	// (killed, or the disk full, before its first commit): not done.
+	if len(files) > 0 && r.Settled() {
 		r.State = StateDone
 		if r.FilesFailed > 0 {
 			r.State = StateFailed

@@ -100,3 +100,29 @@ func TestStatusSocketMustBeTheJobs(t *testing.T) {
 		t.Errorf("a socket of another process: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
 	}
 }
+
+// A job whose start URLs never reached its state (the first commit failed
+// on a full disk, or grab was killed before it) must not read "done" in
+// grab status for 0 of 0 files. (Found by a red-team review, with a 2 MiB
+// tmpfs and 40 files of 100 kB.) Here the same state is made by opening a
+// job and closing it before it runs.
+func TestNothingRecordedIsNotDone(t *testing.T) {
+	srv := fetchtest.New(map[string]*fetchtest.File{"/a.bin": {Data: fetchtest.Data("a", 5000)}})
+	t.Cleanup(srv.Close)
+	urls, err := ParseURLs([]string{srv.FileURL("/a.bin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Defaults()
+	s.Output = filepath.Join(t.TempDir(), "case")
+	ctx := context.Background()
+	j, err := Open(ctx, Options{Settings: s, URLs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close() // as if killed, or the disk filled, before the first commit
+	r, err := Inspect(ctx, s.Output)
+	if err != nil || r.State != StateStopped {
+		t.Errorf("a job that has fetched nothing of its start URL reads %q (%d of %d files)", r.State, r.FilesDone, r.FilesTotal)
+	}
+}
