@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -272,4 +273,53 @@ func TestStateFilesMustBeGrabs(t *testing.T) {
 			t.Errorf("exit %d, outside file %q: %s", code, b, out)
 		}
 	})
+}
+
+// A Content-Disposition name of a query link never takes the name of a
+// remote folder listed beside it: "dl.php?id=1" named "sub" is the one
+// numbered, and sub/y.bin lands at its remote path, whenever the folder's
+// listing is read (an order the server chooses; here its listing fails the
+// first run, and the resume reads it). (Found by a red-team review.)
+func TestDispositionNeverTakesAFoldersName(t *testing.T) {
+	var listingUp atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/dump/":
+			w.Write([]byte(`<html><body><a href="dl.php?id=1">1</a> <a href="sub/">sub/</a></body></html>`))
+		case "/dump/sub/":
+			if !listingUp.Load() {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+			w.Write([]byte(`<html><body><a href="y.bin">y.bin</a></body></html>`))
+		case "/dump/sub/y.bin":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write([]byte("evidence y"))
+		case "/dump/dl.php":
+			w.Header().Set("Content-Disposition", `attachment; filename="sub"`)
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write([]byte("a download"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "out")
+	if r := grab(t, srv.URL+"/dump/", "-o", dir, "-q", "--retries", "0"); r.code == 0 {
+		t.Fatalf("first run: exit 0 with a listing answering 503")
+	}
+	listingUp.Store(true)
+	if r := grab(t, "-o", dir, "-q"); r.code != 0 {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "sub", "y.bin"))
+	d, derr := os.ReadFile(filepath.Join(dir, "sub (2)"))
+	if err != nil || string(b) != "evidence y" || derr != nil || string(d) != "a download" {
+		ents, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the remote file sub/y.bin is not at sub/y.bin (%v); the tree holds %q", err, names)
+	}
 }

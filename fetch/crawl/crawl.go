@@ -69,22 +69,35 @@ func rootOf(f *fetch.File) string {
 }
 
 // Restore registers the local paths of items a job already has, so that
-// new names never collide with them.
+// new names never collide with them: the files' first, then the folders
+// found, which take their names again as when they were found.
 func (c *Crawler) Restore(known []fetch.File) {
+	segsOf := func(f *fetch.File) (*url.URL, *url.URL, []string, bool) {
+		root, err := url.Parse(rootOf(f))
+		if err != nil {
+			return nil, nil, nil, false
+		}
+		u, err := url.Parse(f.URL)
+		if err != nil {
+			return nil, nil, nil, false
+		}
+		segs, err := c.scope(root).Check(u)
+		return root, u, segs, err == nil
+	}
 	for _, f := range known {
 		if f.Kind != fetch.KindFile || f.Path == "" {
 			continue
 		}
-		root, err := url.Parse(rootOf(&f))
-		if err != nil {
-			continue
-		}
-		u, err := url.Parse(f.URL)
-		if err != nil {
-			continue
-		}
-		if segs, err := c.scope(root).Check(u); err == nil {
+		if root, u, segs, ok := segsOf(&f); ok {
 			c.mapper.Restore(fileKey(root.String(), segs, u.RawQuery), f.Path)
+		}
+	}
+	for _, f := range known {
+		if f.Kind != fetch.KindListing || f.Root == "" || f.State == fetch.Skipped {
+			continue
+		}
+		if _, _, segs, ok := segsOf(&f); ok && len(segs) > 0 {
+			c.mapper.Map(segs, true)
 		}
 	}
 }
@@ -169,6 +182,10 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	var f fetch.File
 	if e.Dir {
 		f = fetch.File{Kind: fetch.KindListing, URL: scope.URL(segs, true), Root: root, Depth: len(segs), Size: -1, Estimate: -1}
+		// Its local name is taken now, not when its listing is read: a
+		// file named by its source meanwhile (Content-Disposition) must
+		// not take it. (Too long a path fails each of its files instead.)
+		c.mapper.Map(segs, true)
 	} else {
 		size, estimate := int64(-1), e.Size
 		if e.Size > fetch.MaxFileSize {
