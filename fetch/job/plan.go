@@ -153,9 +153,14 @@ func offline(dir, usage string) (files []fetch.File, recorded map[uint64]int64, 
 	for i, sv := range saved {
 		files[i] = sv.File
 		if sv.File.State == fetch.Pending {
+			// What the state says, bounded as the engine bounds it: a
+			// partial block holds at most a block, a file its size.
 			n := int64(len(sv.Blocks)) * blockSize
 			for b, pt := range sv.Partials {
-				n += max(pt.Reached-b*blockSize, 0)
+				n += min(max(pt.Reached-b*blockSize, 0), blockSize)
+			}
+			if sv.File.Size >= 0 {
+				n = min(n, sv.File.Size)
 			}
 			recorded[sv.File.ID] = n
 		}
