@@ -329,7 +329,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1,
 		scorer: newScorer(cfg.Workers), hosts: map[string]*hostState{}, limiter: &rate.Limiter{Rate: cfg.LimitRate}}
 	e.q = newQueue(func(a, b *fileState) bool { return e.compare(a, b) < 0 }, e.freshSmall)
-	t, err := openTree(cfg.Dir)
+	t, err := openTree(cfg.Dir, cfg.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -18,12 +19,13 @@ import (
 type tree struct {
 	dir  string
 	root *os.Root
+	log  *slog.Logger
 }
 
 // ErrLink reports a symbolic link where grab keeps its own state.
 var ErrLink = errors.New("is a symbolic link; grab writes nothing through one")
 
-func openTree(dir string) (*tree, error) {
+func openTree(dir string, log *slog.Logger) (*tree, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output folder: %w", err)
 	}
@@ -31,7 +33,7 @@ func openTree(dir string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening output folder: %w", err)
 	}
-	t := &tree{dir: dir, root: root}
+	t := &tree{dir: dir, root: root, log: log}
 	for _, rel := range []string{jobdir.Name, jobdir.PartsRel} {
 		if err := t.realDir(rel); err != nil {
 			root.Close()
@@ -80,6 +82,7 @@ func (t *tree) openPart(id uint64, flag int) (*os.File, error) {
 	if rerr := t.root.Remove(rel); rerr != nil {
 		return nil, fmt.Errorf("%w; removing it: %v", err, rerr)
 	}
+	t.log.Warn("partial file replaced by a new one", "why", err)
 	return t.root.OpenFile(rel, flag|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 }
 

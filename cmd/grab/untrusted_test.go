@@ -28,9 +28,15 @@ import (
 // land in the outside file, and the evidence in the tree would share its
 // inode, for whoever holds the outside name to change after grab checked it.
 // O_NOFOLLOW stops symbolic links, not hard links: a part opened for
-// writing must have one name, or it is replaced. (Found by a red-team
-// review.)
-func TestHardLinkedPartNotWrittenThrough(t *testing.T) {
+// writing must have one name, or it is replaced, as a symbolic link is.
+// (Found by a red-team review.)
+func TestLinkedPartNotWrittenThrough(t *testing.T) {
+	for _, kind := range []string{"hard", "symbolic"} {
+		t.Run(kind, func(t *testing.T) { linkedPart(t, kind) })
+	}
+}
+
+func linkedPart(t *testing.T, kind string) {
 	data := fetchtest.Data("x", 600_000)
 	srv := fetchtest.New(map[string]*fetchtest.File{"/x.bin": {Data: data, Status: 503}})
 	t.Cleanup(srv.Close)
@@ -45,19 +51,25 @@ func TestHardLinkedPartNotWrittenThrough(t *testing.T) {
 		t.Fatalf("parts after the first run: %v %v", parts, err)
 	}
 	part := filepath.Join(dir, jobdir.PartsRel, parts[0].Name())
-	// Someone with write access to the folder swaps the part for a hard
-	// link to a file of theirs (or of anyone's) outside it.
+	// Someone with write access to the folder swaps the part for a link
+	// to a file of theirs (or of anyone's) outside it.
 	outside := filepath.Join(base, "outside.txt")
 	victim := []byte("a file that is not grab's and lies outside the output folder\n")
 	if err := os.WriteFile(outside, victim, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(part)
-	if err := os.Link(outside, part); err != nil {
-		t.Skipf("cannot make a hard link: %v", err)
+	link := os.Link
+	if kind == "symbolic" {
+		link = os.Symlink
+	}
+	if err := link(outside, part); err != nil {
+		t.Skipf("cannot make a %s link: %v", kind, err)
 	}
 	srv.Update("/x.bin", func(f *fetchtest.File) { f.Status = 0 })
-	grab(t, "-o", dir, "-q")
+	if r := grab(t, "-o", dir, "-q"); r.code != 0 {
+		t.Errorf("resume: exit %d: %s", r.code, r.stderr)
+	}
 	got, err := os.ReadFile(outside)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +77,9 @@ func TestHardLinkedPartNotWrittenThrough(t *testing.T) {
 	if !bytes.Equal(got, victim) {
 		t.Errorf("the file outside the output folder was written: %d bytes now (was %d); equal to the evidence: %v",
 			len(got), len(victim), bytes.Equal(got, data))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "x.bin")); !bytes.Equal(b, data) {
+		t.Errorf("x.bin: %d bytes, not the file", len(b))
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "x.bin")); err == nil {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
