@@ -151,6 +151,7 @@ func (e *Engine) commit() error {
 			return err
 		}
 		e.mu.Lock()
+		e.placing(f, -1)
 		if f.State == Done {
 			placed = append(placed, f.File)
 			f.Run = nil // Finished gets it; a job may hold 500,000 done files

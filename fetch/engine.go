@@ -122,6 +122,10 @@ type Engine struct {
 	// finished lists the files verified and done in memory since the last
 	// commit: it syncs them, records them and moves them into the tree.
 	finished []*fileState
+	// unplaced counts files done but not yet moved into the tree, by
+	// class: not done to Status (a commit that fails, on a full disk,
+	// leaves them out of the tree).
+	unplaced map[string]ClassStatus
 	newParts bool        // partial files were created since the last commit
 	fsDir    *os.File    // the folder of partial files, open for syncfs while running (nil: none)
 	resume   verifyState // the re-verification of recorded blocks at start

@@ -89,6 +89,7 @@ func (e *Engine) finish(f *fileState) error {
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
 	e.changedFile(f)
 	e.finished = append(e.finished, f)
+	e.placing(f, 1)
 	if len(e.finished) > maxFinishedOpen && e.fsDir != nil && f.part != nil {
 		// The commit is behind (a big one, a slow disk): files finish by
 		// the thousand, and each would hold its part open until the
@@ -342,4 +343,20 @@ func (e *Engine) localErr(f *fileState, doing string, err error) error {
 		return fmt.Errorf("%w: %s %s: %v", ErrDiskFull, doing, f.Path, err)
 	}
 	return fmt.Errorf("%s %s: %w", doing, f.Path, err)
+}
+
+// placing counts f (d = 1) as done but not yet in the tree, or (d = -1)
+// no longer. e.mu is held.
+func (e *Engine) placing(f *fileState, d int) {
+	if e.unplaced == nil {
+		e.unplaced = map[string]ClassStatus{}
+	}
+	c := e.unplaced[f.Class]
+	c.Done += d
+	c.DoneBytes += int64(d) * f.Size
+	if c.Done == 0 {
+		delete(e.unplaced, f.Class)
+		return
+	}
+	e.unplaced[f.Class] = c
 }

@@ -136,6 +136,15 @@ func (e *Engine) Status() Status {
 		}
 		s.Classes[f.Class] = c
 	}
+	for class, u := range e.unplaced {
+		// Done, not yet in the tree: not done to whoever reads this.
+		c := s.Classes[class]
+		c.Done -= u.Done
+		c.DoneBytes -= u.DoneBytes
+		s.Classes[class] = c
+		s.Done -= u.Done
+		s.DoneBytes -= u.DoneBytes
+	}
 	if s.Requests > 0 { // requests run: the source is not being waited for
 		s.WaitingUntil, s.WaitingWhy = time.Time{}, ""
 	}
