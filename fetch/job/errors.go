@@ -2,7 +2,6 @@ package job
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/grab-ir/grab/fetch"
 )
@@ -32,5 +31,10 @@ var ErrNoJob = errors.New("holds no grab job")
 var ErrNotRunning = errors.New("no grab is running the job")
 
 // ErrVerify is a tree that does not match its job: a file mismatched,
-// missing or extra. It wraps fetch.ErrFailed, so grab exits 3.
-var ErrVerify = fmt.Errorf("%w: verify", fetch.ErrFailed)
+// missing or extra. It is a fetch.ErrFailed too, so grab exits 3.
+var ErrVerify error = verifyFailed{}
+
+type verifyFailed struct{}
+
+func (verifyFailed) Error() string        { return "verify" }
+func (verifyFailed) Is(target error) bool { return target == fetch.ErrFailed }

@@ -3,6 +3,8 @@ package job
 import (
 	"errors"
 	"testing"
+
+	"github.com/grab-ir/grab/fetch"
 )
 
 // A clean audit is no error; otherwise ErrVerify names each kind of
@@ -13,8 +15,8 @@ func TestAuditErr(t *testing.T) {
 	}
 	a := &Audit{Mismatched: []string{"a: size"}, Extra: []string{"x", "y"}}
 	err := a.Err("case")
-	want := "some files failed: verify: the tree in case does not match the job (1 mismatched, 2 extra)"
-	if !errors.Is(err, ErrVerify) || err.Error() != want {
+	want := "verify: the tree in case does not match the job (1 mismatched, 2 extra)"
+	if !errors.Is(err, ErrVerify) || !errors.Is(err, fetch.ErrFailed) || err.Error() != want {
 		t.Fatalf("%v, want %s", err, want)
 	}
 }
