@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,13 +38,11 @@ func TestFileLargerThanDisk(t *testing.T) {
 // (Found by a red-team review: "20 of 40 files done", none in the tree.)
 func TestDiskFullSummaryCountsTheTree(t *testing.T) {
 	mnt := fetchtest.Tmpfs(t, "2m")
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
+	files := map[string][]byte{}
 	for i := range 40 {
-		os.WriteFile(filepath.Join(root, "dump", fmt.Sprintf("f%02d.bin", i)), fetchtest.Data(strconv.Itoa(i), 100_000), 0o644)
+		files[fmt.Sprintf("f%02d.bin", i)] = fetchtest.Data(strconv.Itoa(i), 100_000)
 	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
-	t.Cleanup(srv.Close)
+	srv := serveDump(t, files)
 	dir := filepath.Join(mnt, "case")
 	r := grab(t, srv.URL+"/dump/", "-o", dir)
 	m := regexp.MustCompile(`grab: (\d+) of 40 files done`).FindStringSubmatch(r.stderr)

@@ -93,12 +93,7 @@ func linkedPart(t *testing.T, kind string) {
 // evidence is not in the folder, and verify says so instead of re-hashing
 // the copy and counting it ok. (Found by a red-team review.)
 func TestVerifyNeverFollowsALinkedFolder(t *testing.T) {
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "dump", "sub"), 0o755)
-	os.WriteFile(filepath.Join(root, "dump", "top.jpg"), fetchtest.Data("top", 5000), 0o644)
-	os.WriteFile(filepath.Join(root, "dump", "sub", "in.jpg"), fetchtest.Data("in", 7000), 0o644)
-	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
-	t.Cleanup(srv.Close)
+	srv := serveDump(t, map[string][]byte{"top.jpg": fetchtest.Data("top", 5000), "sub/in.jpg": fetchtest.Data("in", 7000)})
 	base := t.TempDir()
 	dir := filepath.Join(base, "case")
 	if r := grab(t, srv.URL+"/dump/", "-o", dir, "-q"); r.code != 0 {
@@ -152,12 +147,7 @@ func setPath(t *testing.T, dir, from, to string) {
 // Both refuse the state as damaged, with the hint. (Found by a red-team
 // review.)
 func TestStatePathsChecked(t *testing.T) {
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
-	os.WriteFile(filepath.Join(root, "dump", "a.jpg"), fetchtest.Data("a", 5000), 0o644)
-	os.WriteFile(filepath.Join(root, "dump", "b.jpg"), fetchtest.Data("b", 6000), 0o644)
-	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
-	t.Cleanup(srv.Close)
+	srv := serveDump(t, map[string][]byte{"a.jpg": fetchtest.Data("a", 5000), "b.jpg": fetchtest.Data("b", 6000)})
 	base := t.TempDir()
 	dir := filepath.Join(base, "case")
 	if r := grab(t, srv.URL+"/dump/", "-o", dir, "-q"); r.code != 0 {
@@ -191,13 +181,7 @@ func TestStatePathsChecked(t *testing.T) {
 // add the slash, as rsync:// fails such a URL ("is a folder"). (Found by a
 // red-team review.)
 func TestFolderWithoutSlashIsNotAFile(t *testing.T) {
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
-	for _, n := range []string{"a.jpg", "b.jpg"} {
-		os.WriteFile(filepath.Join(root, "dump", n), fetchtest.Data(n, 5000), 0o644)
-	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
-	t.Cleanup(srv.Close)
+	srv := serveDump(t, map[string][]byte{"a.jpg": fetchtest.Data("a.jpg", 5000), "b.jpg": fetchtest.Data("b.jpg", 5000)})
 	dir := filepath.Join(t.TempDir(), "case")
 	r := grab(t, srv.URL+"/dump", "-o", dir)
 	if _, err := os.Stat(filepath.Join(dir, "dump")); r.code != 3 || err == nil ||
@@ -211,12 +195,7 @@ func TestFolderWithoutSlashIsNotAFile(t *testing.T) {
 // it lands as the mapper names it, "a_b.txt" (it had been left out with one
 // warning, exit 0; found by a red-team review).
 func TestBackslashNameKept(t *testing.T) {
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
-	os.WriteFile(filepath.Join(root, "dump", `a\b.txt`), []byte("evidence"), 0o644)
-	os.WriteFile(filepath.Join(root, "dump", "plain.txt"), []byte("x"), 0o644)
-	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
-	t.Cleanup(srv.Close)
+	srv := serveDump(t, map[string][]byte{`a\b.txt`: []byte("evidence"), "plain.txt": []byte("x")})
 	dir := filepath.Join(t.TempDir(), "case")
 	r := grab(t, srv.URL+"/dump/", "-o", dir)
 	if got, err := os.ReadFile(filepath.Join(dir, "a_b.txt")); r.code != 0 || string(got) != "evidence" {
@@ -230,11 +209,7 @@ func TestBackslashNameKept(t *testing.T) {
 // appended to. (Found by a red-team review: verify and the resume hung on
 // a FIFO manifest, status on a FIFO job-id.)
 func TestStateFilesMustBeGrabs(t *testing.T) {
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "dump"), 0o755)
-	os.WriteFile(filepath.Join(root, "dump", "a.jpg"), fetchtest.Data("a", 5000), 0o644)
-	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
-	t.Cleanup(srv.Close)
+	srv := serveDump(t, map[string][]byte{"a.jpg": fetchtest.Data("a", 5000)})
 	run := func(args ...string) (string, int) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
@@ -337,4 +312,24 @@ func TestDispositionNeverTakesAFoldersName(t *testing.T) {
 		}
 		t.Errorf("the remote file sub/y.bin is not at sub/y.bin (%v); the tree holds %q", err, names)
 	}
+}
+
+// serveDump serves files (paths below dump/, slash-separated) from a
+// folder with Go's file server, which lists folders as nginx does and
+// redirects a folder asked without its slash.
+func serveDump(t *testing.T, files map[string][]byte) *httptest.Server {
+	t.Helper()
+	root := t.TempDir()
+	for name, b := range files {
+		p := filepath.Join(root, "dump", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	return srv
 }
