@@ -492,7 +492,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 			// Its name goes (never the file behind it): what was recorded
 			// of it cannot be trusted; the next open makes one of grab's.
 			e.log.Warn("partial file replaced by something else, starting over", "path", f.Path, "err", err)
-			e.tree.removePart(f.ID)
+			e.tree.root.RemoveAll(partRel(f.ID))
 		} else {
 			e.log.Warn("partial file missing, starting over", "path", f.Path)
 		}

@@ -71,15 +71,13 @@ func partRel(id uint64) string { return fmt.Sprintf("%s/%016x", jobdir.PartsRel,
 // jobdir.ErrNotOwn otherwise.
 func (t *tree) openPart(id uint64, flag int) (*os.File, error) {
 	rel := partRel(id)
-	if flag&(os.O_WRONLY|os.O_RDWR) == 0 {
-		return t.root.OpenFile(rel, flag|syscall.O_NOFOLLOW, 0o600)
-	}
 	f, err := jobdir.Open(t.root, rel, flag, 0o600)
 	if !errors.Is(err, jobdir.ErrNotOwn) || flag&os.O_CREATE == 0 {
 		return f, err
 	}
-	// Drop the name, never the file behind it, and start a file of its own.
-	if rerr := t.root.Remove(rel); rerr != nil {
+	// Drop the name (a folder planted there with what it holds), never
+	// the file behind it, and start a file of its own.
+	if rerr := t.root.RemoveAll(rel); rerr != nil {
 		return nil, fmt.Errorf("%w; removing it: %v", err, rerr)
 	}
 	t.log.Warn("partial file replaced by a new one", "why", err)

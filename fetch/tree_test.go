@@ -190,3 +190,17 @@ func TestExpectedDigestAlwaysChecked(t *testing.T) {
 		t.Fatal("the file landed in the tree")
 	}
 }
+
+// A partial file planted as a folder (or a socket: what O_RDWR cannot
+// open) is replaced as a linked one is, not a stop of the whole job with
+// "is a directory". (Found by a review.)
+func TestPartFolderReplaced(t *testing.T) {
+	j := newJob(t, map[string]*fetchtest.File{"/x": {Data: fetchtest.Data("x", 5000)}})
+	if err := os.MkdirAll(filepath.Join(j.dir, ".grab", "part", "0000000000000001", "inside"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.run(t.Context(), nil, "/x"); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	j.want("/x", fetchtest.Data("x", 5000))
+}

@@ -117,3 +117,27 @@ func TestStateLinksRefused(t *testing.T) {
 		t.Errorf(".grab as a link: %v", err)
 	}
 }
+
+// A state.db that is a hard link to a file outside the folder is never
+// written through (bbolt would format it, or commit to another job's
+// before its identity is compared): it is refused as damaged, as the
+// job-id, manifest and part files with other names are. (Found by a
+// review.)
+func TestStateDBHardLinkNotWrittenThrough(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, ".grab"), 0o700)
+	outside := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(outside, nil, 0o600); err != nil { // an empty file of the user's
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, filepath.Join(dir, ".grab", "state.db")); err != nil {
+		t.Skip(err)
+	}
+	s, err := Open(dir)
+	if err == nil {
+		s.Close()
+	}
+	if fi, _ := os.Stat(outside); fi.Size() != 0 || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "state.db is not a file grab wrote (a file of 2 names)") {
+		t.Errorf("a file outside the folder, hard-linked as state.db: %d bytes now (Open: %v)", fi.Size(), err)
+	}
+}

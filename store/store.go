@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"syscall"
@@ -198,7 +199,20 @@ func openDBWith(path string, o *bolt.Options) (db *bolt.DB, err error) {
 	// transaction has touched copies its keys and values out of the old
 	// map, which for the transaction recording a listing of a million
 	// entries was 600 MB on the heap.
+	o.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+		// The database is a file of grab's own: never a link, a FIFO, or
+		// (to be written) a file with a name outside the folder.
+		root, err := os.OpenRoot(filepath.Dir(name))
+		if err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		return jobdir.Open(root, filepath.Base(name), flag, mode)
+	}
 	db, err = bolt.Open(path, 0o600, o)
+	if errors.Is(err, jobdir.ErrNotOwn) {
+		err = fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
 	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
 		err = fmt.Errorf("%w: %v", ErrDamaged, err)
 	}

@@ -22,7 +22,9 @@ var ErrNotOwn = errors.New("is not a file grab wrote")
 func Open(root *os.Root, rel string, flag int, perm os.FileMode) (*os.File, error) {
 	f, err := root.OpenFile(rel, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
 	if err != nil {
-		if fi, lerr := root.Lstat(rel); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+		// A link, a folder, a FIFO without a reader, a socket: the open
+		// fails, and says less than what is there.
+		if fi, lerr := root.Lstat(rel); lerr == nil && !fi.Mode().IsRegular() {
 			return nil, fmt.Errorf("%s %w (%s)", rel, ErrNotOwn, Kind(fi.Mode()))
 		}
 		return nil, err
