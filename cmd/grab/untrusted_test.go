@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -332,4 +333,30 @@ func serveDump(t *testing.T, files map[string][]byte) *httptest.Server {
 	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// A file the server lists with an encoded slash in its name (AC%2FDC.mp3,
+// a name a database-backed server holds) is never asked for (the server
+// would take it as a path): it fails as "an unsafe name", so the job does
+// not exit 0 ("0: every file is done", docs/usage.md). (Found by a
+// review.)
+func TestUnsafeNameIsNotDone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.EscapedPath() {
+		case "/dump/":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<html><body><a href="ok.txt">ok.txt</a> <a href="AC%2FDC.mp3">AC/DC.mp3</a></body></html>`)
+		case "/dump/ok.txt", "/dump/AC%2FDC.mp3":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			fmt.Fprint(w, "some bytes")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	dir := filepath.Join(t.TempDir(), "case")
+	r := grab(t, srv.URL+"/dump/", "-o", dir)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "an unsafe name: unsafe path segment \"AC%2FDC.mp3\": decodes to a name with a slash") {
+		t.Errorf("exit %d with a listed file not in the tree:\n%s", r.code, r.stderr)
+	}
 }

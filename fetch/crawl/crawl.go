@@ -164,10 +164,10 @@ func (c *Crawler) entry(scope localpath.Scope, root string, e listing.Entry) (fe
 	}
 	segs, err := scope.Check(u)
 	if errors.Is(err, localpath.ErrBadSegment) {
-		// Below the folder, named as no file may be (a "..", a slash in
-		// a name): left out by rule, so counted and shown, never fetched.
-		c.log.Warn("left out", "url", e.URL, "why", err)
-		f := fetch.File{URL: u.String(), Root: root, Size: -1, Estimate: -1, State: fetch.Skipped, Err: "an unsafe name: " + err.Error()}
+		// Below the folder, named as no file may be asked for (a "..", a
+		// slash in a name: the server would take it as a path): a file of
+		// the dump that cannot be had, so failed, shown, never fetched.
+		f := fetch.File{URL: u.String(), Root: root, Size: -1, Estimate: -1, State: fetch.Failed, Err: "an unsafe name: " + err.Error()}
 		if e.Dir {
 			f.Kind = fetch.KindListing
 		}
