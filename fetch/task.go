@@ -364,15 +364,16 @@ func (e *Engine) learn(t *task, s *Stream) (bool, error) {
 	return true, nil
 }
 
-// isPage reports whether a media type is a web page's.
-// slashed reports whether got is asked with a slash added to its path:
-// where a server sends a folder asked for without one.
+// slashed reports whether got is asked with a slash added to its path
+// (on the same host, its default port written or not): where a server
+// sends a folder asked for without one.
 func slashed(asked, got string) bool {
 	a, err1 := url.Parse(asked)
 	g, err2 := url.Parse(got)
-	return err1 == nil && err2 == nil && a.Host == g.Host && !strings.HasSuffix(a.Path, "/") && g.Path == a.Path+"/"
+	return err1 == nil && err2 == nil && a.Hostname() == g.Hostname() && !strings.HasSuffix(a.Path, "/") && g.Path == a.Path+"/"
 }
 
+// isPage reports whether a media type is a web page's.
 func isPage(contentType string) bool {
 	mt, _, _ := strings.Cut(strings.ToLower(contentType), ";")
 	mt = strings.TrimSpace(mt)

@@ -111,9 +111,9 @@ func (s *server) close() {
 	os.Remove(s.path)
 }
 
-// maxAnswer bounds what ask reads: a status is a few KB, the files of a
-// job of a million are well under this.
-const maxAnswer = 2 << 30
+// maxAnswer bounds what ask reads: a status is a few KB, the records of
+// a job of a million files (grab ls) about 400 MB.
+const maxAnswer = 1 << 30
 
 // ask sends one request to the job running in dir and decodes its answer
 // into v. It returns ErrNotRunning when nothing answers, or when what

@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/grab-ir/grab/fetch"
 	"github.com/grab-ir/grab/fetch/digest"
 	"github.com/grab-ir/grab/fetch/jobdir"
+	"golang.org/x/sys/unix"
 )
 
 // Audit is what Verify found.
@@ -75,7 +75,12 @@ func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit
 		return nil, err
 	}
 	defer root.Close()
-	tree := &beneath{root: root, dirs: map[string]error{}}
+	tdir, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer tdir.Close()
+	tree := &beneath{root: root, dir: tdir, dirs: map[string]error{}}
 	a := &Audit{}
 	done := map[string]bool{}
 	for _, f := range files {
@@ -168,11 +173,13 @@ func Verify(ctx context.Context, dir string, progress func(path string)) (*Audit
 // reached through a link is not where the job put it).
 type beneath struct {
 	root *os.Root
-	dirs map[string]error // folders looked at, and what is wrong with each
+	dir  *os.File         // the tree, for openat2
+	dirs map[string]error // folders looked at, and what is wrong with each (for the message)
 }
 
 // folder reports what is wrong with the folder rel and the ones above it:
-// nil if each is a real folder.
+// nil if each is a real folder. It only explains why an open failed: a
+// folder looked at may be swapped after.
 func (b *beneath) folder(rel string) error {
 	if rel == "." {
 		return nil
@@ -196,24 +203,68 @@ func (b *beneath) folder(rel string) error {
 	return err
 }
 
+// openat2 is unix.Openat2; tests take it away to try the way without.
+var openat2 = unix.Openat2
+
+// open opens the file at rel beneath the tree in one step that follows
+// no link anywhere on the way (openat2 with RESOLVE_BENEATH and
+// RESOLVE_NO_SYMLINKS), so that nothing swapped in after a look can take
+// the read elsewhere; where the kernel lacks openat2, folder by folder,
+// each opened without following a link.
+func (b *beneath) open(rel string) (*os.File, error) {
+	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := openat2(int(b.dir.Fd()), rel, how)
+	if err == nil {
+		return os.NewFile(uintptr(fd), rel), nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) {
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
+	}
+	dir := int(b.dir.Fd())
+	segs := strings.Split(rel, "/")
+	for i, seg := range segs {
+		flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK
+		if i < len(segs)-1 {
+			flags |= unix.O_DIRECTORY
+		}
+		fd, err := unix.Openat(dir, seg, flags, 0)
+		if dir != int(b.dir.Fd()) {
+			unix.Close(dir)
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: rel, Err: err}
+		}
+		dir = fd
+	}
+	return os.NewFile(uintptr(dir), rel), nil
+}
+
 // hashFile returns the SHA-256 (and the extra digests) of the regular
 // file at rel (slash-separated) and its length. Anything but a regular
 // file, or a path through anything but folders, is an error.
 func (b *beneath) hashFile(rel string, extra []string) (digest.Set, int64, error) {
-	if err := b.folder(path.Dir(rel)); err != nil {
+	f, err := b.open(rel)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
+		if ferr := b.folder(path.Dir(rel)); ferr != nil {
+			return nil, 0, ferr
+		}
+		if fi, lerr := b.root.Lstat(filepath.FromSlash(rel)); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, 0, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+		}
+		return nil, 0, fmt.Errorf("a link on the way: %w", err)
+	}
+	if err != nil {
 		return nil, 0, err
 	}
-	name := filepath.FromSlash(rel)
-	fi, err := b.root.Lstat(name)
+	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, 0, err
 	}
 	if !fi.Mode().IsRegular() {
+		f.Close()
 		return nil, 0, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
-	}
-	f, err := b.root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, 0, err
 	}
 	defer f.Close()
 	h := digest.NewHasher(nil, extra...)
