@@ -126,11 +126,12 @@ type Engine struct {
 	fsDir    *os.File    // the folder of partial files, open for syncfs while running (nil: none)
 	resume   verifyState // the re-verification of recorded blocks at start
 	// blockBufs holds block-sized buffers for checking small files, which
-	// finish by the thousand.
-	blockBufs sync.Pool
-	fatal     error
-	cancel    context.CancelFunc // of the running job
-	stats     counters
+	// finish by the thousand; smallBufs those of smallBuf bytes for the
+	// smallest of them.
+	blockBufs, smallBufs sync.Pool
+	fatal                error
+	cancel               context.CancelFunc // of the running job
+	stats                counters
 
 	circs  []*circ
 	scorer *circuit.Scorer

@@ -89,6 +89,9 @@ func (e *Engine) finish(f *fileState) error {
 	return nil
 }
 
+// smallBuf is the size of the buffers that check files up to that size.
+const smallBuf = 32 << 10
+
 // verify reads a finished file once: it checks every block against its
 // hash and computes the file's digests. A file of one block, or one whose
 // SHA-256 was computed as its bytes arrived in order (running, "" if not)
@@ -138,13 +141,17 @@ func (e *Engine) checkBlocks(part *os.File, size int64, hashes [][32]byte, whole
 	}
 	workers := int64(min(runtime.GOMAXPROCS(0), 8))
 	if n < 4 || workers < 2 {
-		buf, _ := e.blockBufs.Get().(*[]byte)
+		pool, want := &e.blockBufs, bs
+		if size <= smallBuf {
+			pool, want = &e.smallBufs, smallBuf // most small files: 64 lanes of 256 KiB were 8 MB
+		}
+		buf, _ := pool.Get().(*[]byte)
 		if buf == nil {
 			buf = new([]byte)
 		}
-		defer e.blockBufs.Put(buf)
-		if int64(len(*buf)) < bs {
-			*buf = make([]byte, bs)
+		defer pool.Put(buf)
+		if int64(len(*buf)) < want {
+			*buf = make([]byte, want)
 		}
 		for i := range n {
 			buf := *buf
