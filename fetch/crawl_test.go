@@ -69,3 +69,14 @@ func TestCrawlExpandsInSlices(t *testing.T) {
 		}
 	}
 }
+
+// The listing limit is 256 MiB unless set.
+func TestListingLimitDefault(t *testing.T) {
+	e, err := New(Config{Dir: t.TempDir(), Source: nopSource{}, Journal: memJournal{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.cfg.ListingMax != 256<<20 || DefaultListingMax != 256<<20 {
+		t.Fatalf("listing limit %d (DefaultListingMax %d), want 256 MiB", e.cfg.ListingMax, DefaultListingMax)
+	}
+}

@@ -73,9 +73,11 @@ type Config struct {
 	// Expand turns a listing into the files and listings it links to
 	// (those a filter leaves out have State Skipped). It is called from
 	// workers, one listing at a time per worker.
-	Expand     func(listing File, found *Listing) ([]File, error)
-	ListingMax int64 // largest listing accepted: 32 MiB
-	CrawlOnly  bool  // read listings, fetch no file (--dry-run)
+	Expand func(listing File, found *Listing) ([]File, error)
+	// ListingMax is the largest listing accepted, in bytes: 256 MiB
+	// (DefaultListingMax).
+	ListingMax int64
+	CrawlOnly  bool // read listings, fetch no file (--dry-run)
 	// Admit, if set, decides again at load whether each pending or skipped
 	// item is wanted, with the filters given now: a resume that widens a
 	// filter fetches what it now admits, without reading a listing again.
@@ -99,6 +101,13 @@ type Config struct {
 	Now     func() time.Time // time.Now
 	Rand    *rand.Rand       // jitter; seeded from the clock if nil
 }
+
+// DefaultListingMax is the listing limit, Config.ListingMax. A listing
+// is bounded first by its entries (listing.MaxEntries, a million); this
+// bounds its bytes, which an HTTP listing holds whole while it is parsed:
+// room for a million entries of nginx's autoindex (about 105 bytes a row
+// and the name) with names up to about 150 bytes. See docs/usage.md.
+const DefaultListingMax = 256 << 20
 
 // NoRetries in Config.Retries gives a file up at its first failure.
 const NoRetries = -1
@@ -355,7 +364,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.CommitEvery = 100 * time.Millisecond
 	}
 	if cfg.ListingMax <= 0 {
-		cfg.ListingMax = 32 << 20
+		cfg.ListingMax = DefaultListingMax
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
