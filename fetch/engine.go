@@ -175,7 +175,7 @@ type counters struct {
 // (block maps, backoff, the running hash) is in *active, which points to
 // the shared idle until a request takes the file (own) and again once it
 // is settled (settle); what few files need (stale parts, learnt digests)
-// is in rare, allocated on demand. 256 bytes with the record.
+// is in rare, allocated on demand. 240 bytes with the record.
 type fileState struct {
 	File
 	*active
@@ -185,7 +185,6 @@ type fileState struct {
 	rare      *fileRare // nil until needed
 	host      string    // of URL, lower case
 	group     *group    // its fresh set while inFresh
-	heapIdx   int       // in the backoff heap while inBackoff
 	dirty     bool      // record changed since the last commit
 	unsaved   bool      // never recorded: new since the last commit
 	closedBy  bool      // done, its part closed before the commit synced it (finish.go)
@@ -202,6 +201,7 @@ type active struct {
 	// learns, such as a size, must not move it under the index), nil
 	// before, while nothing of the record changes (queue.go).
 	key       *File
+	heapIdx   int                     // in the backoff heap while inBackoff
 	partial   map[int64]*partialState // unfinished blocks to resume mid-way, by block
 	done      []bool
 	hashes    [][32]byte
