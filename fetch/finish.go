@@ -69,7 +69,9 @@ func (e *Engine) finish(f *fileState) error {
 		return nil
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
-	f.thisRun().Digests = got
+	if delete(got, digest.SHA256); len(got) > 0 {
+		f.thisRun().Digests = got // (a map of SHA-256 alone is 300 bytes, held by each file until the commit)
+	}
 	f.unsynced, f.hashes, f.done = nil, nil, nil // a done file needs neither: it may be one of 500,000
 	f.restartWhole(f.gen)
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed

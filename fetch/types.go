@@ -79,8 +79,9 @@ type File struct {
 
 // Run is what one run of a job learnt of a file.
 type Run struct {
-	// Digests holds every digest computed when the file was finished
-	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
+	// Digests holds the digests computed when the file was finished
+	// besides its SHA-256, which is File.SHA256 (Config.Hashes, the
+	// algorithms of Expect; nil if none); FirstByte and
 	// LastByte are when this run received its first and last byte of it.
 	Digests             digest.Set
 	FirstByte, LastByte time.Time
