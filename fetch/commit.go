@@ -86,14 +86,18 @@ func (e *Engine) commit() error {
 			f.dirty, f.unsaved = false, false
 		}
 		if f.part == nil || f.State != Pending {
-			f.unsynced = nil
-			continue
+			if f.unsynced != nil {
+				f.unsynced = nil
+			}
+			continue // (idle is never written)
 		}
 		n := len(b.Blocks) + len(b.Partials)
 		for _, i := range f.unsynced {
 			b.Blocks = append(b.Blocks, BlockHash{File: f.ID, Index: i, Hash: f.hashes[i]})
 		}
-		f.unsynced = nil
+		if f.unsynced != nil {
+			f.unsynced = nil
+		}
 		b.Partials = append(b.Partials, e.partials(f)...)
 		if len(b.Blocks)+len(b.Partials) > n {
 			parts = append(parts, f.part)

@@ -63,7 +63,7 @@ func TestCommitWritesOnlyWhatChanged(t *testing.T) {
 func TestRunningHash(t *testing.T) {
 	data := []byte("0123456789abcdefghij")
 	want := sha256.Sum256(data)
-	f := &fileState{}
+	f := &fileState{active: &active{}}
 	f.feedWhole(0, 0, data[:5])
 	f.feedWhole(0, 10, data[10:15]) // ahead of it: not hashed
 	f.feedWhole(0, 5, data[5:10])

@@ -5,10 +5,11 @@ import (
 	"fmt"
 )
 
-// crawl reads a listing and adds what Config.Expand finds in it. The
-// listing is recorded as done in the same commit as its children, so a
-// resumed job neither loses them nor reads the listing again (many
-// children are recorded ahead in batches of their own: commit.go).
+// crawl reads a listing and adds what Config.Expand finds in it, a slice
+// of its entries at a time. The listing is recorded as done in the same
+// commit as its last children, so a resumed job never loses them; a crash
+// before that commit leaves it unread, with children recorded ahead: a
+// resume reads it again and finds them (a URL is one item).
 func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	e.mu.Lock()
 	rec := t.f.File
@@ -45,20 +46,40 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 	if found.URL == "" {
 		found.URL = rec.URL
 	}
-	files, err := e.cfg.Expand(rec, found)
-	found.Entries = nil // a million of them would stay alive beside their items
-	if err != nil {
-		e.fail(t, &PermanentError{Err: err}, false)
-		return
+	// Expanded and added a slice at a time: a million entries at once
+	// would be a million File (176 bytes each) beside their items.
+	entries, total, added := found.Entries, 0, 0
+	found.Entries = nil
+	for len(entries) > 0 {
+		k := min(len(entries), expandBatch)
+		files, err := e.cfg.Expand(rec, &Listing{URL: found.URL, Entries: entries[:k:k]})
+		clear(entries[:k]) // its entries' strings live on in the items only
+		entries = entries[k:]
+		if err != nil {
+			e.fail(t, &PermanentError{Err: err}, false)
+			return
+		}
+		e.mu.Lock()
+		if t.gen != t.f.gen || t.f.State != Pending {
+			e.mu.Unlock()
+			return
+		}
+		total += len(files)
+		added += e.add(files)
+		e.broadcast()
+		e.mu.Unlock()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if t.gen != t.f.gen || t.f.State != Pending {
 		return
 	}
-	n := e.add(files)
 	t.f.State, t.f.dirty = Done, true
 	e.changedFile(t.f)
-	e.log.Info("listing read", "url", rec.URL, "entries", len(files), "new", n)
+	e.log.Info("listing read", "url", rec.URL, "entries", total, "new", added)
 	e.broadcast()
 }
+
+// expandBatch is how many entries of a listing are expanded and added at
+// once.
+const expandBatch = 4096

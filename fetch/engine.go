@@ -73,9 +73,11 @@ type Config struct {
 	// Expand turns a listing into the files and listings it links to
 	// (those a filter leaves out have State Skipped). It is called from
 	// workers, one listing at a time per worker.
-	Expand     func(listing File, found *Listing) ([]File, error)
-	ListingMax int64 // largest listing accepted: 32 MiB
-	CrawlOnly  bool  // read listings, fetch no file (--dry-run)
+	Expand func(listing File, found *Listing) ([]File, error)
+	// ListingMax is the largest listing accepted, in bytes: 256 MiB
+	// (DefaultListingMax).
+	ListingMax int64
+	CrawlOnly  bool // read listings, fetch no file (--dry-run)
 	// Admit, if set, decides again at load whether each pending or skipped
 	// item is wanted, with the filters given now: a resume that widens a
 	// filter fetches what it now admits, without reading a listing again.
@@ -99,6 +101,13 @@ type Config struct {
 	Now     func() time.Time // time.Now
 	Rand    *rand.Rand       // jitter; seeded from the clock if nil
 }
+
+// DefaultListingMax is the listing limit, Config.ListingMax. A listing
+// is bounded first by its entries (listing.MaxEntries, a million); this
+// bounds its bytes, which an HTTP listing holds whole while it is parsed:
+// room for a million entries of nginx's autoindex (about 105 bytes a row
+// and the name) with names up to about 150 bytes. See docs/usage.md.
+const DefaultListingMax = 256 << 20
 
 // NoRetries in Config.Retries gives a file up at its first failure.
 const NoRetries = -1
@@ -130,11 +139,12 @@ type Engine struct {
 	fsDir    *os.File    // the folder of partial files, open for syncfs while running (nil: none)
 	resume   verifyState // the re-verification of recorded blocks at start
 	// blockBufs holds block-sized buffers for checking small files, which
-	// finish by the thousand.
-	blockBufs sync.Pool
-	fatal     error
-	cancel    context.CancelFunc // of the running job
-	stats     counters
+	// finish by the thousand; smallBufs those of smallBuf bytes for the
+	// smallest of them.
+	blockBufs, smallBufs sync.Pool
+	fatal                error
+	cancel               context.CancelFunc // of the running job
+	stats                counters
 
 	circs  []*circ
 	scorer *circuit.Scorer
@@ -163,22 +173,46 @@ type counters struct {
 	yields   int   // requests stopped for higher-class work
 }
 
-// fileState is a file in memory: its record and block map. A job may
-// hold a million of them, so what few files need (stale parts, learnt
-// digests) is in rare, allocated on demand, and the flags sit together:
-// 576 bytes with the record.
+// fileState is a file in memory: its record and where it stands in the
+// queue. A job may hold a million of them, most of which no request has
+// touched or which are settled: what only a file being fetched needs
+// (block maps, backoff, the running hash) is in *active, which points to
+// the shared idle until a request takes the file (own) and again once it
+// is settled (settle); what few files need (stale parts, learnt digests)
+// is in rare, allocated on demand. 240 bytes with the record.
 type fileState struct {
 	File
+	*active
 	gen       int // bumped when the file restarts
+	tasks     map[*task]struct{}
+	part      *os.File
+	rare      *fileRare // nil until needed
+	host      string    // of URL, lower case
+	group     *group    // its fresh set while inFresh
+	dirty     bool      // record changed since the last commit
+	unsaved   bool      // never recorded: new since the last commit
+	closedBy  bool      // done, its part closed before the commit synced it (finish.go)
+	finishing bool
+	listed    bool // in e.changed
+	where     int8 // in the queue: inNone, inFresh, inActive, inBackoff
+}
+
+// active is what a file needs while requests fetch it, under e.mu (whole
+// and partMu have their own locks).
+type active struct {
+	// key is the record as it was when queued, which the fetch order
+	// compares: a copy once a request has touched the item (what it
+	// learns, such as a size, must not move it under the index), nil
+	// before, while nothing of the record changes (queue.go).
+	key       *File
+	heapIdx   int                     // in the backoff heap while inBackoff
+	partial   map[int64]*partialState // unfinished blocks to resume mid-way, by block
 	done      []bool
 	hashes    [][32]byte
 	doneBytes int64
 	unsynced  []int64 // done blocks not yet recorded
-	tasks     map[*task]struct{}
-	part      *os.File
 	scanFrom  int64
-	partial   map[int64]*partialState // unfinished blocks to resume mid-way, by block
-	specNext  int64                   // next speculative offset while the size is unknown
+	specNext  int64 // next speculative offset while the size is unknown
 	fails     int
 	notBefore time.Time
 	runBytes  int64 // received for this file in this run, of its version now
@@ -187,24 +221,43 @@ type fileState struct {
 	// that ends short again before there made no progress.
 	wholeBest int64
 	lastErr   string
-	rare      *fileRare // nil until needed
-
-	// key is the record as it was when queued, which the fetch order
-	// compares: a copy once a request has touched the item (what it
-	// learns, such as a size, must not move it under the index), nil
-	// before, while nothing of the record changes (queue.go).
-	key       *File
-	host      string // of URL, lower case
-	group     *group // its fresh set while inFresh
-	heapIdx   int    // in the backoff heap while inBackoff
 	whole     wholeHash
 	partMu    sync.Mutex // held while part is being opened
-	dirty     bool       // record changed since the last commit
-	unsaved   bool       // never recorded: new since the last commit
-	closedBy  bool       // done, its part closed before the commit synced it (finish.go)
-	finishing bool
-	listed    bool // in e.changed
-	where     int8 // in the queue: inNone, inFresh, inActive, inBackoff
+}
+
+// idle is the active of every file no request has touched or that is
+// settled: all zero, read by the scheduler as such, and never written
+// (own comes first; TestMain checks).
+var idle = &active{}
+
+// newFileState makes the in-memory state of rec, idle.
+func newFileState(rec File) *fileState {
+	return &fileState{File: rec, active: idle, host: hostOf(rec.URL)}
+}
+
+// own gives f an active of its own, with block maps for its size if it
+// is known, before anything of it is written. e.mu is held (or the
+// engine is not running yet).
+func (e *Engine) own(f *fileState) {
+	if f.active != idle {
+		return
+	}
+	a := &active{}
+	a.whole.gen = f.gen
+	if f.Size >= 0 {
+		n := span.Blocks(f.Size, e.cfg.BlockSize)
+		a.done, a.hashes = make([]bool, n), make([][32]byte, n)
+	}
+	f.active = a
+}
+
+// settle lets a file that no request will take again go back to idle: it
+// is done, failed or skipped and no task of it is left. e.mu is held.
+func (f *fileState) settle() {
+	if f.State != Pending && len(f.tasks) == 0 && !f.finishing {
+		f.active = idle
+		f.tasks = nil
+	}
 }
 
 // fileRare is what only some files need, under e.mu.
@@ -315,7 +368,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.CommitEvery = 100 * time.Millisecond
 	}
 	if cfg.ListingMax <= 0 {
-		cfg.ListingMax = 32 << 20
+		cfg.ListingMax = DefaultListingMax
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -368,7 +421,7 @@ func (e *Engine) load() error {
 		}
 	}()
 	for _, s := range saved {
-		f := &fileState{File: s.File, host: hostOf(s.File.URL)}
+		f := newFileState(s.File)
 		e.files = append(e.files, f)
 		e.byURL[f.URL] = f
 		e.nextID = max(e.nextID, f.ID+1)
@@ -406,18 +459,16 @@ func (e *Engine) load() error {
 			e.changedFile(f)
 			continue
 		}
-		k := f.File
-		f.key = &k // its place in the fetch order, for Files while it waits
 		if len(s.Blocks) > 0 || len(s.Partials) > 0 {
 			// Checked by Run, while other files are fetched (verify.go).
+			e.own(f)
+			k := f.File
+			f.key = &k // its place in the fetch order, for Files while it waits
 			e.resume.files = append(e.resume.files, toVerify{f, s.Blocks, s.Partials})
 			e.resume.total += recordedBytes(s, e.cfg.BlockSize)
 			continue
 		}
-		if err := e.reverify(f, nil, nil); err != nil {
-			return err
-		}
-		e.enqueue(f)
+		e.enqueue(f) // idle: nothing of it is on disk
 	}
 	e.resume.left = len(e.resume.files)
 	return nil
@@ -426,7 +477,9 @@ func (e *Engine) load() error {
 // enqueue puts a pending item in the queue, its order fixed by its record
 // as it is now. e.mu is held (or the engine is not running yet).
 func (e *Engine) enqueue(f *fileState) {
-	f.key = nil
+	if f.key != nil {
+		f.key = nil // (idle is never written)
+	}
 	e.q.push(f)
 }
 
@@ -474,17 +527,6 @@ func Compare(less func(a, b *File) bool, a, b *File) int {
 // in e.verify) and takes e.mu to apply what it found: it runs while other
 // files are being fetched.
 func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[int64]Partial) error {
-	var n int64
-	if f.Size >= 0 {
-		n = span.Blocks(f.Size, e.cfg.BlockSize)
-	}
-	done, hashes := make([]bool, n), make([][32]byte, n)
-	if len(blocks) == 0 && len(partials) == 0 {
-		e.mu.Lock()
-		f.done, f.hashes = done, hashes
-		e.mu.Unlock()
-		return nil
-	}
 	part, err := e.tree.openPart(f.ID, os.O_RDWR)
 	foreign := errors.Is(err, jobdir.ErrNotOwn)
 	if foreign || errors.Is(err, os.ErrNotExist) {
@@ -497,11 +539,15 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 			e.log.Warn("partial file missing, starting over", "path", f.Path)
 		}
 		e.mu.Lock()
-		f.done, f.hashes = done, hashes
 		e.resets = append(e.resets, f.ID)
 		e.mu.Unlock()
 		return nil
 	}
+	var n int64
+	if f.Size >= 0 {
+		n = span.Blocks(f.Size, e.cfg.BlockSize)
+	}
+	done, hashes := make([]bool, n), make([][32]byte, n)
 	if err != nil {
 		return fmt.Errorf("opening partial file: %w", err)
 	}
@@ -565,6 +611,7 @@ func (e *Engine) reverify(f *fileState, blocks map[int64][32]byte, partials map[
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.own(f)
 	f.part, f.done, f.hashes, f.doneBytes = part, done, hashes, doneBytes
 	if bad > 0 {
 		e.log.Warn("blocks failed verification on resume and will be fetched again", "path", f.Path, "blocks", bad)
@@ -657,7 +704,8 @@ func (e *Engine) add(files []File) int {
 		if _, ok := e.byURL[in.URL]; ok {
 			continue
 		}
-		f := &fileState{File: in, dirty: true, unsaved: true, host: hostOf(in.URL)}
+		f := newFileState(in)
+		f.dirty, f.unsaved = true, true
 		f.Expect = maps.Clone(in.Expect)
 		f.ID = e.nextID
 		e.nextID++
@@ -677,11 +725,7 @@ func (e *Engine) add(files []File) int {
 		if f.Size > 0 && !e.listed(f) {
 			f.Estimate, f.Size = min(f.Size, MaxFileSize), -1 // a hint only: the source tells
 		}
-		if f.Size > 0 {
-			f.done = make([]bool, span.Blocks(f.Size, e.cfg.BlockSize))
-			f.hashes = make([][32]byte, len(f.done))
-		}
-		e.enqueue(f)
+		e.enqueue(f) // its block maps are made when a request takes it (own)
 		e.changedFile(f)
 		n++
 	}

@@ -83,7 +83,9 @@ func (e *Engine) finish(f *fileState) error {
 		}
 	}
 	f.State, f.SHA256, f.dirty, f.finishing = Done, got[digest.SHA256], true, false
-	f.thisRun().Digests = got
+	if delete(got, digest.SHA256); len(got) > 0 {
+		f.thisRun().Digests = got // (a map of SHA-256 alone is 300 bytes, held by each file until the commit)
+	}
 	f.unsynced, f.hashes, f.done = nil, nil, nil // a done file needs neither: it may be one of 500,000
 	f.restartWhole(f.gen)
 	e.resets = append(e.resets, f.ID) // block hashes are no longer needed
@@ -103,6 +105,9 @@ func (e *Engine) finish(f *fileState) error {
 	}
 	return nil
 }
+
+// smallBuf is the size of the buffers that check files up to that size.
+const smallBuf = 32 << 10
 
 // verify reads a finished file once: it checks every block against its
 // hash and computes the file's digests. A file of one block, or one whose
@@ -153,13 +158,17 @@ func (e *Engine) checkBlocks(part *os.File, size int64, hashes [][32]byte, whole
 	}
 	workers := int64(min(runtime.GOMAXPROCS(0), 8))
 	if n < 4 || workers < 2 {
-		buf, _ := e.blockBufs.Get().(*[]byte)
+		pool, want := &e.blockBufs, bs
+		if size <= smallBuf {
+			pool, want = &e.smallBufs, smallBuf // most small files: 64 lanes of 256 KiB were 8 MB
+		}
+		buf, _ := pool.Get().(*[]byte)
 		if buf == nil {
 			buf = new([]byte)
 		}
-		defer e.blockBufs.Put(buf)
-		if int64(len(*buf)) < bs {
-			*buf = make([]byte, bs)
+		defer pool.Put(buf)
+		if int64(len(*buf)) < want {
+			*buf = make([]byte, want)
 		}
 		for i := range n {
 			buf := *buf

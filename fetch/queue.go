@@ -130,10 +130,8 @@ func (q *queue) started(buf []*fileState) []*fileState {
 	for _, f := range settled {
 		q.active.Delete(f)
 		f.where = inNone
-		f.key = nil // out of the order for good: a job may hold 500,000 of these
-		if len(f.tasks) == 0 {
-			f.tasks = nil
-		}
+		f.key = nil // out of the order for good
+		f.settle()  // a job may hold 500,000 of these
 	}
 	return out
 }

@@ -57,6 +57,7 @@ func refPick(e *Engine, l *lane) (want *fileState, ahead bool) {
 // refHasWork is whether pickIn would give a task for f, found by walking
 // its blocks one by one.
 func refHasWork(e *Engine, f *fileState) bool {
+	e.own(f) // its block maps, made when a request takes it
 	switch {
 	case f.Kind == KindListing, f.Size < 0 || f.Whole:
 		return len(f.tasks) == 0

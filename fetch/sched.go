@@ -285,6 +285,7 @@ func (e *Engine) running() bool {
 
 // pickIn finds a task in one file, if it has unclaimed work.
 func (e *Engine) pickIn(f *fileState, chunk int64) (*task, error) {
+	e.own(f)
 	t, err := e.pickInFile(f, chunk)
 	if t != nil {
 		e.q.activate(f)
@@ -365,6 +366,12 @@ type blockSpan struct{ from, to int64 }
 // still have to bring, by start. It jumps over those rather than walking
 // them block by block: a 100 GB file has 400,000 blocks. e.mu is held.
 func (e *Engine) freeBlockSpans(f *fileState) (int64, []blockSpan) {
+	if f.active == idle { // no block done, no task: the first is free, if it has one
+		if f.Size > 0 {
+			return 0, nil
+		}
+		return -1, nil
+	}
 	n := int64(len(f.done))
 	for f.scanFrom < n && f.done[f.scanFrom] {
 		f.scanFrom++

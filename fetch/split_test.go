@@ -319,6 +319,7 @@ func TestRangesStopAtPartialBlocks(t *testing.T) {
 	e.Add([]File{{URL: "http://h/a", Path: "a", Size: 1000}})
 	e.mu.Lock()
 	f := e.f(0)
+	e.own(f)
 	f.partial = map[int64]*partialState{
 		2: {reached: 250, state: []byte("state at 250")},
 		6: {reached: 640, state: []byte("state at 640")},

@@ -239,6 +239,7 @@ func (e *Engine) failFile(f *fileState, why string, again bool) {
 // version now. Old tasks keep writing to the old partial file, which is
 // unlinked, until they notice the new generation.
 func (e *Engine) restart(f *fileState, size int64, validator string) {
+	e.own(f)
 	f.gen++
 	f.restartWhole(f.gen)
 	f.Size, f.Validator, f.Whole, f.dirty = size, validator, false, true

@@ -47,10 +47,17 @@ const (
 
 // File is one remote file of a job and what is known about it.
 type File struct {
-	ID        uint64
-	Kind      Kind
-	State     State
-	Whole     bool // the source serves this file only as one whole stream
+	ID    uint64
+	Kind  Kind
+	State State
+	Whole bool // the source serves this file only as one whole stream
+	// Again marks a failure of the moment, not of the file: too little
+	// free disk, tries used up on this run's circuits, a folder in the way
+	// of its place. A resume tries such a file again.
+	Again bool
+	// Named is set once the source named the file (Content-Disposition
+	// on a query link): Path is that name, kept on resume.
+	Named     bool // (the flags together: a job may hold a million File)
 	URL       string
 	Root      string // the start URL it was found under ("" for a start URL itself)
 	Depth     int    // folders below Root
@@ -62,13 +69,6 @@ type File struct {
 	Expect    digest.Set
 	SHA256    string // hex, once Done
 	Err       string // why it failed
-	// Again marks a failure of the moment, not of the file: too little
-	// free disk, tries used up on this run's circuits, a folder in the way
-	// of its place. A resume tries such a file again.
-	Again bool
-	// Named is set once the source named the file (Content-Disposition
-	// on a query link): Path is that name, kept on resume.
-	Named bool
 
 	// Run is what this run learnt of the file, nil while nothing (a job
 	// may hold a million files no request has touched). It is not kept
@@ -79,8 +79,9 @@ type File struct {
 
 // Run is what one run of a job learnt of a file.
 type Run struct {
-	// Digests holds every digest computed when the file was finished
-	// (SHA-256, Config.Hashes, the algorithms of Expect); FirstByte and
+	// Digests holds the digests computed when the file was finished
+	// besides its SHA-256, which is File.SHA256 (Config.Hashes, the
+	// algorithms of Expect; nil if none); FirstByte and
 	// LastByte are when this run received its first and last byte of it.
 	Digests             digest.Set
 	FirstByte, LastByte time.Time

@@ -140,10 +140,14 @@ func (c *Crawler) Expand(l fetch.File, found *fetch.Listing) ([]fetch.File, erro
 	}
 	var out []fetch.File
 	if len(found.Entries) > 0 {
-		out = make([]fetch.File, 0, len(found.Entries)) // not twice as many: a million File are 272 MB
+		out = make([]fetch.File, 0, len(found.Entries)) // not twice as many: a million File are 176 MB
+	}
+	rootURL := root.String()
+	if rootURL == rootOf(&l) {
+		rootURL = rootOf(&l) // one string for every item of the crawl, not one each
 	}
 	for _, e := range found.Entries {
-		if f, ok := c.entry(scope, root.String(), e); ok {
+		if f, ok := c.entry(scope, rootURL, e); ok {
 			out = append(out, f)
 		}
 	}

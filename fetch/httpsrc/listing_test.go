@@ -63,3 +63,36 @@ func TestListingEncodings(t *testing.T) {
 		t.Fatalf("br: %v", err)
 	}
 }
+
+// The listing limit bounds a listing's bytes exactly: a page of max
+// bytes is read, one byte more fails the listing for good, with the
+// message docs/usage.md gives.
+func TestListingLimit(t *testing.T) {
+	const max = 4096
+	page := func(n int) []byte {
+		b := []byte(`<html><body><pre><a href="a.jpg">a.jpg</a>`)
+		return append(b, bytes.Repeat([]byte(" "), n-len(b))...)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		switch r.URL.Path {
+		case "/at/":
+			w.Write(page(max))
+		case "/over/":
+			w.Write(page(max + 1))
+		}
+	}))
+	defer srv.Close()
+	d, _ := dial.New("")
+	c := (&httpsrc.Source{Dialer: d}).Conn(0).(*httpsrc.Conn)
+	defer c.Close()
+	l, err := c.List(t.Context(), srv.URL+"/at/", max, nil)
+	if err != nil || len(l.Entries) != 1 {
+		t.Fatalf("a listing of the limit: %v, %+v", err, l)
+	}
+	var perm *fetch.PermanentError
+	_, err = c.List(t.Context(), srv.URL+"/over/", max, nil)
+	if !errors.As(err, &perm) || err.Error() != "listing "+srv.URL+"/over/ is larger than 4096 bytes" {
+		t.Fatalf("a listing one byte over the limit: %v", err)
+	}
+}

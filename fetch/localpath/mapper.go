@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"path"
 	"slices"
 	"strconv"
@@ -42,12 +43,19 @@ const (
 // path (slash-separated, for filepath.FromSlash). It is deterministic: the
 // same sequence of calls gives the same results. It is safe for concurrent
 // use, though concurrent calls make the order, and so the results, vary.
+//
+// A job may map a million files, so most keys are not stored: a key's path
+// is where its names lead (each segment cleaned and shortened in its
+// parent's local folder), and used tells, of each local path, the
+// fingerprint of the key that has it. Only the keys whose path is not
+// where their names lead (numbered, or named by MapAs) are in moved.
 type Mapper struct {
 	mu      sync.Mutex
 	maxName int
-	byKey   map[string]string   // remote key (see Key) -> local path
-	used    map[string]struct{} // local paths handed out or reserved
-	next    map[string]int      // local path -> next collision number to try
+	seed    maphash.Seed
+	used    map[string]uint64 // local paths handed out or reserved -> fingerprint of their key (0: reserved, no key's)
+	moved   map[string]string // remote key (see Key) -> local path, where it is not where its names lead
+	next    map[string]int    // local path -> next collision number to try
 }
 
 // NewMapper returns a Mapper whose path components are at most maxName bytes;
@@ -62,10 +70,59 @@ func NewMapper(maxName int) *Mapper {
 	}
 	return &Mapper{
 		maxName: maxName,
-		byKey:   make(map[string]string),
-		used:    map[string]struct{}{StateDir: {}},
+		seed:    maphash.MakeSeed(),
+		used:    map[string]uint64{StateDir: 0},
+		moved:   make(map[string]string),
 		next:    make(map[string]int),
 	}
+}
+
+// fingerprint is key's 64-bit hash, never 0. Two keys share a local path
+// only if their fingerprints are equal as well as where their names lead:
+// with a seed of the Mapper's own, a chance of 2^-64 for each pair of keys
+// whose names lead to one path, which the Mapper numbers apart otherwise.
+func (m *Mapper) fingerprint(key string) uint64 {
+	return max(maphash.String(m.seed, key), 1)
+}
+
+// join is the local path of name in the local folder parent ("" for the
+// top).
+func join(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "/" + name
+}
+
+// find returns the local path of key, whose names lead to name in the
+// local folder parent, if key has one. m.mu is held.
+func (m *Mapper) find(key, parent, name string) (string, bool) {
+	if local, ok := m.moved[key]; ok {
+		return local, true
+	}
+	local := join(parent, name)
+	if fp, ok := m.used[local]; ok && fp == m.fingerprint(key) {
+		return local, true
+	}
+	return "", false
+}
+
+// lookupLocked is the local path of the last of segments (cleaned into
+// names) if it has one, last being its key. m.mu is held.
+func (m *Mapper) lookupLocked(segments, names []string, dir bool, last string) (string, bool) {
+	parent := ""
+	for i := range segments {
+		key := Key(segments[:i+1], dir || i < len(segments)-1)
+		if i == len(segments)-1 {
+			key = last
+		}
+		local, ok := m.find(key, parent, m.shorten(names[i], segments[i]))
+		if !ok {
+			return "", false
+		}
+		parent = local
+	}
+	return parent, true
 }
 
 // MaxName returns the Mapper's per-component byte limit.
@@ -111,7 +168,7 @@ func (m *Mapper) MapAs(key string, segments []string, name string) (string, erro
 	if len(segments) == 0 {
 		return "", fmt.Errorf("%w: a file needs a name", ErrBadSegment)
 	}
-	return m.mapKey(append(slices.Clone(segments[:len(segments)-1]), name), false, key)
+	return m.mapKeyAs(append(slices.Clone(segments[:len(segments)-1]), name), false, key, true)
 }
 
 // Rename gives the file of key, mapped before, the local name name in
@@ -130,18 +187,23 @@ func (m *Mapper) Rename(key string, segments []string, name string) (string, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old, had := m.byKey[key]
+	old, had := m.moved[key]
+	if !had { // mapped by Map or MapOwned: where its names lead
+		if oldNames, err := cleanAll(segments); err == nil {
+			old, had = m.lookupLocked(segments, oldNames, false, key)
+		}
+	}
 	if had && path.Base(old) == names[len(names)-1] {
 		return old, nil
 	}
-	delete(m.byKey, key)
+	delete(m.moved, key)
 	if had {
 		delete(m.used, old)
 	}
-	p, err := m.mapLocked(segs, names, false, key)
+	p, err := m.mapLocked(segs, names, false, key, true)
 	if err != nil && had {
-		m.byKey[key] = old
-		m.used[old] = struct{}{}
+		m.moved[key] = old
+		m.used[old] = m.fingerprint(key)
 	}
 	return p, err
 }
@@ -160,6 +222,12 @@ func (m *Mapper) Map(segments []string, dir bool) (string, error) {
 
 // mapKey is Map with the remote key of the last segment given.
 func (m *Mapper) mapKey(segments []string, dir bool, last string) (string, error) {
+	return m.mapKeyAs(segments, dir, last, false)
+}
+
+// mapKeyAs is mapKey; named: the last segment is a name given for the key
+// (MapAs), not one its names lead to.
+func (m *Mapper) mapKeyAs(segments []string, dir bool, last string, named bool) (string, error) {
 	if len(segments) == 0 {
 		if dir {
 			return ".", nil
@@ -172,7 +240,7 @@ func (m *Mapper) mapKey(segments []string, dir bool, last string) (string, error
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.mapLocked(segments, names, dir, last)
+	return m.mapLocked(segments, names, dir, last, named)
 }
 
 // cleanAll is clean of every segment.
@@ -188,37 +256,45 @@ func cleanAll(segments []string) ([]string, error) {
 	return names, nil
 }
 
-// mapLocked is mapKey with the segments cleaned into names; m.mu is held.
-func (m *Mapper) mapLocked(segments, names []string, dir bool, last string) (string, error) {
-	if local, ok := m.byKey[last]; ok {
+// mapLocked is mapKeyAs with the segments cleaned into names; m.mu is
+// held.
+func (m *Mapper) mapLocked(segments, names []string, dir bool, last string, named bool) (string, error) {
+	if local, ok := m.moved[last]; ok {
 		return local, nil
 	}
 	// Work out every missing component first and register them only once
 	// the whole path is known to fit.
-	type entry struct{ key, local string }
+	type entry struct {
+		key, local string
+		moved      bool
+	}
 	var fresh []entry
 	p := plan{used: make(map[string]struct{}), next: make(map[string]int)}
 	parent := ""
 	for i := range segments {
 		key := Key(segments[:i+1], dir || i < len(segments)-1)
-		if i == len(segments)-1 {
+		isLast := i == len(segments)-1
+		if isLast {
 			key = last
 		}
-		if local, ok := m.byKey[key]; ok {
+		name := m.shorten(names[i], segments[i])
+		if local, ok := m.find(key, parent, name); ok && !(isLast && named) {
 			parent = local
 			continue
 		}
-		local := m.assign(parent, names[i], segments[i], &p)
+		local := m.assign(parent, name, &p)
 		if len(local) > MaxPath {
 			return "", fmt.Errorf("%w: %d bytes, the limit is %d", ErrPathTooLong, len(local), MaxPath)
 		}
 		p.used[local] = struct{}{}
-		fresh = append(fresh, entry{key, local})
+		fresh = append(fresh, entry{key, local, isLast && named || local != join(parent, name)})
 		parent = local
 	}
 	for _, e := range fresh {
-		m.byKey[e.key] = e.local
-		m.used[e.local] = struct{}{}
+		if e.moved {
+			m.moved[e.key] = e.local
+		}
+		m.used[e.local] = m.fingerprint(e.key)
 	}
 	for base, n := range p.next {
 		m.next[base] = n
@@ -235,20 +311,55 @@ func (m *Mapper) mapLocked(segments, names []string, dir bool, last string) (str
 func (m *Mapper) Restore(remoteKey string, local string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.byKey[remoteKey] = local
-	m.used[local] = struct{}{}
 	rsegs := strings.Split(strings.TrimSuffix(remoteKey, "/"), "/")
 	lsegs := strings.Split(local, "/")
+	parentOK := len(rsegs) == len(lsegs) // the parents below map as the path has them
 	for i := 1; i < len(lsegs); i++ {
 		dl := strings.Join(lsegs[:i], "/")
-		m.used[dl] = struct{}{}
-		if len(rsegs) == len(lsegs) {
+		if len(rsegs) != len(lsegs) {
+			if _, ok := m.used[dl]; !ok {
+				m.used[dl] = 0
+			}
+			continue
+		}
+		switch got, ok := m.lookupDir(rsegs[:i]); {
+		case ok && got == dl:
+		case ok:
+			parentOK = false // the folder maps elsewhere: the key is stored as it is
+			if _, ok := m.used[dl]; !ok {
+				m.used[dl] = 0
+			}
+		default: // the folder gets dl
 			dk := Key(rsegs[:i], true)
-			if _, ok := m.byKey[dk]; !ok {
-				m.byKey[dk] = dl
+			if _, ok := m.used[dl]; !ok {
+				m.used[dl] = m.fingerprint(dk)
+			}
+			if got, _ := m.lookupDir(rsegs[:i]); got != dl {
+				m.moved[dk] = dl
 			}
 		}
 	}
+	delete(m.moved, remoteKey)
+	m.used[local] = m.fingerprint(remoteKey)
+	// In moved unless its names lead to local (an owned key's last
+	// segment is its name, then the owner's mark: see OwnedKey).
+	last := rsegs[len(rsegs)-1]
+	if i := strings.IndexByte(last, 0); i >= 0 && !strings.Contains(last[i:], "?") {
+		last = last[:i]
+	}
+	if name, err := clean(last); !parentOK || err != nil || m.shorten(name, last) != lsegs[len(lsegs)-1] {
+		m.moved[remoteKey] = local
+	}
+}
+
+// lookupDir is the local path of the folder of segments, if it has one.
+// m.mu is held.
+func (m *Mapper) lookupDir(segments []string) (string, bool) {
+	names, err := cleanAll(segments)
+	if err != nil {
+		return "", false
+	}
+	return m.lookupLocked(segments, names, true, Key(segments, true))
 }
 
 // plan holds what one Map call is about to register.
@@ -257,22 +368,17 @@ type plan struct {
 	next map[string]int
 }
 
-// assign picks a free local path for name inside the local directory parent
-// ("" for the top), shortening and numbering it as needed. raw is the remote
-// segment, which the hash of a shortened name is taken from.
-func (m *Mapper) assign(parent, name, raw string, pl *plan) string {
+// assign picks a free local path for name, shortened, inside the local
+// directory parent ("" for the top), numbering it as needed.
+func (m *Mapper) assign(parent, name string, pl *plan) string {
 	free := func(n string) (string, bool) {
-		p := n
-		if parent != "" {
-			p = parent + "/" + n
-		}
+		p := join(parent, n)
 		if _, ok := m.used[p]; ok {
 			return p, false
 		}
 		_, ok := pl.used[p]
 		return p, !ok
 	}
-	name = m.shorten(name, raw)
 	base, ok := free(name)
 	if ok {
 		return base

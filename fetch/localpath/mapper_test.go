@@ -399,6 +399,38 @@ func FuzzCheckMap(f *testing.F) {
 			}
 			byLocal[a[i].local] = a[i].key
 		}
+		// A resumed job restores them in another order, then meets each
+		// again: the same path, and owned keys keep theirs too.
+		m := NewMapper(maxName % 300)
+		for i := len(a) - 1; i >= 0; i-- {
+			m.Restore(a[i].key, a[i].local)
+		}
+		for _, it := range a {
+			if local, err := m.Map(it.segs, it.dir); err != nil || local != it.local {
+				t.Fatalf("restored %q as %q, mapped again: %q, %v", it.key, it.local, local, err)
+			}
+		}
+		o := NewMapper(maxName % 300)
+		var owned []item
+		for _, it := range a {
+			if it.dir {
+				continue
+			}
+			local, err := o.MapOwned("http://h/dump/", it.segs)
+			if err != nil {
+				t.Fatalf("MapOwned %q: %v", it.key, err)
+			}
+			owned = append(owned, item{OwnedKey("http://h/dump/", it.segs), it.segs, false, local})
+		}
+		o = NewMapper(maxName % 300)
+		for _, it := range owned {
+			o.Restore(it.key, it.local)
+		}
+		for i := len(owned) - 1; i >= 0; i-- {
+			if local, err := o.MapOwned("http://h/dump/", owned[i].segs); err != nil || local != owned[i].local {
+				t.Fatalf("restored owned %q as %q, mapped again: %q, %v", owned[i].segs, owned[i].local, local, err)
+			}
+		}
 		// A file's path is never a folder of another path.
 		for _, it := range a {
 			if it.dir {
