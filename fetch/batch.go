@@ -181,7 +181,7 @@ func (e *Engine) extend(l *lane, lead *task) {
 	b := &batch{tasks: tasks, cur: lead}
 	l.c.batches++
 	for _, t := range tasks {
-		t.batch = b
+		t.batch, t.small = b, t.probe
 	}
 }
 
@@ -375,7 +375,15 @@ func (e *Engine) unbatch(l *lane, started []*fileState) (*task, error) {
 	}
 	best.dropped = true
 	delete(best.f.tasks, best)
-	return e.pickIn(best.f, span.AlignUp(best.f.Size, e.cfg.BlockSize))
+	want := e.firstChunk() // a probe's, as in its batch
+	if best.f.Size >= 0 {
+		want = span.AlignUp(best.f.Size, e.cfg.BlockSize)
+	}
+	t, err := e.pickIn(best.f, want)
+	if t != nil {
+		t.small = best.small
+	}
+	return t, err
 }
 
 // ownError reports a batch's failure of one file's own answer
