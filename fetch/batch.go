@@ -12,7 +12,7 @@ import (
 // Batcher is a Conn that can fetch several whole files in one go, paying
 // the cost of starting a request once for all of them: rsync asks for
 // them in one session, its requests pipelined, where a request alone costs
-// a handshake and a file list (four round trips through Tor) before any
+// a handshake and a file list (three round trips through Tor) before any
 // data. An HTTP/1.1 Conn could implement it by pipelining the GETs of small
 // files on one kept-alive connection (issue 13).
 //
@@ -72,7 +72,7 @@ const maxBatches = 2
 const maxBatch = 64
 
 // batchTime is about how long a batch should take at its lane's rate: a
-// few seconds of data pay for a request's start (four round trips for
+// few seconds of data pay for a request's start (three round trips for
 // rsync) many times over, and keep a batch short enough that a lane
 // holding one never keeps its files from faster circuits for long, nor
 // new work of a higher class waiting (files are taken in fetch order, one
@@ -146,7 +146,7 @@ func (e *Engine) joins(f *fileState, w *batchWant) bool {
 func (e *Engine) extend(l *lane, lead *task) {
 	// What the circuit moves in batchTime, not the lane's share of it:
 	// the lanes of a circuit overlap their batches' starts, and smaller
-	// batches cost a start (four round trips) per file or two. Before
+	// batches cost a start (three round trips) per file or two. Before
 	// the circuit's rate is known, the median circuit's stands in; before
 	// any is known, a first range's worth, which also bounds it: a
 	// daemon sends a batch's files as fast as the connection takes them,
@@ -181,7 +181,7 @@ func (e *Engine) extend(l *lane, lead *task) {
 	b := &batch{tasks: tasks, cur: lead}
 	l.c.batches++
 	for _, t := range tasks {
-		t.batch = b
+		t.batch, t.small = b, t.probe
 	}
 }
 
@@ -375,7 +375,15 @@ func (e *Engine) unbatch(l *lane, started []*fileState) (*task, error) {
 	}
 	best.dropped = true
 	delete(best.f.tasks, best)
-	return e.pickIn(best.f, span.AlignUp(best.f.Size, e.cfg.BlockSize))
+	want := e.firstChunk() // a probe's, as in its batch
+	if best.f.Size >= 0 {
+		want = span.AlignUp(best.f.Size, e.cfg.BlockSize)
+	}
+	t, err := e.pickIn(best.f, want)
+	if t != nil {
+		t.small = best.small
+	}
+	return t, err
 }
 
 // ownError reports a batch's failure of one file's own answer

@@ -120,9 +120,9 @@ type lane struct {
 }
 
 // CostlyStarter is a Conn whose every request costs round trips of its
-// own before any data: an rsync session's handshake and file list, about
-// 3 s through Tor, where an HTTP request on a kept-alive connection costs
-// one.
+// own before any data: an rsync session's connect, handshake and file
+// list, about 2 s through Tor, where an HTTP request on a kept-alive
+// connection costs one.
 type CostlyStarter interface {
 	CostlyStart() bool
 }

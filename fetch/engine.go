@@ -313,6 +313,7 @@ type task struct {
 	batch     *batch
 	pipelined bool
 	dropped   bool // taken out of its batch by another lane (unbatch), under e.mu
+	small     bool // a probe batched, or taken out of a batch: its file is judged small (no guesses, speculate)
 	began     time.Time
 	lastMove  time.Time // last byte received, under e.mu
 	listed    int64     // bytes of a listing received, under e.mu

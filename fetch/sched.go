@@ -484,11 +484,15 @@ func (e *Engine) partFor(t *task) error {
 // file does not wait a round trip (or a circuit build) per worker before
 // all of them start. A range past the end costs one round trip and
 // nothing else: the source answers 416 with the size. Only files likely
-// to be big are guessed at: a listing says so, or the user named the file.
+// to be big are guessed at: a listing says so, or the user named the file
+// and its probe went alone, not in a batch of small files (task.small).
+// (A list of 600 photo URLs names every file: at its end, guesses into
+// the last photos' probes took the idle lanes, and their 416s came after
+// the last photo.)
 func (e *Engine) speculate(started []*fileState, chunk int64) (*task, error) {
 	now := e.cfg.Now()
 	for _, f := range started {
-		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 {
+		if f.State != Pending || f.Kind != KindFile || f.Size >= 0 || f.Whole || f.finishing || len(f.tasks) == 0 || judgedSmall(f) {
 			continue
 		}
 		if f.notBefore.After(now) || e.hostWait(hostOf(f.URL), now) > 0 {
@@ -511,6 +515,17 @@ func (e *Engine) speculate(started []*fileState, chunk int64) (*task, error) {
 		return e.issue(t)
 	}
 	return nil, nil
+}
+
+// judgedSmall reports whether a probe of f was batched as a small file's.
+// e.mu is held.
+func judgedSmall(f *fileState) bool {
+	for t := range f.tasks {
+		if t.small {
+			return true
+		}
+	}
+	return false
 }
 
 // steal gives an idle lane part of the running request expected to finish

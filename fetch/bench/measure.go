@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,11 +44,19 @@ type phases struct {
 	stalls, cuts          int64         // responses the demo stalled and cut (demo.Stats.Stalls, Cuts)
 	speeds                float64       // sum of the circuit speeds used, bytes/s
 	tail                  []float64     // speeds of the circuits still sending after 90% of the bytes, bytes/s
+	ends                  []circuitEnd  // those circuits, what each sent after 90% and when it ended, last first
 	said                  string        // grab's own summary, for in-process runs (engineSummary)
 	from                  time.Duration // the server's clock when the run started
 }
 
 const timelineStep = 100 * time.Millisecond
+
+// circuitEnd is one circuit's part in a run's last 10%.
+type circuitEnd struct {
+	speed float64       // bytes/s
+	bytes int64         // sent after 90% of the bytes
+	last  time.Duration // end of its last step with bytes
+}
 
 // phases reads the timeline since the window opened.
 func (w *window) phases() phases {
@@ -74,6 +83,7 @@ func (w *window) phases() phases {
 		}
 	}
 	inTail := map[string]bool{}
+	ends := map[string]*circuitEnd{}
 	var total, cum int64
 	tl := w.srv.Timeline(timelineStep)
 	for _, s := range tl {
@@ -99,15 +109,22 @@ func (w *window) phases() phases {
 		}
 		p.last = at(s)
 		if p.p90 != 0 && at(s) > p.p90 {
-			for id := range s.Circuits {
+			for id, n := range s.Circuits {
 				if !inTail[id] {
 					inTail[id] = true
 					p.tail = append(p.tail, speed[id])
+					ends[id] = &circuitEnd{speed: speed[id]}
 				}
+				ends[id].bytes += n
+				ends[id].last = at(s)
 			}
 		}
 	}
 	slices.Sort(p.tail)
+	for _, c := range ends {
+		p.ends = append(p.ends, *c)
+	}
+	slices.SortFunc(p.ends, func(a, b circuitEnd) int { return cmp.Or(cmp.Compare(b.last, a.last), cmp.Compare(a.speed, b.speed)) })
 	return p
 }
 
@@ -122,10 +139,14 @@ func (p phases) describe(link float64, size int64) string {
 	for _, v := range p.tail {
 		tail = append(tail, fmt.Sprintf("%.0f", v/1e3))
 	}
-	return fmt.Sprintf("first byte at %.1f s; 10%%→90%% of bytes at %s; last 10%% took %.1f s on %d circuits of [%s] kB/s; "+
-		"%d requests on %d streams, %d circuits summing %.2f MB/s; source sent %s bytes, %s of them file bytes, for a %s-byte payload",
-		p.first.Seconds(), mid, (p.last-p.p90).Seconds(), len(p.tail), strings.Join(tail, " "), p.requests, p.streams, p.circuits, p.speeds/1e6,
-		groupDigits(p.sent), groupDigits(p.body), groupDigits(size)) + p.said
+	var ends []string
+	for _, c := range p.ends[:min(len(p.ends), 4)] {
+		ends = append(ends, fmt.Sprintf("%.0f kB/s %.0f kB to %.1f s", c.speed/1e3, float64(c.bytes)/1e3, c.last.Seconds()))
+	}
+	return fmt.Sprintf("first byte at %.1f s, 10%% at %.1f s, 90%% at %.1f s; 10%%→90%% of bytes at %s; last 10%% took %.1f s on %d circuits of [%s] kB/s, "+
+		"ending last: %s; %d requests on %d streams, %d circuits summing %.2f MB/s; source sent %s bytes, %s of them file bytes, for a %s-byte payload",
+		p.first.Seconds(), p.p10.Seconds(), p.p90.Seconds(), mid, (p.last-p.p90).Seconds(), len(p.tail), strings.Join(tail, " "), strings.Join(ends, ", "),
+		p.requests, p.streams, p.circuits, p.speeds/1e6, groupDigits(p.sent), groupDigits(p.body), groupDigits(size)) + p.said
 }
 
 // engineSummary is grab's own account of a run: bytes fetched twice or

@@ -40,7 +40,11 @@ func rsyncDaemon(ctx context.Context, scratch, root string) (addr string, stop f
 	l.Close()
 	conf := filepath.Join(scratch, "rsyncd.conf")
 	var b strings.Builder
-	fmt.Fprintf(&b, "address = 127.0.0.1\nport = %d\nuse chroot = no\nlog file = %s\npid file = %s\n",
+	// The model delivers the CONNECTs of a burst of sessions (32 at the
+	// start) within a millisecond: rsync's default backlog of 5 dropped
+	// the SYNs of the rest, which waited on the kernel's retries (13-17
+	// s). Through Tor they arrive spread over the circuits' latencies.
+	fmt.Fprintf(&b, "address = 127.0.0.1\nport = %d\nlisten backlog = 64\nuse chroot = no\nlog file = %s\npid file = %s\n",
 		port, filepath.Join(scratch, "rsyncd.log"), filepath.Join(scratch, "rsyncd.pid"))
 	if os.Getuid() == 0 {
 		b.WriteString("uid = root\ngid = root\n")
@@ -202,19 +206,24 @@ func runRsync(ctx context.Context, b *bench) error {
 			rows = append(rows, r)
 			verdicts = append(verdicts, fmt.Sprintf("%s: refetched after a kill -9 %s: %s", c.name, pct(r.refetched), verdict(r.refetched <= 0.02, "<= 2%")))
 		}
-		b.say("bench: rsync: %s: rsync itself through one circuit (at most %v)", c.name, rsyncLimit)
-		rr, err := b.rsyncTool(ctx, addr, m, root, c.dir, c.size, rsyncLimit)
-		if err != nil {
-			return err
+		line := fmt.Sprintf("%s: grab utilisation %.2f (net %.2f): %s", c.name,
+			rows[0].util(m.LinkCap), rows[0].utilNet(m.LinkCap), verdict(rows[0].utilNet(m.LinkCap) >= 0.85, ">= 0.85 net of start-up"))
+		if b.opts.GrabOnly {
+			rows = append(rows, row{tool: "rsync -r, one circuit (direct)", skipped: "not run (--grab-only)"})
+		} else {
+			b.say("bench: rsync: %s: rsync itself through one circuit (at most %v)", c.name, rsyncLimit)
+			rr, err := b.rsyncTool(ctx, addr, m, root, c.dir, c.size, rsyncLimit)
+			if err != nil {
+				return err
+			}
+			rr.startup = directStart
+			rows = append(rows, rr)
+			ratio := rows[0].util(m.LinkCap) / rr.util(m.LinkCap)
+			line += fmt.Sprintf("; %.1fx rsync through one circuit: %s", ratio, verdict(ratio >= 8, ">= 8x"))
 		}
-		rr.startup = directStart
-		rows = append(rows, rr)
 		writeTable(out, m.LinkCap, rows)
 		fmt.Fprintln(out)
-		ratio := rows[0].util(m.LinkCap) / rr.util(m.LinkCap)
-		verdicts = append(verdicts, fmt.Sprintf("%s: grab utilisation %.2f (net %.2f): %s; %.1fx rsync through one circuit: %s", c.name,
-			rows[0].util(m.LinkCap), rows[0].utilNet(m.LinkCap), verdict(rows[0].utilNet(m.LinkCap) >= 0.85, ">= 0.85 net of start-up"),
-			ratio, verdict(ratio >= 8, ">= 8x")))
+		verdicts = append(verdicts, line)
 	}
 	fmt.Fprintf(out, "utilisation = payload bytes / (link %.2f MB/s × seconds from the start to the last byte the relay sent); net of start-up "+
 		"takes out circuit build + 2 round trips = %.1f s through SOCKS (twice for the kill test's two runs), 2 round trips = %.1f s direct. "+

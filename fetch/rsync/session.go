@@ -31,12 +31,29 @@ type Options struct {
 	// daemon's checksum covers the whole file). Before protocol 30 the
 	// daemon turns 1 into 2.
 	Append int
+	// EarlyArgs sends the arguments with the module name instead of after
+	// the daemon's OK, a round trip sooner (600 ms a session through
+	// Tor); without a User only. A daemon that refuses (a password, max
+	// connections) then closes with the arguments unread, and the reset
+	// may lose its words: the start fails with a read error instead.
+	EarlyArgs bool
+	// Want, if set, asks for the one file the session's path names, from
+	// Want.Offset (an --append session's claim), and closes the requests,
+	// with the filter list: before the file list arrives, a round trip
+	// sooner. Request is then not called. If the file list is not one
+	// regular file at least Offset long, the session is broken.
+	Want *Want
 	// MaxFiles and MaxNameBytes bound the file list; 0 means
 	// DefaultMaxFiles and DefaultMaxNameBytes.
 	MaxFiles, MaxNameBytes int
 	// OnMessage, if set, sees each message the daemon sends (info,
 	// warnings, errors about single files).
 	OnMessage func(Message)
+}
+
+// Want is a request sent before the file list (Options.Want).
+type Want struct {
+	Offset int64
 }
 
 func (o *Options) protocol() int {
@@ -198,9 +215,6 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 			return fmt.Errorf("%w: protocol %d cannot send a path with a newline", ErrRequest, s.proto)
 		}
 	}
-	if s.motd, err = openModule(r, s.conn, g, module, opt); err != nil {
-		return err
-	}
 	args := []string{"--server", "--sender", "-tre.LsfxCIvu"}
 	for range opt.Append {
 		args = append(args, "--append")
@@ -209,8 +223,17 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 	for _, p := range paths {
 		args = append(args, module+"/"+globEscape(strings.TrimPrefix(p, "/")))
 	}
-	if err := sendArgs(s.conn, s.proto, args); err != nil {
+	var early []byte
+	if opt.EarlyArgs && opt.User == "" {
+		early = argBytes(s.proto, args)
+	}
+	if s.motd, err = openModule(r, s.conn, g, module, opt, early); err != nil {
 		return err
+	}
+	if early == nil {
+		if err := sendArgs(s.conn, s.proto, args); err != nil {
+			return err
+		}
 	}
 	s.appendM = opt.Append
 	if s.proto < 30 && s.appendM == 1 {
@@ -233,24 +256,47 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 		const cfSafeFlist, cfVarintFlags = 1 << 3, 1 << 7
 		lf.varintFlags = s.compat&cfVarintFlags != 0
 		lf.safeFlist = s.compat&cfSafeFlist != 0 || s.proto >= 31
-		if lf.varintFlags {
-			if err := s.negotiate(r, opt.checksums()); err != nil {
-				return err
-			}
+	}
+	// The client's checksum list, the filter list and a request sent
+	// ahead go out together, before the daemon's list and seed are read:
+	// the daemon sends those without waiting for ours, and reads the
+	// filter list after sending the seed; waiting for either costs a
+	// round trip.
+	var offer []string
+	if lf.varintFlags {
+		if offer, err = s.offerChecksums(opt.checksums()); err != nil {
+			return err
 		}
 	}
-	// The filter list goes before the seed arrives: the daemon reads it
-	// after sending the seed, and waiting for it costs a round trip.
 	s.out = newMuxWriter(s.conn, s.proto >= 30)
 	s.out.write(appendInt32(nil, 0)) // no filter rules
+	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
+	var want *pendingReq
+	if w := opt.Want; w != nil {
+		if w.Offset < 0 || w.Offset > 0 && s.appendM == 0 || w.Offset > math.MaxInt32*maxBlockLen {
+			return fmt.Errorf("%w: offset %d asked ahead in append mode %d", ErrRequest, w.Offset, s.appendM)
+		}
+		// The one file a path names is ndx 0 of its list.
+		want = &pendingReq{offset: w.Offset}
+		if w.Offset > 0 {
+			want.count, want.blength, want.s2, want.rem = appendHeader(w.Offset)
+		}
+		s.out.write(s.requestBytes(0, want))
+		s.out.write(s.wndx.append(nil, ndxDone))
+		s.closedRq = true
+	}
 	if err := s.out.flush(); err != nil {
 		return fmt.Errorf("rsync: sending filter list: %w", err)
+	}
+	if offer != nil {
+		if err := s.chooseChecksum(r, offer); err != nil {
+			return err
+		}
 	}
 	if s.seed, err = readInt32(r, "checksum seed"); err != nil {
 		return err
 	}
 	s.in = newDemux(r, opt.OnMessage)
-	s.rndx, s.wndx = newNdxReader(s.proto), newNdxWriter(s.proto)
 	s.files, s.ioErr, err = readFileList(s.in, lf)
 	if err != nil {
 		return fmt.Errorf("rsync: file list of %s/%s: %w", module, strings.Join(paths, " "), err)
@@ -265,6 +311,16 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 	s.byNdx = make(map[int32]int, len(s.files))
 	for i, f := range s.files {
 		s.byNdx[f.Ndx] = i
+	}
+	if want != nil {
+		if len(s.files) != 1 || s.files[0].Ndx != 0 || s.files[0].Type() != Regular || s.files[0].Size < want.offset {
+			// The caller's checks of the list say what is wrong.
+			s.broken = fmt.Errorf("%w: the file asked for ahead is not the one regular file listed", ErrRequest)
+			return nil
+		}
+		want.file = s.files[0]
+		s.asked[0] = true
+		s.pending = append(s.pending, want)
 	}
 	return nil
 }
@@ -287,9 +343,10 @@ func globEscape(p string) string {
 	return b.String()
 }
 
-// negotiate exchanges checksum lists; the first of the client's that the
-// daemon has wins.
-func (s *Session) negotiate(r *bufio.Reader, ours []string) error {
+// offerChecksums sends the client's checksum list, the known ones of
+// ours, best first; the first of them that the daemon has wins
+// (chooseChecksum).
+func (s *Session) offerChecksums(ours []string) ([]string, error) {
 	var offer []string
 	for _, c := range ours {
 		if knownChecksum(c) {
@@ -297,11 +354,17 @@ func (s *Session) negotiate(r *bufio.Reader, ours []string) error {
 		}
 	}
 	if len(offer) == 0 {
-		return fmt.Errorf("%w: none offered", ErrNoChecksum)
+		return nil, fmt.Errorf("%w: none offered", ErrNoChecksum)
 	}
 	if _, err := s.conn.Write(appendVstring(nil, strings.Join(offer, " "))); err != nil {
-		return fmt.Errorf("rsync: sending checksum list: %w", err)
+		return nil, fmt.Errorf("rsync: sending checksum list: %w", err)
 	}
+	return offer, nil
+}
+
+// chooseChecksum reads the daemon's checksum list and takes the first of
+// offer that it has.
+func (s *Session) chooseChecksum(r *bufio.Reader, offer []string) error {
 	theirs, err := readVstring(r, 1024, "checksum list")
 	if err != nil {
 		return err
@@ -419,15 +482,7 @@ func (s *Session) Request(r Request) error {
 			return err
 		}
 	}
-	b := s.wndx.append(nil, f.Ndx)
-	if s.proto >= 29 {
-		fl := uint16(requestIflags)
-		b = append(b, byte(fl), byte(fl>>8))
-	}
-	for _, v := range []int32{p.count, p.blength, p.s2, p.rem} {
-		b = appendInt32(b, v)
-	}
-	s.out.write(b)
+	s.out.write(s.requestBytes(f.Ndx, p))
 	s.out.write(sums)
 	s.asked[f.Ndx] = true
 	s.pending = append(s.pending, p)
@@ -435,6 +490,20 @@ func (s *Session) Request(r Request) error {
 		return s.fail(s.out.flush())
 	}
 	return nil
+}
+
+// requestBytes is the request for file ndx: its index, flags and p's sum
+// header (the block sums follow).
+func (s *Session) requestBytes(ndx int32, p *pendingReq) []byte {
+	b := s.wndx.append(nil, ndx)
+	if s.proto >= 29 {
+		fl := uint16(requestIflags)
+		b = append(b, byte(fl), byte(fl>>8))
+	}
+	for _, v := range []int32{p.count, p.blength, p.s2, p.rem} {
+		b = appendInt32(b, v)
+	}
+	return b
 }
 
 // appendHeader is a sum header without sums that claims a local length

@@ -132,12 +132,13 @@ func clip(s string) string {
 }
 
 // openModule asks for module and goes through MOTD and authentication up
-// to "@RSYNCD: OK". It returns the MOTD lines.
-func openModule(r *bufio.Reader, w io.Writer, g greeting, module string, opt *Options) ([]string, error) {
+// to "@RSYNCD: OK". It returns the MOTD lines. then, if any, is sent with
+// the module name: what follows the OK, sent without waiting for it.
+func openModule(r *bufio.Reader, w io.Writer, g greeting, module string, opt *Options, then []byte) ([]string, error) {
 	if module == "" || strings.ContainsAny(module, "\n\r\x00/") {
 		return nil, fmt.Errorf("%w: module name %q", ErrRequest, module)
 	}
-	if _, err := io.WriteString(w, module+"\n"); err != nil {
+	if _, err := w.Write(append([]byte(module+"\n"), then...)); err != nil {
 		return nil, fmt.Errorf("rsync: sending module name: %w", err)
 	}
 	var motd []string
@@ -215,9 +216,17 @@ func trimMOTD(motd []string) []string {
 	return motd
 }
 
-// sendArgs sends the server's command line: NUL-terminated for protocol 30
-// and later, newline-terminated before, and closed by an empty argument.
+// sendArgs sends the server's command line (argBytes).
 func sendArgs(w io.Writer, proto int, args []string) error {
+	if _, err := w.Write(argBytes(proto, args)); err != nil {
+		return fmt.Errorf("rsync: sending arguments: %w", err)
+	}
+	return nil
+}
+
+// argBytes is the server's command line: NUL-terminated for protocol 30
+// and later, newline-terminated before, and closed by an empty argument.
+func argBytes(proto int, args []string) []byte {
 	sep := "\n"
 	if proto >= 30 {
 		sep = "\x00"
@@ -228,8 +237,5 @@ func sendArgs(w io.Writer, proto int, args []string) error {
 		b.WriteString(sep)
 	}
 	b.WriteString(sep)
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("rsync: sending arguments: %w", err)
-	}
-	return nil
+	return []byte(b.String())
 }

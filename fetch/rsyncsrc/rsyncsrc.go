@@ -47,6 +47,7 @@ type Source struct {
 
 	mu       sync.Mutex
 	noAppend map[string]bool // host/module that refuse --append
+	slowOpen map[string]bool // host/module whose last session with early arguments failed (rsync.Options.EarlyArgs)
 	sums     map[sumKey]*sumEntry
 	limits   map[string]*limiter // by host/module
 }
@@ -101,6 +102,23 @@ func (s *Source) setRefusesAppend(key string) {
 		s.noAppend = map[string]bool{}
 	}
 	s.noAppend[key] = true
+}
+
+// opensSlowly reports whether the module key's sessions wait for the
+// daemon's OK before sending their arguments.
+func (s *Source) opensSlowly(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.slowOpen[key]
+}
+
+func (s *Source) setOpensSlowly(key string, v bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slowOpen == nil {
+		s.slowOpen = map[string]bool{}
+	}
+	s.slowOpen[key] = v
 }
 
 func (s *Source) logger() *slog.Logger {
@@ -199,6 +217,7 @@ type target struct {
 	module string
 	path   string // below the module, no leading slash
 	user   string
+	want   *rsync.Want // asked with the session's start (Get)
 }
 
 func parse(rawURL string) (target, error) {
@@ -250,7 +269,14 @@ func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMo
 	if wrap != nil {
 		conn = wrap(conn)
 	}
-	opt := rsync.Options{Protocol: c.src.Protocol, Append: appendMode, User: t.user}
+	// Without a user no challenge is answered: the arguments go with the
+	// module's name, a round trip sooner. A start that then fails, not
+	// with the daemon's words (a daemon that refuses closes with the
+	// arguments unread, and the reset may lose them: a password asked,
+	// max connections), is made again at once waiting for the OK, and so
+	// are the module's next ones until one opens.
+	early := t.user == "" && !c.src.opensSlowly(t.key())
+	opt := rsync.Options{Protocol: c.src.Protocol, Append: appendMode, User: t.user, EarlyArgs: early, Want: t.want}
 	if t.user != "" && c.src.Password != nil {
 		opt.Password = c.src.Password(t.u.Hostname(), t.module, t.user)
 	}
@@ -261,7 +287,14 @@ func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMo
 	s, err := rsync.StartPaths(ctx, conn, t.module, paths, opt)
 	if err != nil {
 		conn.Close()
+		if early && ctx.Err() == nil && !errors.As(err, new(*rsync.DaemonError)) {
+			c.src.setOpensSlowly(t.key(), true)
+			return c.startOnce(ctx, t, paths, appendMode, wrap)
+		}
 		return nil, nil, classify(err, ctx)
+	}
+	if !early && t.user == "" {
+		c.src.setOpensSlowly(t.key(), false)
 	}
 	return s, conn, nil
 }
@@ -328,11 +361,20 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 	if start > 0 && !c.src.refusesAppend(t.key()) {
 		appendMode = 1
 	}
+	// The request goes with the session's start, before the file list
+	// (a round trip sooner), where what follows the list cannot change
+	// it: an offset the daemon takes, no basis to send, no wait for the
+	// whole file's checksum before the data.
+	toEnd := r.Range.End < 0 || r.Range.End >= r.Size
+	if r.Size > 0 && start < r.Size && (start == 0 || appendMode == 1) && r.BasisLen == 0 &&
+		(start == 0 || !toEnd || c.src.cachedSum(r.URL, r.Validator) != nil) {
+		t.want = &rsync.Want{Offset: start}
+	}
 	s, conn, f, err := c.stat(ctx, t, appendMode)
 	if appendMode == 1 && errors.Is(err, rsync.ErrRefused) {
 		c.src.setRefusesAppend(t.key())
 		c.src.logger().Debug("rsync module refuses --append: ranges become whole files", "module", t.key())
-		appendMode = 0
+		appendMode, t.want = 0, nil
 		s, conn, f, err = c.stat(ctx, t, 0)
 	}
 	if err != nil {
@@ -366,6 +408,7 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 			// session is closed meanwhile and opened again after.
 			conn.Close()
 			s.Close()
+			t.want = nil
 			if sums, err = e.wait(ctx); err != nil {
 				if !errors.Is(err, rsync.ErrRefused) {
 					return nil, err
@@ -401,8 +444,10 @@ func (c *Conn) Get(ctx context.Context, r fetch.Request) (*fetch.Stream, error) 
 		// sending them; the reply reads them from the basis.
 		req.Basis, req.BasisLen = r.Basis, r.BasisLen
 	}
-	if err := s.Request(req); err != nil {
-		return fail(classify(err, ctx))
+	if t.want == nil { // (else asked with the start, from the same offset)
+		if err := s.Request(req); err != nil {
+			return fail(classify(err, ctx))
+		}
 	}
 	// One request per session: saying so lets an old daemon's silence
 	// about a vanished file show.
