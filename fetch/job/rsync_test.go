@@ -380,12 +380,12 @@ func TestRsyncRangeCut(t *testing.T) {
 func TestRsyncGarbage(t *testing.T) {
 	d := serveAwkward(t)
 	fake := rsynctest.StartFake(t, func(c net.Conn) {
-		io.WriteString(c, "@RSYNCD: 31.0\n")
-		b := make([]byte, 256)
-		c.Read(b) // the client's greeting and module
-		io.WriteString(c, "@RSYNCD: OK\n")
-		c.Read(b) // the arguments
+		// The client sends its greeting, module and arguments without
+		// waiting for the answers; what it sends is read only after the
+		// garbage, to its close, so that no reset loses the garbage.
+		io.WriteString(c, "@RSYNCD: 31.0\n@RSYNCD: OK\n")
 		c.Write(bytes.Repeat([]byte{0xff}, 4096))
+		io.Copy(io.Discard, c)
 	})
 	s := settings()
 	s.Retries = 1
