@@ -225,6 +225,13 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 	one := func(i int, s *Stream, err error) error {
 		t := b.tasks[i]
 		e.mu.Lock()
+		if t.dropped {
+			// Taken by another lane (unbatch) since: its bytes go
+			// unread. Looked at in the hold that makes it current, so
+			// that it cannot be taken once it is.
+			e.mu.Unlock()
+			return nil
+		}
 		if b.cur != t {
 			b.cur = t
 			t.began, t.lastMove = e.cfg.Now(), e.cfg.Now()
@@ -278,10 +285,8 @@ func (e *Engine) runBatch(ctx context.Context, l *lane, b *batch, buf []byte, h 
 			return nil // not ours to hear
 		}
 		heard[i] = true
-		if !dropped(b.tasks[i]) { // (a dropped file's bytes go unread)
-			if stop = one(i, s, err); stop != nil {
-				return stop
-			}
+		if stop = one(i, s, err); stop != nil { // (a dropped file's bytes go unread)
+			return stop
 		}
 		if restDropped() {
 			return errRestDropped

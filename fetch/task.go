@@ -172,6 +172,11 @@ func (e *Engine) release(t *task) (finish bool) {
 		// take: its own lane looks again at once, so the others sleep on.
 		e.broadcast()
 	}
+	if f.State != Pending && f.where == inNone {
+		// Failed or left out while this request ran, and swept out of
+		// the queue meanwhile: nobody else settles it.
+		f.settle()
+	}
 	if f.State != Pending || f.finishing || len(f.tasks) > 0 || f.Size < 0 || f.doneBytes < f.Size {
 		return false
 	}
