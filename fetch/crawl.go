@@ -31,8 +31,27 @@ func (e *Engine) crawl(ctx context.Context, conn Conn, t *task) {
 		t.lastMove = e.cfg.Now()
 		t.listed += int64(n)
 		e.stats.fetched += int64(n)
+		wait := t.listed > bigListing && !t.big
+		t.held = wait
 		e.mu.Unlock()
+		if wait {
+			// Past what any listing may hold: it goes on only with a
+			// place of its own, the stall watch suspended meanwhile.
+			select {
+			case e.bigListings <- struct{}{}:
+				e.mu.Lock()
+				t.big, t.held, t.lastMove = true, false, e.cfg.Now()
+				e.mu.Unlock()
+			case <-ctx.Done():
+			}
+		}
 	})
+	e.mu.Lock()
+	if t.big {
+		<-e.bigListings
+	}
+	t.big, t.held = false, false
+	e.mu.Unlock()
 	if err != nil {
 		if jobCtx.Err() == nil {
 			e.fail(t, err, false)

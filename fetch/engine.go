@@ -102,6 +102,16 @@ type Config struct {
 	Rand    *rand.Rand       // jitter; seeded from the clock if nil
 }
 
+// bigListing is how much of a listing may be read before it needs one of
+// the few places of big listings (Engine.bigListings): a listing is held
+// whole while read and parsed, so every lane reading one up to the limit
+// (64 at 256 MiB, a gzip bomb each) would be 16 GiB. Small ones never wait.
+const bigListing = 4 << 20
+
+// listingBudget is what listings may hold at once: the lanes' small ones,
+// plus as many big ones as fit the rest (at least one).
+const listingBudget = 1 << 30
+
 // DefaultListingMax is the listing limit, Config.ListingMax. A listing
 // is bounded first by its entries (listing.MaxEntries, a million); this
 // bounds its bytes, which an HTTP listing holds whole while it is parsed:
@@ -131,6 +141,9 @@ type Engine struct {
 	// finished lists the files verified and done in memory since the last
 	// commit: it syncs them, records them and moves them into the tree.
 	finished []*fileState
+	// bigListings has a place for each listing read past bigListing at
+	// once (see listingBudget).
+	bigListings chan struct{}
 	// unplaced counts files done but not yet moved into the tree, by
 	// class: not done to Status (a commit that fails, on a full disk,
 	// leaves them out of the tree).
@@ -317,6 +330,8 @@ type task struct {
 	began     time.Time
 	lastMove  time.Time // last byte received, under e.mu
 	listed    int64     // bytes of a listing received, under e.mu
+	held      bool      // a listing waiting for room to grow (bigListing): not a stall
+	big       bool      // a listing holding one of e.bigListings
 }
 
 // New makes an engine. Call Add and Run.
@@ -387,6 +402,8 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: cfg.Log, wake: make(chan struct{}), byURL: map[string]*fileState{}, nextID: 1,
 		scorer: newScorer(cfg.Workers), hosts: map[string]*hostState{}, limiter: &rate.Limiter{Rate: cfg.LimitRate}}
 	e.q = newQueue(func(a, b *fileState) bool { return e.compare(a, b) < 0 }, e.freshSmall)
+	small := int64(cfg.Workers*cfg.Streams) * bigListing
+	e.bigListings = make(chan struct{}, max(1, (listingBudget-small)/max(cfg.ListingMax, 1)))
 	t, err := openTree(cfg.Dir, cfg.Log)
 	if err != nil {
 		return nil, err

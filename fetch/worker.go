@@ -291,6 +291,11 @@ func (e *Engine) watchOver(cur func() *task, cancel context.CancelCauseFunc, moo
 			if t != last {
 				last, winStart = t, time.Time{}
 			}
+			if t.held { // a listing waiting for room, not for its source
+				winStart = time.Time{}
+				e.mu.Unlock()
+				continue
+			}
 			now := e.cfg.Now()
 			idle := now.Sub(t.lastMove)
 			first := t.cursor == t.start && t.listed == 0

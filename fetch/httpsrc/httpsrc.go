@@ -366,7 +366,7 @@ func (c *Conn) List(ctx context.Context, rawURL string, max int64, moved func(in
 	// grab asks for no encoding, yet some servers gzip their pages all
 	// the same: read as bytes, a gzipped listing would have no entries.
 	// Decoded, it is bounded like any other: a bomb hits max.
-	var r io.Reader = countingReader{s.Body, moved}
+	var r io.Reader = s.Body
 	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
@@ -378,7 +378,9 @@ func (c *Conn) List(ctx context.Context, rawURL string, max int64, moved func(in
 	default:
 		return nil, &fetch.PermanentError{Err: fmt.Errorf("listing %s comes with Content-Encoding %q, which grab cannot read", rawURL, enc)}
 	}
-	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	// moved hears of the bytes decoded, what the listing holds in memory
+	// (the engine bounds the listings read at once by it).
+	body, err := io.ReadAll(io.LimitReader(countingReader{r, moved}, max+1))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("reading listing %s: %w", rawURL, err)
