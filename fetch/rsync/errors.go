@@ -66,3 +66,14 @@ func (e *DaemonError) Error() string {
 }
 
 func (e *DaemonError) Unwrap() error { return e.Kind }
+
+// ErrNotOpen is in the chain of an error met before the daemon opened the
+// module ("@RSYNCD: OK"): a start that failed there may be made again, as
+// nothing of the session has happened yet. The error's text is its cause's.
+var ErrNotOpen = errors.New("rsync: the module did not open")
+
+type notOpenError struct{ err error }
+
+func (e notOpenError) Error() string      { return e.err.Error() }
+func (e notOpenError) Unwrap() error      { return e.err }
+func (notOpenError) Is(target error) bool { return target == ErrNotOpen }

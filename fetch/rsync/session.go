@@ -228,7 +228,7 @@ func (s *Session) start(module string, paths []string, opt *Options) error {
 		early = argBytes(s.proto, args)
 	}
 	if s.motd, err = openModule(r, s.conn, g, module, opt, early); err != nil {
-		return err
+		return notOpenError{err}
 	}
 	if early == nil {
 		if err := sendArgs(s.conn, s.proto, args); err != nil {

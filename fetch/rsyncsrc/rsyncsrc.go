@@ -270,11 +270,12 @@ func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMo
 		conn = wrap(conn)
 	}
 	// Without a user no challenge is answered: the arguments go with the
-	// module's name, a round trip sooner. A start that then fails, not
-	// with the daemon's words (a daemon that refuses closes with the
-	// arguments unread, and the reset may lose them: a password asked,
-	// max connections), is made again at once waiting for the OK, and so
-	// are the module's next ones until one opens.
+	// module's name, a round trip sooner. A start that then fails before
+	// the module opened, not with the daemon's words (a daemon that
+	// refuses closes with the arguments unread, and the reset may lose
+	// them: a password asked, max connections), is made again at once
+	// waiting for the OK, and so are the module's next ones, for the rest
+	// of the run: early arguments are not tried on it again.
 	early := t.user == "" && !c.src.opensSlowly(t.key())
 	opt := rsync.Options{Protocol: c.src.Protocol, Append: appendMode, User: t.user, EarlyArgs: early, Want: t.want}
 	if t.user != "" && c.src.Password != nil {
@@ -287,14 +288,11 @@ func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMo
 	s, err := rsync.StartPaths(ctx, conn, t.module, paths, opt)
 	if err != nil {
 		conn.Close()
-		if early && ctx.Err() == nil && !errors.As(err, new(*rsync.DaemonError)) {
+		if early && ctx.Err() == nil && errors.Is(err, rsync.ErrNotOpen) && !errors.As(err, new(*rsync.DaemonError)) {
 			c.src.setOpensSlowly(t.key(), true)
 			return c.startOnce(ctx, t, paths, appendMode, wrap)
 		}
 		return nil, nil, classify(err, ctx)
-	}
-	if !early && t.user == "" {
-		c.src.setOpensSlowly(t.key(), false)
 	}
 	return s, conn, nil
 }
