@@ -164,3 +164,47 @@ func TestEarlyFallbackSticks(t *testing.T) {
 		t.Errorf("4 gets: %d connections, %d reset for their early arguments; want 1 reset", conns.Load(), r)
 	}
 }
+
+// A daemon that reads its module line with a buffer of its own per phase
+// (the arguments sent early are in it, and dropped) answers OK and waits
+// for arguments that never come, while the client waits for its setup:
+// the first session is cut by its stall watch, and the module's next ones
+// wait for the OK and send their arguments after it. (Found by a review:
+// every session hung until its stall limit, for ever.)
+func TestEarlyArgsLostFallsBack(t *testing.T) {
+	var argsAfterOK atomic.Int32
+	f := rsynctest.StartFake(t, func(c net.Conn) {
+		io.WriteString(c, "@RSYNCD: 31.0\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		for range 2 { // greeting, module
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+		}
+		br = bufio.NewReader(c) // what came with the module line is dropped
+		io.WriteString(c, "@RSYNCD: OK\n")
+		var args []byte
+		for !bytes.HasSuffix(args, []byte{0, 0}) {
+			b, err := br.ReadByte()
+			if err != nil {
+				return
+			}
+			args = append(args, b)
+		}
+		argsAfterOK.Add(1)
+	})
+	dl, err := dial.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rsyncsrc.Source{Dialer: dl}
+	for range 2 { // two requests, each cut by its stall watch after 2 s
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		src.Conn(0).Get(ctx, fetch.Request{URL: "rsync://" + f.Addr + "/m/f", Range: span.Range{Start: 0, End: -1}, Size: -1})
+		cancel()
+	}
+	if argsAfterOK.Load() == 0 {
+		t.Error("two sessions hung with their early arguments lost; none was made again waiting for the OK")
+	}
+}

@@ -292,6 +292,12 @@ func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMo
 			c.src.setOpensSlowly(t.key(), true)
 			return c.startOnce(ctx, t, paths, appendMode, wrap)
 		}
+		if early && ctx.Err() != nil && !errors.Is(err, rsync.ErrNotOpen) {
+			// Cut (a stall) after the module opened, before the daemon
+			// answered the arguments: it may have dropped what came
+			// early. The module's next sessions wait for the OK.
+			c.src.setOpensSlowly(t.key(), true)
+		}
 		return nil, nil, classify(err, ctx)
 	}
 	return s, conn, nil
