@@ -51,7 +51,34 @@ func TestStatusSocketMustBeTheJobs(t *testing.T) {
 
 	// A socket elsewhere (another job's, anyone's), linked into the folder.
 	other := filepath.Join(t.TempDir(), "s")
-	ln, err := net.Listen("unix", other)
+	lieDone(t, other)
+	sock := filepath.Join(s.Output, jobdir.Name, "status.sock")
+	if err := os.Symlink(other, sock); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Inspect(ctx, s.Output)
+	if err != nil || r.State != StateFailed {
+		t.Errorf("through a link: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
+	}
+	// The socket itself, answered by a process that is not the job: the
+	// pid file names another (the test's parent, alive).
+	os.Remove(sock)
+	lieDone(t, sock)
+	os.WriteFile(filepath.Join(s.Output, jobdir.Name, "pid"), []byte(strconv.Itoa(os.Getppid())+"\n"), 0o600)
+	err = ask(ctx, s.Output, askStatus, &Report{})
+	if !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), fmt.Sprintf("answered by pid %d, not the job's %d", os.Getpid(), os.Getppid())) {
+		t.Errorf("a socket of another process: %v", err)
+	}
+	r, err = Inspect(ctx, s.Output)
+	if err != nil || r.State != StateFailed {
+		t.Errorf("a socket of another process: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
+	}
+}
+
+// lieDone answers every request on a unix socket at path with a report
+// of a job done, 1000 of 1000 files.
+func lieDone(t *testing.T, path string) {
+	ln, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,41 +94,6 @@ func TestStatusSocketMustBeTheJobs(t *testing.T) {
 			c.Close()
 		}
 	}()
-	sock := filepath.Join(s.Output, jobdir.Name, "status.sock")
-	if err := os.Symlink(other, sock); err != nil {
-		t.Fatal(err)
-	}
-	r, err = Inspect(ctx, s.Output)
-	if err != nil || r.State != StateFailed {
-		t.Errorf("through a link: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
-	}
-	// The socket itself, answered by a process that is not the job: the
-	// pid file names another (the test's parent, alive).
-	os.Remove(sock)
-	ln2, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln2.Close() })
-	go func() {
-		for {
-			c, err := ln2.Accept()
-			if err != nil {
-				return
-			}
-			json.NewEncoder(c).Encode(Report{State: StateDone, Running: true, FilesDone: 1000, FilesTotal: 1000})
-			c.Close()
-		}
-	}()
-	os.WriteFile(filepath.Join(s.Output, jobdir.Name, "pid"), []byte(strconv.Itoa(os.Getppid())+"\n"), 0o600)
-	err = ask(ctx, s.Output, askStatus, &Report{})
-	if !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), fmt.Sprintf("answered by pid %d, not the job's %d", os.Getpid(), os.Getppid())) {
-		t.Errorf("a socket of another process: %v", err)
-	}
-	r, err = Inspect(ctx, s.Output)
-	if err != nil || r.State != StateFailed {
-		t.Errorf("a socket of another process: %v, %q, %d of %d files done", err, r.State, r.FilesDone, r.FilesTotal)
-	}
 }
 
 // A job whose start URLs never reached its state (the first commit failed

@@ -17,11 +17,11 @@ import (
 	"github.com/grab-ir/grab/fetch/span"
 )
 
-// (Found by a review.) a daemon that opened the module (said OK, read the arguments)
-// and then fails in the file list is not the "refused before the OK, the
-// reset lost its words" case EarlyArgs retries for: the session must not
-// be started a second time (a file list of 256 MiB through Tor fetched
-// twice; a hostile daemon doubles every failure).
+// A daemon that opened the module (said OK, read the arguments) and then
+// fails in the file list is not the "refused before the OK, the reset lost
+// its words" case EarlyArgs retries for: the session is not started a
+// second time (a file list of 256 MiB through Tor would come twice; a
+// hostile daemon would double every failure). (Found by a review.)
 func TestNoSecondStartAfterOK(t *testing.T) {
 	var conns atomic.Int32
 	f := rsynctest.StartFake(t, func(c net.Conn) {
@@ -139,12 +139,11 @@ func resetOnEarly(t *testing.T, addr string) (string, *atomic.Int32, *atomic.Int
 	return ln.Addr().String(), &conns, &resets
 }
 
-// (Found by a review.) a module whose early start failed without the daemon's words
-// is started again waiting for the OK, and that start's success sets the
-// module back to early (startOnce: !early && t.user == "" ->
-// setOpensSlowly(false)): "the module's next ones [wait] until one opens"
-// ends with the retry itself. Against a daemon that cannot take early
-// arguments every session is two connections and a reset, for ever.
+// A module whose early start failed without the daemon's words is started
+// again waiting for the OK, and its next sessions wait too, for the rest
+// of the run: against a daemon that cannot take early arguments, a session
+// is one connection, not two and a reset. (Found by a review: the slow
+// start's success had set the module back to early.)
 func TestEarlyFallbackSticks(t *testing.T) {
 	d, _ := setup(t)
 	addr, conns, resets := resetOnEarly(t, d.Addr)

@@ -112,13 +112,15 @@ func (s *Source) opensSlowly(key string) bool {
 	return s.slowOpen[key]
 }
 
-func (s *Source) setOpensSlowly(key string, v bool) {
+// slowToOpen makes the module key's sessions wait for the OK, for the
+// rest of the run.
+func (s *Source) slowToOpen(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.slowOpen == nil {
 		s.slowOpen = map[string]bool{}
 	}
-	s.slowOpen[key] = v
+	s.slowOpen[key] = true
 }
 
 func (s *Source) logger() *slog.Logger {
@@ -289,14 +291,14 @@ func (c *Conn) startOnce(ctx context.Context, t target, paths []string, appendMo
 	if err != nil {
 		conn.Close()
 		if early && ctx.Err() == nil && errors.Is(err, rsync.ErrNotOpen) && !errors.As(err, new(*rsync.DaemonError)) {
-			c.src.setOpensSlowly(t.key(), true)
+			c.src.slowToOpen(t.key())
 			return c.startOnce(ctx, t, paths, appendMode, wrap)
 		}
 		if early && ctx.Err() != nil && !errors.Is(err, rsync.ErrNotOpen) {
 			// Cut (a stall) after the module opened, before the daemon
 			// answered the arguments: it may have dropped what came
 			// early. The module's next sessions wait for the OK.
-			c.src.setOpensSlowly(t.key(), true)
+			c.src.slowToOpen(t.key())
 		}
 		return nil, nil, classify(err, ctx)
 	}
