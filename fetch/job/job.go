@@ -60,6 +60,7 @@ type Job struct {
 	closeLog func()       // the LogFile
 	srv      *server      // the status socket; nil if it could not be served
 	man      *manifestLog // nil with --dry-run
+	tree     *os.Root     // the output folder, for files' mtimes (openTree)
 	ev       *events
 	sums     *digest.Checksums
 	finished func(fetch.File) // Options.Finished
@@ -351,6 +352,9 @@ func (j *Job) Close() error {
 	}
 	if j.e != nil {
 		j.e.Close()
+	}
+	if j.tree != nil {
+		j.tree.Close()
 	}
 	if cerr := j.st.Close(); err == nil {
 		err = cerr

@@ -131,7 +131,13 @@ func (j *Job) liveFiles() []fetch.File {
 func (j *Job) fileFinished(f fetch.File) {
 	e := entryOf(f, j.sums.Lookup(f.Path), time.Now())
 	if !e.LastModified.IsZero() {
-		if err := chtimesBeneath(j.s.Output, filepath.FromSlash(f.Path), e.LastModified); err != nil {
+		err := j.openTree()
+		if err == nil {
+			// Beneath the folder: a link put in the file's place never
+			// takes the change outside it.
+			err = j.tree.Chtimes(filepath.FromSlash(f.Path), time.Time{}, e.LastModified)
+		}
+		if err != nil {
 			j.log.Info("setting the server's modification time", "path", f.Path, "err", err)
 		}
 	}
@@ -180,13 +186,16 @@ func (s *Settings) hashes() []string {
 	return out
 }
 
-// chtimesBeneath sets a file's modification time, opening its path
-// beneath dir: a link put in its place never takes the change outside.
-func chtimesBeneath(dir, rel string, mtime time.Time) error {
-	root, err := os.OpenRoot(dir)
+// openTree opens the output folder once for setting modification times
+// (one open a file was 500,000 opens). Only the commit calls it.
+func (j *Job) openTree() error {
+	if j.tree != nil {
+		return nil
+	}
+	root, err := os.OpenRoot(j.s.Output)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	return root.Chtimes(rel, time.Time{}, mtime)
+	j.tree = root
+	return nil
 }
