@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/grab-ir/grab/fetch"
+	"golang.org/x/sys/unix"
 )
 
 // HTTP/1.1 pipelining (RFC 9112, section 9.3.2): a client may send several
@@ -284,10 +286,43 @@ type idleConn struct {
 // what no request asked for while it was idle, which must never be taken
 // as the next request's answer.
 func (ic *idleConn) quiet() bool {
+	if ic.br.Buffered() > 0 {
+		return false
+	}
+	if q, ok := peekSocket(ic.conn); ok {
+		return q
+	}
+	// Not a socket of its own: wait a moment for what may be there.
 	ic.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
 	_, err := ic.br.Peek(1)
 	ic.conn.SetReadDeadline(time.Time{})
 	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// peekSocket asks the kernel, without waiting, whether c's socket (under
+// TLS, the one beneath) is open with nothing to read. ok is false where c
+// has no socket to ask.
+func peekSocket(c net.Conn) (quiet, ok bool) {
+	if nc, is := c.(interface{ NetConn() net.Conn }); is {
+		c = nc.NetConn()
+	}
+	sc, is := c.(syscall.Conn)
+	if !is {
+		return false, false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false, false
+	}
+	var buf [1]byte
+	rerr := raw.Read(func(fd uintptr) bool {
+		_, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		// Only "nothing yet" is quiet: bytes waiting, a close (no
+		// error, no byte) or a reset are not.
+		quiet = errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EWOULDBLOCK)
+		return true // asked once, never waited for
+	})
+	return quiet, rerr == nil
 }
 
 // takeIdle takes the kept connection to host, nil if none.
